@@ -1,0 +1,2 @@
+"""The box: one Tornado process serving the web mail client, storing mail in
+SQLite, and syncing with the relay in the scheduled window."""

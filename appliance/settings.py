@@ -1,0 +1,48 @@
+"""The box's settings: /etc/mailpouch/appliance.conf, overridden by
+MAILPOUCH_<SECTION>_<KEY> environment variables.  Defaults suit a local run."""
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pouch import settings as loader
+
+SYSTEM_PATH = "/etc/mailpouch/appliance.conf"
+PATH_VARIABLE = "MAILPOUCH_APPLIANCE_CONFIG"
+
+
+@dataclass(frozen=True)
+class Box:
+    domain: str = "box.localhost"  # users' addresses are name@domain
+    data_dir: Path = Path("var/appliance")
+    database_url: str = ""  # default: sqlite file in data_dir
+    timezone: str = "UTC"  # sync windows are in the box's local time
+
+    @property
+    def database(self):
+        return self.database_url or f"sqlite:///{self.data_dir / 'mailpouch.db'}"
+
+
+@dataclass(frozen=True)
+class Web:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    cookie_secret: str = ""  # the .deb generates one; empty means: make one and keep it in data_dir
+
+
+@dataclass(frozen=True)
+class Relay:
+    url: str = "http://127.0.0.1:8081"
+
+
+@dataclass(frozen=True)
+class ApplianceSettings:
+    box: Box = field(default_factory=Box)
+    web: Web = field(default_factory=Web)
+    relay: Relay = field(default_factory=Relay)
+
+
+def load(path=None, environ=None):
+    environ = os.environ if environ is None else environ
+    path = path or loader.default_config_path(environ, PATH_VARIABLE, SYSTEM_PATH)
+    return loader.load(ApplianceSettings, path, environ)

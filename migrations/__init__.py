@@ -1,0 +1,55 @@
+"""Alembic migrations, one script folder per database: ``appliance`` and ``relay``.
+
+Both sides call :func:`upgrade` from their ``migrate`` command and
+:func:`check_current` before they serve.
+"""
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+
+HERE = Path(__file__).resolve().parent
+DATABASES = ("appliance", "relay")
+
+
+class SchemaOutOfDate(RuntimeError):
+    """The database is not at the revision this code needs."""
+
+
+def alembic_config(database, url):
+    if database not in DATABASES:
+        raise ValueError(f"no migrations for a database called {database!r}")
+    config = Config()
+    config.set_main_option("script_location", str(HERE / database))
+    # Alembic's ini interpolation treats % specially; URLs may carry %-escapes.
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+def upgrade(database, url, revision="head"):
+    command.upgrade(alembic_config(database, url), revision)
+
+
+def head_revision(database, url):
+    return ScriptDirectory.from_config(alembic_config(database, url)).get_current_head()
+
+
+def current_revision(engine):
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def check_current(database, engine, command_name):
+    """Raise SchemaOutOfDate, with what to run, unless ``engine`` is at head."""
+    url = engine.url.render_as_string(hide_password=False)
+    head = head_revision(database, url)
+    current = current_revision(engine)
+    if current != head:
+        found = f"revision {current}" if current else "no schema"
+        raise SchemaOutOfDate(
+            f"the {database} database {engine.url.render_as_string()} has {found}, "
+            f"this version needs revision {head}: run `{command_name} migrate` first"
+        )

@@ -1,0 +1,72 @@
+"""The records a pouch carries, as plain Python objects.
+
+This module is the contract between the MIME conversion (pouch.mime), the
+container (pouch.container) and both sides.  It says *what* a record holds;
+how a record is laid out on the wire is the container's business.
+
+Addresses are ``(name, email)`` pairs, name possibly empty.  Dates are Unix
+seconds (UTC).  Digests are raw 32-byte sha256 values.
+"""
+
+from dataclasses import dataclass, field
+
+Address = tuple[str, str]
+
+BODY_HTML = "html"
+BODY_TEXT = "text"
+
+STATUS_SENT = "sent"
+STATUS_FAILED = "failed"
+STATUS_QUEUED = "queued"  # accepted by the relay, not yet handed to the internet
+
+
+@dataclass
+class Attachment:
+    """One attachment of a message; its bytes travel as a BlobRecord."""
+
+    name: str
+    type: str  # MIME type, e.g. "application/pdf"
+    size: int
+    sha256: bytes
+    cid: str | None = None  # Content-ID without <>, for inline images
+    inline: bool = False
+
+
+@dataclass
+class MessageRecord:
+    """What a mail client needs of a message: no raw MIME, no trace headers."""
+
+    id: str  # unique on the side that wrote the pouch (box: its message id; relay: its inbound id)
+    from_: list[Address]
+    to: list[Address] = field(default_factory=list)
+    cc: list[Address] = field(default_factory=list)
+    bcc: list[Address] = field(default_factory=list)
+    reply_to: list[Address] = field(default_factory=list)
+    subject: str = ""
+    date: int = 0
+    message_id: str = ""  # RFC 5322 Message-ID without <>
+    in_reply_to: str | None = None
+    references: list[str] = field(default_factory=list)
+    body: str = ""
+    body_type: str = BODY_TEXT  # BODY_HTML when the message had HTML
+    attachments: list[Attachment] = field(default_factory=list)
+    recipients: list[str] = field(default_factory=list)  # incoming: local addresses on the box
+    extra: dict = field(default_factory=dict)  # room to grow; readers ignore keys they do not know
+
+
+@dataclass
+class BlobRecord:
+    """Attachment bytes, stored once per pouch however many messages carry them."""
+
+    sha256: bytes
+    data: bytes
+
+
+@dataclass
+class StatusRecord:
+    """The fate of a message the box sent earlier."""
+
+    message_id: str  # MessageRecord.id as the box wrote it
+    state: str  # STATUS_SENT, STATUS_FAILED or STATUS_QUEUED
+    at: int  # Unix seconds
+    reason: str = ""

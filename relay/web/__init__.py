@@ -1,0 +1,1 @@
+"""The relay's web server: sync API, webhooks, blob URLs, status."""

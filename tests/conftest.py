@@ -1,0 +1,21 @@
+"""Fixtures shared by the whole suite."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def corpus_path():
+    """The shared e-mail corpus: $MAILPOUCH_CORPUS, else ../shared/corpus beside the checkout."""
+    return Path(os.environ.get("MAILPOUCH_CORPUS", ROOT.parent / "shared" / "corpus"))
+
+
+@pytest.fixture(scope="session")
+def corpus_dir():
+    path = corpus_path()
+    if not path.is_dir():
+        pytest.skip(f"the shared e-mail corpus is not at {path} (set MAILPOUCH_CORPUS to its folder)")
+    return path
