@@ -30,7 +30,8 @@ $(VENV)/.installed: $(VENV)/.created setup.cfg pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[relay]'
 	touch $@
 
-$(VENV)/.installed-test: $(VENV)/.installed
+# The test extra builds dbus-python, which needs the Debian headers first.
+$(VENV)/.installed-test: $(VENV)/.installed | system-deps
 	$(BIN)/python -m pip install -q -e '.[relay,test]'
 	touch $@
 
