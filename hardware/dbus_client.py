@@ -1,0 +1,79 @@
+"""A small D-Bus client over dbus-next's low-level API: method calls and
+properties without introspection, each call under its own timeout."""
+
+from dbus_next import BusType, Message, MessageType, Variant
+from dbus_next.aio import MessageBus
+from dbus_next.errors import InvalidAddressError
+
+from hardware.errors import LinkTimeout, ModemNotFound
+from hardware.link import within
+
+PROPERTIES = "org.freedesktop.DBus.Properties"
+BUS_DAEMON = ("org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus")
+
+
+class DBusCallError(Exception):
+    """The peer answered a call with a D-Bus error."""
+
+    def __init__(self, name, text):
+        super().__init__(f"{name}: {text}")
+        self.name = name
+        self.text = text
+
+
+class DBusClient:
+    def __init__(self, bus, service, timeout):
+        self.bus = bus
+        self.service = service
+        self.timeout = timeout
+
+    @classmethod
+    async def connect(cls, address, service, timeout):
+        """Connect to the bus at `address` (empty: the system bus)."""
+        where = address or "the system bus"
+        try:  # dbus-next opens the socket in the constructor already
+            bus = MessageBus(bus_address=address) if address else MessageBus(bus_type=BusType.SYSTEM)
+            await within(timeout, bus.connect(), f"connecting to {where}", error=ModemNotFound)
+        except (OSError, InvalidAddressError) as error:
+            raise ModemNotFound(f"cannot reach D-Bus at {where}: {error}") from None
+        return cls(bus, service, timeout)
+
+    def close(self):
+        self.bus.disconnect()
+
+    async def __aenter__(self):
+        return self
+
+    async def __aexit__(self, *_exc):
+        self.close()
+
+    async def call(self, path, interface, member, signature="", body=(), timeout=None,
+                   destination=None, timeout_error=LinkTimeout):
+        message = Message(destination=destination or self.service, path=path, interface=interface,
+                          member=member, signature=signature, body=list(body))
+        reply = await within(timeout or self.timeout, self.bus.call(message), f"{interface}.{member}",
+                             error=timeout_error)
+        if reply.message_type == MessageType.ERROR:
+            raise DBusCallError(reply.error_name, reply.body[0] if reply.body else "")
+        return [unwrap(value) for value in reply.body]
+
+    async def properties(self, path, interface):
+        (values,) = await self.call(path, PROPERTIES, "GetAll", "s", [interface])
+        return values
+
+    async def service_running(self):
+        destination, path, interface = BUS_DAEMON
+        (owned,) = await self.call(path, interface, "NameHasOwner", "s", [self.service],
+                                   destination=destination)
+        return owned
+
+
+def unwrap(value):
+    """Plain Python values from a reply: Variants opened, recursively."""
+    if isinstance(value, Variant):
+        return unwrap(value.value)
+    if isinstance(value, dict):
+        return {key: unwrap(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [unwrap(item) for item in value]
+    return value
