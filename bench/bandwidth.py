@@ -1,0 +1,505 @@
+"""Bytes on the wire per email: IMAP, Lokole's batch format, and a pouch.
+
+    python bench/bandwidth.py [--quick] [--json] [--train-dictionary]
+
+Measured on the [real traffic] folders of the shared corpus ($MAILPOUCH_CORPUS,
+else ../shared/corpus beside the project), in random batches of 10, 50 and 200
+messages, all-in and text-only (attachments left out of every format), the sync
+handshake included.  A fifth of the messages (chosen by a hash of their path)
+is held out: the shipped zstd dictionary is trained on the permissively
+licensed part of it (``--train-dictionary`` rebuilds pouch/data/mail.zdict) and
+none of it is measured.  Every format carries the same content: the body and
+attachments that pouch.mime extracts, so the figures compare formats, not parsers.
+"""
+
+import argparse
+import base64
+import copy
+import hashlib
+import io
+import json
+import os
+import random
+import re
+import sys
+import tarfile
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from email.parser import BytesParser
+from pathlib import Path
+
+import msgpack
+import zstandard
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from pouch import mime  # noqa: E402
+from pouch.container import PouchWriter, codec, wire  # noqa: E402
+from pouch.mime import parts as mime_parts  # noqa: E402
+
+BATCH_SIZES = (10, 50, 200)
+LADDER_BATCH = 50
+SEED = 20241122
+DICTIONARY_SIZE = 64 << 10
+# Folders whose licence lets fragments of their mail ship inside the dictionary.
+PERMISSIVE = {"spamscope-mail-parser", "sisimai-set-of-emails", "php-mime-mail-parser", "apache-spamassassin",
+              "node-bounce-handler", "apache-ponymail-foal", "suitenumerique-messages"}
+
+# A full TLS 1.3 handshake with a two-certificate RSA-2048 chain, both directions, rounded:
+# an estimate, the same for every connection of every protocol.
+TLS_HANDSHAKE_BYTES = 5000
+
+
+# --- corpus ---
+
+@dataclass
+class Mail:
+    path: str  # relative to the corpus
+    raw: bytes
+    record: object  # MessageRecord
+    blobs: dict = field(default_factory=dict)
+
+
+def corpus_root():
+    root = Path(os.environ.get("MAILPOUCH_CORPUS", ROOT.parent / "shared" / "corpus"))
+    if not (root / "README.md").is_file():
+        sys.exit(f"bandwidth.py: no corpus at {root}: set MAILPOUCH_CORPUS to the shared corpus folder")
+    return root
+
+
+def real_traffic_folders(root):
+    """The folders the corpus README marks **[real traffic]**."""
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    return re.findall(r"^\| `([^`/]+)/` \|.*\*\*\[real traffic\]\*\*", readme, re.MULTILINE)
+
+
+def held_out(path):
+    return hashlib.sha256(path.encode()).digest()[0] % 5 == 0
+
+
+def corpus_paths(root):
+    paths = sorted(p.relative_to(root).as_posix() for folder in real_traffic_folders(root)
+                   for p in (root / folder).rglob("*.eml"))
+    return [p for p in paths if not held_out(p)], [p for p in paths if held_out(p)]
+
+
+def load(root, paths, first_id=1):
+    """Parse as the relay does: record ids are its row numbers; one local recipient each."""
+    mails, failed = [], 0
+    for number, path in enumerate(paths, first_id):
+        raw = (root / path).read_bytes()
+        try:
+            parsed = mime.parse(raw, str(number))
+        except mime.MimeError:
+            failed += 1
+            continue
+        parsed.record.recipients = [email for _, email in parsed.record.to[:1]]
+        mails.append(Mail(path, raw, parsed.record, parsed.blobs))
+    return mails, failed
+
+
+def batches_of(mails, size, count):
+    order = list(mails)
+    random.Random(SEED + size).shuffle(order)
+    return [order[i * size:(i + 1) * size] for i in range(min(count, len(order) // size))]
+
+
+# --- (a) IMAP: raw MIME as a client fetches it ---
+
+def imap_payload(batch, text_only):
+    return sum(_imap_text_size(mail) if text_only else len(mail.raw) for mail in batch)
+
+
+def _imap_text_size(mail):
+    """The message less its attachment parts, as a client fetching body parts only would get."""
+    message = BytesParser().parsebytes(mail.raw)
+    leaves = mime_parts.leaves(message)
+    return max(len(mail.raw) - sum(_encoded_size(leaf) for leaf in leaves
+                                   if not mime_parts.is_body_text(leaf)), 0)
+
+
+def _encoded_size(part):
+    payload = part.get_payload()
+    if isinstance(payload, str):
+        return len(payload.encode("utf-8", "surrogateescape"))
+    try:
+        return len(part.as_bytes())
+    except Exception:  # a part the generator cannot write back: count it as kept
+        return 0
+
+
+def imap_handshake(batch):
+    """An IMAP session fetching the batch: login, select, one UID FETCH, logout."""
+    n = len(batch)
+    session = [
+        "* OK [CAPABILITY IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE LITERAL+ AUTH=PLAIN] ready.\r\n",
+        "a1 LOGIN amani@box1.example.cd c0rrect-h0rse\r\n",
+        "a1 OK [CAPABILITY IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE SORT THREAD=REFERENCES "
+        "MULTIAPPEND UNSELECT CHILDREN NAMESPACE UIDPLUS LIST-EXTENDED I18NLEVEL=1 CONDSTORE QRESYNC "
+        "ESEARCH SEARCHRES WITHIN CONTEXT=SEARCH LIST-STATUS MOVE] Logged in\r\n",
+        "a2 SELECT INBOX\r\n",
+        "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)\r\n",
+        "* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*)] Flags permitted.\r\n",
+        f"* {n} EXISTS\r\n* 0 RECENT\r\n* OK [UIDVALIDITY 1700000000] UIDs valid\r\n",
+        f"* OK [UIDNEXT {n + 1}] Predicted next UID\r\na2 OK [READ-WRITE] Select completed.\r\n",
+        f"a3 UID FETCH 1:{n} (BODY.PEEK[])\r\n",
+        "a3 OK Fetch completed.\r\na4 LOGOUT\r\n* BYE Logging out\r\na4 OK Logout completed.\r\n",
+    ]
+    framing = sum(len(f"* {i} FETCH (UID {i} BODY[] {{{len(m.raw)}}}\r\n)\r\n")
+                  for i, m in enumerate(batch, 1))
+    return TLS_HANDSHAKE_BYTES + sum(map(len, session)) + framing
+
+
+# --- (b) Lokole: tar of emails.jsonl, zstd level 20 ---
+# As ascoderu/lokole writes a client's download: opwen_email_server/actions.py
+# (DownloadClientEmails: attachments to base64, utils/serialization.py
+# to_jsonl_bytes: json.dumps(separators=(',', ':')) + b'\n'),
+# opwen_email_server/services/storage.py (AzureObjectsStorage.store_objects: one
+# member "emails.jsonl" in a tar, _compression_level = 20) and
+# ascoderu/xtarfile xtarfile/zstd.py (plain tar, then ZstdCompressor(level).copy_stream).
+# Fields as utils/email_parser.py parse_mime_email builds them, plus _uid (sha256 of the MIME).
+
+def lokole_email(mail, text_only):
+    record = mail.record
+    email = {
+        "sent_at": datetime.fromtimestamp(record.date, timezone.utc).strftime("%Y-%m-%d %H:%M")
+        if record.date else None,
+        "to": [address for _, address in record.to],
+        "cc": [address for _, address in record.cc],
+        "bcc": [address for _, address in record.bcc],
+        "from": record.from_[0][1] if record.from_ else None,
+        "subject": record.subject,
+        "body": record.body,
+        "attachments": [] if text_only else [_lokole_attachment(a, mail.blobs[a.sha256])
+                                             for a in record.attachments],
+    }
+    email["_uid"] = hashlib.sha256(mail.raw).hexdigest()
+    return json.dumps(email, separators=(",", ":")).encode("utf-8") + b"\n"
+
+
+def _lokole_attachment(attachment, data):
+    encoded = {"filename": attachment.name, "content": base64.b64encode(data).decode("ascii")}
+    if attachment.cid:
+        encoded["cid"] = attachment.cid
+    return encoded
+
+
+def lokole_payload(batch, text_only, level=20):
+    jsonl = b"".join(lokole_email(mail, text_only) for mail in batch)
+    archive = io.BytesIO()
+    with tarfile.open(fileobj=archive, mode="w") as tar:
+        member = tarfile.TarInfo("emails.jsonl")
+        member.size, member.mtime, member.mode = len(jsonl), int(time.time()), 0o600
+        tar.addfile(member, io.BytesIO(jsonl))
+    compressed = io.BytesIO()
+    archive.seek(0)
+    zstandard.ZstdCompressor(level=level).copy_stream(archive, compressed)
+    return len(compressed.getvalue())
+
+
+def _http(start_line, headers, body=""):
+    return len(start_line) + 2 + sum(len(f"{k}: {v}\r\n") for k, v in headers.items()) + 2 + len(body)
+
+
+AZURE_RESPONSE = {
+    "Content-Length": "123456", "Content-Type": "application/octet-stream",
+    "Last-Modified": "Thu, 16 Nov 2023 10:00:00 GMT", "Accept-Ranges": "bytes",
+    "ETag": '"0x8DBE6B1E3C9F0A2"', "Server": "Windows-Azure-Blob/1.0 Microsoft-HTTPAPI/2.0",
+    "x-ms-request-id": "5f0c6a3e-701e-0042-2b7a-18e1a9000000", "x-ms-version": "2021-08-06",
+    "x-ms-creation-time": "Thu, 16 Nov 2023 10:00:00 GMT", "x-ms-lease-status": "unlocked",
+    "x-ms-lease-state": "available", "x-ms-blob-type": "BlockBlob", "x-ms-server-encrypted": "true",
+    "Date": "Thu, 16 Nov 2023 10:00:01 GMT",
+}
+REQUESTS_HEADERS = {"Host": "", "User-Agent": "python-requests/2.22.0", "Accept-Encoding": "gzip, deflate",
+                    "Accept": "*/*", "Connection": "keep-alive"}
+
+
+def lokole_handshake():
+    """The Lokole client's download: the API says which blob, then libcloud HEADs and GETs it."""
+    api_host = {**REQUESTS_HEADERS, "Host": "api.lokole.example"}
+    resource = '{"resource_id":"4c1f0bde-8f6a-4b8e-9a0e-51a3c6f5d0b2.tar.zstd"}'
+    api = _http("GET /api/email/download/3f2b9c4e-7d1a-4e4b-8a3c-2b6f9e1d5c7a HTTP/1.1", api_host) + \
+        _http("HTTP/1.1 200 OK", {"Content-Type": "application/json", "Content-Length": len(resource),
+                                  "Server": "gunicorn", "Date": AZURE_RESPONSE["Date"]}, resource)
+    blob_request = {**REQUESTS_HEADERS, "Host": "lokoleaccount.blob.core.windows.net",
+                    "User-Agent": "libcloud/3.3.1 (Microsoft Azure (blobs)) requests (2.22.0)",
+                    "x-ms-date": AZURE_RESPONSE["Date"], "x-ms-version": "2018-11-09",
+                    "Authorization": "SharedKey lokoleaccount:" + "x" * 44}
+    path = "/lokole-client/4c1f0bde-8f6a-4b8e-9a0e-51a3c6f5d0b2.tar.zstd HTTP/1.1"
+    blob = 2 * (_http("HEAD " + path, blob_request) + _http("HTTP/1.1 200 OK", AZURE_RESPONSE))
+    return 2 * TLS_HANDSHAKE_BYTES + api + blob
+
+
+# --- (c) a pouch ---
+
+def pouch_handshake():
+    """DESIGN.md's sync: POST /api/v1/sync, download the offered pouch by SAS URL, POST again."""
+    relay = {"Host": "relay.mailpouch.example", "Authorization": "Bearer " + "t" * 43,
+             "Content-Type": "application/json", "Accept-Encoding": "gzip", "User-Agent": "mailpouch/0.1"}
+    name = "box1/down/000123-5c2f1a9e.pouch"
+    url = (f"https://relayacct.blob.core.windows.net/pouches/{name}?sv=2021-08-06&se=2023-11-16T11%3A00%3A00Z"
+           "&sr=b&sp=r&sig=" + "s" * 46)
+    offer = json.dumps({"upload": None, "downloads": [{"name": name, "url": url, "size": 123456,
+                                                        "sha256": "e" * 64}], "accepted": []})
+    requests = [
+        ({"received": [], "uploaded": [], "outgoing": None}, offer),
+        ({"received": [name], "uploaded": [], "outgoing": None},
+         json.dumps({"upload": None, "downloads": [], "accepted": []})),
+    ]
+    sync = sum(_http("POST /api/v1/sync HTTP/1.1", {**relay, "Content-Length": len(json.dumps(ask))}, json.dumps(ask))
+               + _http("HTTP/1.1 200 OK", {"Server": "TornadoServer/6.2", "Content-Type":
+                                           "application/json; charset=UTF-8", "Date": AZURE_RESPONSE["Date"],
+                                           "Content-Length": len(answer)}, answer)
+               for ask, answer in requests)
+    blob = _http("GET " + url.split(".net", 1)[1] + " HTTP/1.1",
+                 {"Host": "relayacct.blob.core.windows.net", "x-ms-version": "2021-08-06",
+                  "Range": "bytes=0-", "User-Agent": "mailpouch/0.1"}) + _http("HTTP/1.1 206 Partial Content",
+                                                                               AZURE_RESPONSE)
+    return 2 * TLS_HANDSHAKE_BYTES + sync + blob
+
+
+def pouch_payload(batch, text_only, *, order=None, shape=None, blobs_last=False, **writer_options):
+    """Bytes of a pouch of the batch; ``shape`` rewrites each record, ``order`` sorts the batch."""
+    out = io.BytesIO()
+    with PouchWriter(out, sender="relay", recipient="box1", **writer_options) as pouch:
+        for mail in sorted(batch, key=order) if order else batch:
+            record = copy.copy(mail.record)
+            if text_only:
+                record.attachments = []
+            pouch.add_message(shape(record) if shape else record)
+            if not (text_only or blobs_last):
+                _add_blobs(pouch, mail)
+        if blobs_last and not text_only:
+            for mail in batch:
+                _add_blobs(pouch, mail)
+    return len(out.getvalue())
+
+
+def _add_blobs(pouch, mail):
+    for attachment in mail.record.attachments:
+        pouch.add_blob(attachment.sha256, mail.blobs[attachment.sha256])
+
+
+# --- what the pouch carries: field choice ---
+
+def without(*groups):
+    """A shape that drops field groups, to price each one."""
+    def shape(record):
+        record = copy.copy(record)
+        if "names" in groups:
+            for name in ("from_", "to", "cc", "bcc", "reply_to"):
+                setattr(record, name, [("", email) for _, email in getattr(record, name)])
+        if "message_id" in groups:
+            record.message_id = ""
+        if "threading" in groups:
+            record.in_reply_to, record.references = None, []
+        if "reply_to" in groups:
+            record.reply_to = []
+        if "recipients" in groups:
+            record.recipients = []
+        if "attachment_meta" in groups:
+            record.attachments = [_bare_attachment(a) for a in record.attachments]
+        return record
+    return shape
+
+
+def _bare_attachment(attachment):
+    bare = copy.copy(attachment)
+    bare.type, bare.size, bare.inline = "", 0, False
+    return bare
+
+
+LOKOLE_FIELDS = without("names", "message_id", "threading", "reply_to", "recipients", "attachment_meta")
+FIELD_GROUPS = {
+    "names": "display names of addresses",
+    "message_id": "Message-ID",
+    "threading": "In-Reply-To and References",
+    "reply_to": "Reply-To",
+    "recipients": "local recipients on the box",
+}
+
+
+def _normalised_subject(subject):
+    return re.sub(r"^(\s*((re|fwd?|aw|tr|sv)\s*:|\[[^\]]*\]))+\s*", "", subject.lower()).strip()
+
+
+def by_thread(mail):
+    record = mail.record
+    return (_normalised_subject(record.subject), record.date)
+
+
+def by_sender(mail):
+    record = mail.record
+    return (record.from_[0][1].rsplit("@", 1)[-1].lower() if record.from_ else "", record.date)
+
+
+# --- the dictionary ---
+
+def dictionary_samples(mails):
+    packer = msgpack.Packer(use_bin_type=True)
+    samples = []
+    for mail in mails:
+        record = copy.copy(mail.record)
+        record.attachments = []
+        samples.append(packer.pack(packer.pack(wire.encode_message(record))))
+    return samples
+
+
+def train_dictionary(root):
+    _, held = corpus_paths(root)
+    mails, _ = load(root, [p for p in held if p.split("/", 1)[0] in PERMISSIVE])
+    # k and d measured: fastcover's own search settles on a smaller, weaker dictionary.
+    dictionary = zstandard.train_dictionary(DICTIONARY_SIZE, dictionary_samples(mails), k=1024, d=8,
+                                            level=codec.DEFAULT_LEVEL)
+    target = ROOT / "pouch" / "data" / codec.DICTIONARY_FILE
+    target.parent.mkdir(exist_ok=True)
+    _keep_for_reading(target, dictionary)
+    target.write_bytes(dictionary.as_bytes())
+    print(f"trained on {len(mails)} held-out messages: {target.relative_to(ROOT)}, "
+          f"{len(dictionary.as_bytes()):,} bytes, id {dictionary.dict_id()}", file=sys.stderr)
+
+
+def _keep_for_reading(target, replacement):
+    """Pouches written with the old dictionary must still read: it stays, under its id."""
+    if target.is_file():
+        old = zstandard.ZstdCompressionDict(target.read_bytes())
+        if old.dict_id() != replacement.dict_id():
+            target.rename(target.with_name(f"mail-{old.dict_id()}.zdict"))
+
+
+# --- measuring ---
+
+def per_email(batches, measure):
+    """Average bytes per email of ``measure(batch)`` over the batches."""
+    return sum(measure(batch) for batch in batches) / sum(len(batch) for batch in batches)
+
+
+def headline(batches):
+    figures = {}
+    for kind, text_only in (("text", True), ("all", False)):
+        imap = per_email(batches, lambda b: imap_payload(b, text_only) + imap_handshake(b))
+        lokole = per_email(batches, lambda b: lokole_payload(b, text_only) + lokole_handshake())
+        pouch = per_email(batches, lambda b: pouch_payload(b, text_only) + pouch_handshake())
+        figures.update({f"imap_{kind}_bytes_per_email": round(imap), f"lokole_{kind}_bytes_per_email": round(lokole),
+                        f"pouch_{kind}_bytes_per_email": round(pouch), f"{kind}_ratio": round(pouch / lokole, 3)})
+    return figures
+
+
+def ladder(batches, quick):
+    """Each step from Lokole's batch to the pouch as shipped, payload only (no handshake)."""
+    steps = [
+        ("Lokole: tar + JSON lines + base64, zstd 20 (the reference)", lambda b, t: lokole_payload(b, t)),
+        ("same fields as pouch records: msgpack, binary attachments, short ids, zstd 20",
+         lambda b, t: pouch_payload(b, t, shape=LOKOLE_FIELDS, level=20, window_log=None, dictionary=None)),
+        ("+ what a mail client needs: names, Message-ID, References, Reply-To, recipients, types",
+         lambda b, t: pouch_payload(b, t, level=20, window_log=None, dictionary=None)),
+        ("zstd 19, window 8 MiB (the default; less memory on the box)",
+         lambda b, t: pouch_payload(b, t, dictionary=None)),
+        # Level 22's tables take some 700 MB to write: measured in full runs only.
+        ("zstd 22, window 128 MiB", None if quick else
+         lambda b, t: pouch_payload(b, t, level=22, window_log=27, dictionary=None)),
+        ("zstd 9, window 8 MiB", lambda b, t: pouch_payload(b, t, level=9, dictionary=None)),
+        ("records grouped by thread (normalised subject)",
+         lambda b, t: pouch_payload(b, t, order=by_thread, dictionary=None)),
+        ("records grouped by sender domain", lambda b, t: pouch_payload(b, t, order=by_sender, dictionary=None)),
+        ("messages first, attachments after them (text first)",
+         lambda b, t: pouch_payload(b, t, blobs_last=True, dictionary=None)),
+        (f"+ the shipped dictionary ({_dictionary_size_kb()} KB): the pouch as written today",
+         lambda b, t: pouch_payload(b, t)),
+    ]
+    rows = []
+    reference = {}
+    for label, measure in steps:
+        if measure is None:
+            continue
+        row = {"step": label}
+        for kind, text_only in (("text", True), ("all", False)):
+            size = per_email(batches, lambda b: measure(b, text_only))
+            reference.setdefault(kind, size)
+            row[f"{kind}_bytes_per_email"] = round(size)
+            row[f"{kind}_ratio"] = round(size / reference[kind], 3)
+        rows.append(row)
+    return rows
+
+
+def field_costs(batches):
+    """Bytes per email each field group adds to a text-only pouch."""
+    full = per_email(batches, lambda b: pouch_payload(b, True, dictionary=None))
+    return {group: round(full - per_email(batches, lambda b: pouch_payload(b, True, shape=without(group),
+                                                                            dictionary=None)), 1)
+            for group in FIELD_GROUPS}
+
+
+def _dictionary_size_kb():
+    dictionary = codec.shipped_dictionary()
+    return round(len(dictionary.as_bytes()) / 1024) if dictionary else 0
+
+
+# --- output ---
+
+def print_table(report):
+    print(f"Bytes on the wire per email, handshake included: {report['messages_measured']} real-traffic "
+          f"messages measured ({report['messages_held_out']} held out for the dictionary, "
+          f"{report['messages_unparsed']} unparsed), {report['batches']} batches per size")
+    print(f"handshake per batch: Lokole {report['lokole_handshake_bytes']:,} B, pouch {report['pouch_handshake_bytes']:,} B"
+          f" (TLS {TLS_HANDSHAKE_BYTES:,} B per connection, an estimate: 2 each, IMAP 1; plus the HTTP or IMAP "
+          "exchanges of a download); IMAP text-only = the message less its attachment parts")
+    print(f"\n{'batch':>6} | {'text-only: IMAP':>15} {'Lokole':>8} {'pouch':>8} {'ratio':>6} | "
+          f"{'all-in: IMAP':>12} {'Lokole':>8} {'pouch':>8} {'ratio':>6}")
+    for size in BATCH_SIZES:
+        row = report[f"batch_{size}"]
+        print(f"{size:>6} | {row['imap_text_bytes_per_email']:>15,} {row['lokole_text_bytes_per_email']:>8,} "
+              f"{row['pouch_text_bytes_per_email']:>8,} {row['text_ratio']:>6.3f} | "
+              f"{row['imap_all_bytes_per_email']:>12,} {row['lokole_all_bytes_per_email']:>8,} "
+              f"{row['pouch_all_bytes_per_email']:>8,} {row['all_ratio']:>6.3f}")
+    print(f"\nWhere the difference comes from (batch {LADDER_BATCH}, payload only; ratio to Lokole's batch):")
+    print(f"{'':86} {'text B/email':>12} {'ratio':>6} {'all B/email':>11} {'ratio':>6}")
+    for row in report["ladder_batch_50"]:
+        print(f"{row['step']:86} {row['text_bytes_per_email']:>12,} {row['text_ratio']:>6.3f} "
+              f"{row['all_bytes_per_email']:>11,} {row['all_ratio']:>6.3f}")
+    print(f"\nWhat each field group costs a text-only pouch (batch {LADDER_BATCH}, B/email): " + ", ".join(
+        f"{FIELD_GROUPS[group]} {cost:+.1f}" for group, cost in report["field_cost_bytes_per_email"].items()))
+    print(f"elapsed {report['elapsed_s']} s")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="fewer batches (CI)")
+    parser.add_argument("--json", action="store_true", help="one JSON object of the figures")
+    parser.add_argument("--train-dictionary", action="store_true",
+                        help=f"rebuild pouch/data/{codec.DICTIONARY_FILE} from the held-out messages first")
+    args = parser.parse_args(argv)
+    started = time.monotonic()
+    root = corpus_root()
+    if args.train_dictionary:
+        train_dictionary(root)
+        codec.shipped_dictionary.cache_clear()
+        codec.shipped_dictionaries.cache_clear()
+    measured_paths, held = corpus_paths(root)
+    count = 2 if args.quick else 8
+    if args.quick:  # a sample large enough for the batches, so that parsing stays short
+        sample = min(len(measured_paths), 2 * sum(BATCH_SIZES))
+        measured_paths = sorted(random.Random(SEED).sample(measured_paths, sample))
+    mails, failed = load(root, measured_paths)
+    if len(mails) < max(BATCH_SIZES):
+        sys.exit(f"bandwidth.py: only {len(mails)} usable messages in {root}; a batch of {max(BATCH_SIZES)} "
+                 "needs more")
+    report = {"messages_measured": len(mails), "messages_held_out": len(held), "messages_unparsed": failed,
+              "batches": count, "lokole_handshake_bytes": lokole_handshake(), "pouch_handshake_bytes": pouch_handshake()}
+    for size in BATCH_SIZES:
+        report[f"batch_{size}"] = headline(batches_of(mails, size, count if size < 200 else max(1, count // 2)))
+    ladder_batches = batches_of(mails, LADDER_BATCH, count)
+    report["ladder_batch_50"] = ladder(ladder_batches, args.quick)
+    report["field_cost_bytes_per_email"] = field_costs(ladder_batches)
+    report["dictionary_kb"] = _dictionary_size_kb()
+    report["elapsed_s"] = round(time.monotonic() - started, 1)
+    if args.json:
+        print(json.dumps(report))
+    else:
+        print_table(report)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,125 @@
+"""PouchWriter: records in, one pouch file out, in constant memory."""
+
+import hashlib
+import time
+import uuid
+
+import msgpack
+
+from . import codec, header as pouch_header, wire
+
+CHUNK_SIZE = 1 << 20  # blobs travel in pieces of at most this, so neither side holds a whole blob
+
+
+class PouchWriter:
+    """Write a pouch to a seekable binary file; use as a context manager.
+
+    ``dictionary``: ``"shipped"`` (the default: pouch/data's, when present),
+    ``None`` for none, or a ``zstandard.ZstdCompressionDict``.
+    """
+
+    def __init__(self, fileobj, *, sender, recipient, pouch_id=None, created=None,
+                 level=codec.DEFAULT_LEVEL, window_log=codec.DEFAULT_WINDOW_LOG,
+                 dictionary="shipped", chunk_size=CHUNK_SIZE):
+        if not fileobj.seekable():
+            raise ValueError("a pouch is written to a seekable file (its header is filled in at the end)")
+        if dictionary == "shipped":
+            dictionary = codec.shipped_dictionary()
+        self._file = fileobj
+        self._start = fileobj.tell()
+        self._chunk_size = chunk_size
+        self._blobs = set()
+        self._packer = msgpack.Packer(use_bin_type=True)
+        self._compress = codec.compressor(level, window_log, dictionary).compressobj()
+        self.header = pouch_header.PouchHeader(
+            pouch_id=pouch_id or uuid.uuid4().hex, sender=sender, recipient=recipient,
+            created=int(time.time()) if created is None else created, codec=codec.CODEC,
+            dict_id=codec.dictionary_id(dictionary),
+            flags=pouch_header.FLAG_DICTIONARY if dictionary is not None else 0)
+        self._closed = False
+        self._broken = None  # why this pouch can no longer be finished, once it cannot
+        fileobj.write(pouch_header.pack(self.header))  # totals reserved, filled in by close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, traceback):
+        if exc_type is None:
+            self.close()
+
+    def add_message(self, record):
+        self._write(wire.encode_message(record), check=True)
+
+    def add_status(self, record):
+        self._write(wire.encode_status(record), check=True)
+
+    def add_blob(self, sha256, data):
+        """Add attachment bytes (bytes, or a binary file) once; False if this pouch has them already."""
+        if sha256 in self._blobs:
+            return False
+        if isinstance(data, (bytes, bytearray, memoryview)):
+            self._add_blob_bytes(sha256, bytes(data))
+        else:
+            self._add_blob_file(sha256, data)
+        self._blobs.add(sha256)
+        return True
+
+    def has_blob(self, sha256):
+        return sha256 in self._blobs
+
+    def close(self):
+        """Finish the stream and fill in the header's totals; returns the header."""
+        if self._closed:
+            return self.header
+        if self._broken:
+            raise ValueError(self._broken)
+        self._emit(self._compress.flush())
+        end = self._file.tell()
+        self._file.seek(self._start)
+        self._file.write(pouch_header.pack(self.header))
+        self._file.seek(end)
+        self._file.flush()
+        self._closed = True
+        return self.header
+
+    def _add_blob_bytes(self, sha256, data):
+        if hashlib.sha256(data).digest() != sha256:
+            raise ValueError(f"blob {sha256.hex()[:16]}…: data does not match the sha256 given")
+        for offset in range(0, max(len(data), 1), self._chunk_size):
+            piece = data[offset:offset + self._chunk_size]
+            self._write(wire.encode_blob_chunk(sha256, len(data), offset, piece))
+
+    def _add_blob_file(self, sha256, fileobj):
+        # Large attachments stay on disk: size first, then hash and copy piece by piece.
+        start = fileobj.tell()
+        size = fileobj.seek(0, 2) - start
+        fileobj.seek(start)
+        digest = hashlib.sha256()
+        for offset in range(0, max(size, 1), self._chunk_size):
+            piece = fileobj.read(min(self._chunk_size, size - offset))
+            digest.update(piece)
+            self._write(wire.encode_blob_chunk(sha256, size, offset, piece))
+        if digest.digest() != sha256:
+            self._broken = (f"blob {sha256.hex()[:16]}…: data does not match the sha256 given; "
+                            "this pouch is unusable")
+            raise ValueError(self._broken)
+
+    def _write(self, fields, check=False):
+        if self._closed:
+            raise ValueError("this pouch is closed")
+        if self._broken:
+            raise ValueError(self._broken)
+        packed = self._packer.pack(fields)
+        if check:  # a record the other side would refuse is refused here, where its cause is
+            wire.decode(msgpack.unpackb(packed, raw=False))
+        # Each record is wrapped in a msgpack bin: a length prefix that lets a reader
+        # step over one bad record and keep going.
+        framed = self._packer.pack(packed)
+        self.header.count += 1
+        self.header.raw_size += len(framed)
+        self._emit(self._compress.compress(framed))
+
+    def _emit(self, compressed):
+        if compressed:
+            self._file.write(compressed)
+            self.header.stream_size += len(compressed)

@@ -1,0 +1,150 @@
+"""`mailpouch-pouch` run as the console script, on real files."""
+
+import json
+import subprocess
+import sys
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(sys.executable).with_name("mailpouch-pouch")
+MINUTES = b"%PDF-1.4 minutes of the meeting " * 40
+
+
+def run(*args, timeout=60):
+    return subprocess.run([str(SCRIPT), *map(str, args)], capture_output=True, text=True, timeout=timeout)
+
+
+def write_eml(path, subject, sender, attachment=None):
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = "team@example.org"
+    message["Subject"] = subject
+    message["Date"] = "Thu, 16 Nov 2023 10:00:00 +0100"
+    message["Message-ID"] = f"<{path.stem}@example.org>"
+    message.set_content(f"Hello, this is {subject}.\n")
+    if attachment:
+        message.add_attachment(attachment, maintype="application", subtype="pdf", filename="minutes.pdf")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(message.as_bytes())
+
+
+@pytest.fixture
+def mail_folder(tmp_path):
+    folder = tmp_path / "mail"
+    write_eml(folder / "a.eml", "Budget 2024", "Amani <amani@example.cd>", MINUTES)
+    write_eml(folder / "team" / "b.eml", "Re: Budget 2024", "zoe@example.cd", MINUTES)
+    write_eml(folder / "team" / "c.eml", "Lunch", "Jo <jo@example.org>")
+    (folder / "empty.eml").write_bytes(b"")
+    (folder / "notes.txt").write_text("not mail")
+    return folder
+
+
+@pytest.fixture
+def packed(mail_folder, tmp_path):
+    result = run("pack", "--eml", mail_folder, "-o", tmp_path / "out.pouch", "--sender", "relay")
+    assert result.returncode == 0, result.stderr
+    return tmp_path / "out.pouch", result
+
+
+def test_pack_converts_every_message_and_names_the_one_it_cannot(packed):
+    _, result = packed
+    assert "empty.eml: cannot convert" in result.stderr
+    assert "packed 3 of 4 messages" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_inspect_json_lists_messages_and_each_attachment_once(packed):
+    pouch, _ = packed
+    result = run("inspect", pouch, "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+
+    messages = {r["id"]: r for r in report["records"] if r["kind"] == "message"}
+    assert set(messages) == {"a.eml", "team/b.eml", "team/c.eml"}
+    assert messages["a.eml"]["subject"] == "Budget 2024"
+    assert messages["a.eml"]["from"] == "Amani <amani@example.cd>"
+    assert messages["a.eml"]["date"] == "2023-11-16T09:00:00Z"
+    assert [a["name"] for a in messages["team/b.eml"]["attachments"]] == ["minutes.pdf"]
+    assert report["counts"] == {"message": 3, "blob": 1, "status": 0}
+    assert [r["size"] for r in report["records"] if r["kind"] == "blob"] == [len(MINUTES)]
+    assert report["header"]["sender"] == "relay"
+
+
+def test_inspect_prints_a_readable_table(packed):
+    pouch, _ = packed
+    result = run("inspect", pouch)
+    assert result.returncode == 0, result.stderr
+    assert "3 messages, 1 blobs, 0 statuses, 0 skipped" in result.stdout
+    assert "subject 'Lunch'" in result.stdout
+    assert f"minutes.pdf (application/pdf, {len(MINUTES):,} bytes)" in result.stdout
+
+
+def damaged(data, how):
+    if how == "truncated":
+        return data[:-7]
+    if how == "flipped":
+        middle = len(data) // 2
+        return data[:middle] + bytes([data[middle] ^ 0xFF]) + data[middle + 1:]
+    if how == "flipped-header":
+        return data[:20] + bytes([data[20] ^ 0x04]) + data[21:]
+    return b"GIF8" + data[4:]
+
+
+@pytest.mark.parametrize("how", ["truncated", "flipped", "flipped-header", "wrong-magic"])
+def test_inspect_on_a_damaged_pouch_prints_one_error_line(packed, tmp_path, how):
+    pouch, _ = packed
+    bad = tmp_path / f"{how}.pouch"
+    bad.write_bytes(damaged(pouch.read_bytes(), how))
+
+    result = run("inspect", bad)
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert len(result.stderr.splitlines()) == 1, result.stderr
+    assert result.stderr.startswith(f"mailpouch-pouch: {bad}: ")
+
+
+def test_inspect_on_a_missing_file_says_so(tmp_path):
+    result = run("inspect", tmp_path / "nope.pouch")
+    assert result.returncode == 1
+    assert "No such file" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_pack_refuses_a_folder_without_mail(tmp_path):
+    result = run("pack", "--eml", tmp_path, "-o", tmp_path / "out.pouch")
+    assert result.returncode == 1
+    assert "no .eml files" in result.stderr
+    assert not (tmp_path / "out.pouch").exists()
+
+
+@pytest.mark.corpus
+def test_a_corpus_folder_packs_and_inspect_lists_every_message(corpus_dir, tmp_path):
+    folder = corpus_dir / "deltachat-core"
+    files = sorted(path.relative_to(folder).as_posix() for path in folder.rglob("*.eml"))
+    packed = run("pack", "--eml", folder, "-o", tmp_path / "corpus.pouch", timeout=120)
+    assert packed.returncode == 0, packed.stderr
+    failed = {line.split(": ")[0] for line in packed.stderr.splitlines()[:-1]}
+
+    result = run("inspect", tmp_path / "corpus.pouch", "--json")
+    assert result.returncode == 0, result.stderr
+    listed = [r["id"] for r in json.loads(result.stdout)["records"] if r["kind"] == "message"]
+    assert sorted(listed) == sorted(set(files) - failed)
+    assert len(listed) >= 0.9 * len(files)
+
+
+def test_inspect_names_a_bad_record_or_skips_it_when_asked(tmp_path):
+    from tests.pouch.test_container import GOOD_STATUS, raw_pouch
+
+    pouch = tmp_path / "one-bad.pouch"
+    pouch.write_bytes(raw_pouch([GOOD_STATUS, [1, 42, [["", "a@example.org"]]]]))
+
+    strict = run("inspect", pouch)
+    assert strict.returncode == 1 and strict.stdout == ""
+    assert strict.stderr.strip() == (f"mailpouch-pouch: {pouch}: record 1 (message): "
+                                     "message.id should be text, not 42")
+
+    lenient = run("inspect", pouch, "--skip-bad")
+    assert lenient.returncode == 0, lenient.stderr
+    assert "status   m1  sent" in lenient.stdout
+    assert "skipped  record 1 (message): message.id should be text, not 42" in lenient.stdout
