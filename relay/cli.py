@@ -8,6 +8,7 @@ import migrations
 from pouch import service
 from pouch.database import create_engine
 from pouch.settings import SettingsError
+from relay import background as relay_background, blobstore, boxes, report
 from relay import settings as relay_settings
 from relay.web.app import make_app
 
@@ -20,8 +21,19 @@ def build_parser():
                                          f"or {relay_settings.SYSTEM_PATH} if present)")
     parser.add_argument("--verbose", action="store_true")
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("serve", help="serve the sync API and webhooks")
+    commands.add_parser("serve", help="serve the sync API and webhooks, send outbound mail")
     commands.add_parser("migrate", help="bring the database to the current schema")
+    client = commands.add_parser("client", help="manage the boxes this relay serves")
+    actions = client.add_subparsers(dest="action", required=True)
+    add = actions.add_parser("add", help="create a box and print its one-time registration code")
+    add.add_argument("name")
+    add.add_argument("--domain", help="the domain it owns (default: NAME.<relay domain>)")
+    actions.add_parser("list", help="list the boxes")
+    revoke = actions.add_parser("revoke", help="shut a box out for good")
+    revoke.add_argument("name")
+    address = actions.add_parser("address", help="give a box an address of a shared domain")
+    address.add_argument("name")
+    address.add_argument("address", nargs="+")
     return parser
 
 
@@ -40,17 +52,65 @@ def migrate(settings, _args):
     print(f"database {settings.relay.database} is at the current schema")
 
 
-def serve(settings, _args):
+def current_engine(settings):
     engine = create_engine(settings.relay.database)
     try:
         migrations.check_current("relay", engine, COMMAND)
     except migrations.SchemaOutOfDate as error:
         sys.exit(f"{COMMAND}: {error}")
-    app = make_app(settings, engine)
-    asyncio.run(service.serve(app, settings.web.host, settings.web.port, "relay"))
+    return engine
 
 
-COMMANDS = {"serve": serve, "migrate": migrate}
+def serve(settings, _args):
+    engine = current_engine(settings)
+    try:
+        store = blobstore.make_store(settings)
+        app = make_app(settings, engine, store)
+    except ValueError as error:
+        sys.exit(f"{COMMAND}: {error}")
+    asyncio.run(run(settings, engine, store, app))
+
+
+async def run(settings, engine, store, app):
+    await store.prepare()
+    background = await relay_background.start(settings, engine)
+    try:
+        # Handlers that take a body raise this for their own requests; the rest take none.
+        await service.serve(app, settings.web.host, settings.web.port, "relay",
+                            max_body_size=settings.web.max_json_bytes)
+    finally:
+        await background.stop()
+
+
+def client(settings, args):
+    engine = current_engine(settings)
+    try:
+        if args.action == "add":
+            domain = args.domain or f"{args.name}.{settings.relay.domain}"
+            code = boxes.create(engine, args.name, domain)
+            print(f"box {args.name} owns *@{domain}")
+            print(f"registration code (shown once): {code}")
+        elif args.action == "list":
+            list_boxes(engine)
+        elif args.action == "revoke":
+            boxes.revoke(engine, args.name)
+            print(f"box {args.name} is revoked")
+        else:
+            for address in args.address:
+                boxes.add_address(engine, args.name, address)
+                print(f"{address.lower()} -> box {args.name}")
+    except boxes.BoxError as error:
+        sys.exit(f"{COMMAND}: {error}")
+
+
+def list_boxes(engine):
+    print(f"{'NAME':20} {'DOMAIN':32} {'STATE':22} LAST SYNC")
+    for box in boxes.list_all(engine):
+        state = report.box_state(box["revoked_at"], box["token_hash"])
+        print(f"{box['name']:20} {box['domain']:32} {state:22} {report.when(box['last_sync_at'])}")
+
+
+COMMANDS = {"serve": serve, "migrate": migrate, "client": client}
 
 
 if __name__ == "__main__":

@@ -10,6 +10,8 @@ from pouch import settings as loader
 SYSTEM_PATH = "/etc/mailpouch/relay.conf"
 PATH_VARIABLE = "MAILPOUCH_RELAY_CONFIG"
 
+MB = 1024 * 1024
+
 
 @dataclass(frozen=True)
 class Relay:
@@ -20,28 +22,75 @@ class Relay:
 
     @property
     def database(self):
-        return self.database_url or f"sqlite:///{self.data_dir / 'relay.db'}"
+        url = self.database_url or f"sqlite:///{self.data_dir / 'relay.db'}"
+        # The relay depends on psycopg2; SQLAlchemy 2.1 would pick psycopg 3 for a bare postgresql://.
+        if url.startswith("postgresql://"):
+            url = "postgresql+psycopg2://" + url[len("postgresql://"):]
+        return url
 
 
 @dataclass(frozen=True)
 class Web:
     host: str = "127.0.0.1"
     port: int = 8081
+    max_json_bytes: int = 64 * 1024  # sync and registration requests are small
 
 
 @dataclass(frozen=True)
 class Storage:
     kind: str = "folder"  # folder | azure
-    folder: Path = Path("var/relay/blobs")
+    folder: Path | None = None  # default: <data_dir>/blobs
     azure_connection_string: str = ""
     azure_container: str = "mailpouch"
     url_lifetime_s: int = 3600  # how long a signed blob URL stays valid
 
 
 @dataclass(frozen=True)
+class Inbound:
+    # Credentials SendGrid puts in the webhook URL (https://user:password@relay/inbound/sendgrid).
+    webhook_user: str = ""
+    webhook_password: str = ""
+    # SendGrid's signature verification key (base64 DER, as shown in its settings); empty: not checked.
+    sendgrid_public_key: str = ""
+    signature_max_age_s: int = 600
+    max_message_bytes: int = 30 * MB  # SendGrid's own limit for a whole inbound message
+    smtp_host: str = ""  # empty: no SMTP listener
+    smtp_port: int = 2525
+
+
+@dataclass(frozen=True)
 class Outbound:
     transport: str = "folder"  # folder | sendgrid | smtp
-    folder: Path = Path("var/relay/sent")
+    folder: Path | None = None  # the folder transport's outbox; default: <data_dir>/sent
+    sendgrid_api_key: str = ""
+    sendgrid_host: str = "https://api.sendgrid.com"
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_starttls: bool = False
+    timeout_s: float = 60.0
+    max_attempts: int = 8  # temporary failures retried this many times, then the message fails
+    backoff_s: float = 60.0  # first retry delay, doubled each time
+    backoff_max_s: float = 3600.0
+    poll_s: float = 1.0  # how often an idle worker looks for work
+    batch: int = 10  # messages claimed at once by one worker
+
+
+@dataclass(frozen=True)
+class Sync:
+    pouch_max_bytes: int = 10 * MB  # raw MIME bytes packed into one downloaded pouch
+    big_message_bytes: int = 256 * 1024  # messages this big travel after the small ones
+    max_upload_bytes: int = 64 * MB
+    max_upload_expanded_bytes: int = 256 * MB  # an upload once decompressed (mail packs 5-12x)
+    # zstd level of downloaded pouches (bench/relay.py): 12 packs ~15x faster than 19 for ~2.5% more bytes.
+    pack_level: int = 12
+
+
+@dataclass(frozen=True)
+class Operator:
+    user: str = ""  # the status page stays closed while these are empty
+    password: str = ""
 
 
 @dataclass(frozen=True)
@@ -49,7 +98,18 @@ class RelaySettings:
     relay: Relay = field(default_factory=Relay)
     web: Web = field(default_factory=Web)
     storage: Storage = field(default_factory=Storage)
+    inbound: Inbound = field(default_factory=Inbound)
     outbound: Outbound = field(default_factory=Outbound)
+    sync: Sync = field(default_factory=Sync)
+    operator: Operator = field(default_factory=Operator)
+
+    @property
+    def blob_folder(self):
+        return self.storage.folder or self.relay.data_dir / "blobs"
+
+    @property
+    def sent_folder(self):
+        return self.outbound.folder or self.relay.data_dir / "sent"
 
 
 def load(path=None, environ=None):

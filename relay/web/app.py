@@ -1,6 +1,16 @@
 """The relay's Tornado application."""
 
+from pathlib import Path
+
 import tornado.web
+
+from pouch.blobs.folder import FolderBlobStore
+from pouch.blobs.web import blob_routes
+from relay import inbound, signature
+from relay.web.inbound import SendGridInboundHandler
+from relay.web.register import RegisterHandler
+from relay.web.status import MetricsHandler, StatusHandler
+from relay.web.sync import SyncHandler
 
 
 class HomeHandler(tornado.web.RequestHandler):
@@ -14,9 +24,26 @@ class HealthHandler(tornado.web.RequestHandler):
         self.write({"status": "ok"})
 
 
-def make_app(settings, engine):
+def make_app(settings, engine, store):
+    """The application serving ``settings`` from ``engine`` and blob ``store``."""
+    routes = [
+        (r"/", HomeHandler),
+        (r"/healthz", HealthHandler),
+        (r"/api/v1/register", RegisterHandler),
+        (r"/api/v1/sync", SyncHandler),
+        (r"/inbound/sendgrid", SendGridInboundHandler),
+        (r"/status", StatusHandler),
+        (r"/metrics", MetricsHandler),
+    ]
+    if isinstance(store, FolderBlobStore):  # Azure serves its own blobs
+        routes += blob_routes(store)
+    key = settings.inbound.sendgrid_public_key
     return tornado.web.Application(
-        [(r"/", HomeHandler), (r"/healthz", HealthHandler)],
+        routes,
         relay=settings,
         engine=engine,
+        blob_store=store,
+        inbound=inbound.GroupCommit(engine),
+        sendgrid_key=signature.load_key(key) if key else None,
+        template_path=str(Path(__file__).parent / "templates"),
     )

@@ -1,0 +1,56 @@
+"""Background loops of a serving relay: prepare inbound mail, send outbound mail.
+
+Each loop repeats a blocking step in a thread while the step finds work, and
+polls otherwise.  The steps keep their state in the database, so any number
+of relay processes can run them side by side.
+"""
+
+import asyncio
+import logging
+import threading
+
+from relay import preparation, smtp
+from relay.outbound.transports import make_transport
+from relay.outbound.worker import Worker
+
+log = logging.getLogger(__name__)
+
+
+async def repeat(step, poll_s, stopping):
+    """Run ``step`` (True: it did something) until ``stopping`` is set."""
+    while not stopping.is_set():
+        try:
+            busy = await asyncio.to_thread(step)
+        except Exception:  # the database went away, say: keep going, slowly
+            log.exception("background step %s failed", getattr(step, "__name__", step))
+            busy = False
+        if not busy:
+            await asyncio.sleep(poll_s)
+
+
+class Background:
+    def __init__(self, tasks, stopping, smtp_server):
+        self.tasks = tasks
+        self.stopping = stopping
+        self.smtp_server = smtp_server
+
+    async def stop(self):
+        self.stopping.set()
+        await asyncio.gather(*self.tasks)
+        if self.smtp_server is not None:
+            self.smtp_server.close()
+            await self.smtp_server.wait_closed()
+
+
+async def start(settings, engine):
+    """Start preparing and sending mail and, if configured, listening for SMTP."""
+    stopping = threading.Event()  # read by the steps' threads too
+    worker = Worker(engine, make_transport(settings), settings.outbound, stopping)
+    poll_s = settings.outbound.poll_s
+    tasks = [asyncio.create_task(repeat(worker.run_once, poll_s, stopping)),
+             asyncio.create_task(repeat(lambda: preparation.prepare_some(engine) > 0, poll_s, stopping))]
+    smtp_server = None
+    if settings.inbound.smtp_host:
+        smtp_server = await smtp.start(engine, settings.inbound.smtp_host, settings.inbound.smtp_port,
+                                       settings.inbound.max_message_bytes, settings.relay.domain)
+    return Background(tasks, stopping, smtp_server)

@@ -1,0 +1,32 @@
+"""The relay's blob store, as [storage] says: a served folder, or Azure."""
+
+import os
+import secrets
+from pathlib import Path
+
+from pouch.blobs import open_store
+
+BLOB_PATH = "/blobs"
+KEY_FILE = "blob-signing.key"
+
+
+def signing_key(data_dir):
+    """The key that signs folder-store URLs: made once, shared by every process using ``data_dir``."""
+    path = Path(data_dir) / KEY_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_bytes()
+    with os.fdopen(fd, "wb") as out:
+        out.write(secrets.token_bytes(32))
+    return path.read_bytes()
+
+
+def make_store(settings):
+    storage = settings.storage
+    key = signing_key(settings.relay.data_dir) if storage.kind == "folder" else None
+    return open_store(storage.kind, folder=settings.blob_folder, signing_key=key,
+                      base_url=settings.relay.public_url.rstrip("/") + BLOB_PATH,
+                      azure_connection_string=storage.azure_connection_string,
+                      azure_container=storage.azure_container)

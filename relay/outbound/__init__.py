@@ -1,0 +1,1 @@
+"""Sending the mail boxes wrote: the queue, the transports, the background worker."""

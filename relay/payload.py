@@ -1,0 +1,21 @@
+"""A message as kept in the database, ready to pack or send: its record and the blobs it needs.
+
+The record is kept in the pouch's own wire layout (pouch.container.wire), so
+it reads back exactly as the box wrote it.
+"""
+
+import msgpack
+
+from pouch.container import wire
+
+
+def pack(record, blobs):
+    wanted = {attachment.sha256 for attachment in record.attachments}
+    kept = {digest: data for digest, data in blobs.items() if digest in wanted}
+    return msgpack.packb([wire.encode_message(record), kept], use_bin_type=True)
+
+
+def unpack(payload):
+    """(MessageRecord, {sha256: bytes})."""
+    fields, blobs = msgpack.unpackb(payload, raw=False, strict_map_key=False)
+    return wire.decode(fields), blobs

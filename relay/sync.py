@@ -1,0 +1,102 @@
+"""The sync handshake (DESIGN.md): acks, uploads taken over, new pouches offered.
+
+Every step is idempotent, and every name a box sends is looked up among that
+box's own pouches only: another box's pouch name is simply unknown here.
+"""
+
+import asyncio
+import logging
+import time
+
+import sqlalchemy as sa
+
+from relay import packing, takeover
+from relay.schema import boxes, deliveries, pouches, statuses
+
+log = logging.getLogger(__name__)
+
+MAX_NAMES = 1000  # pouch names in one request
+
+
+class SyncRequestError(ValueError):
+    """A sync request that does not follow the handshake's shape."""
+
+
+def names_in(request, key):
+    names = request.get(key) or []
+    if not isinstance(names, list) or len(names) > MAX_NAMES or not all(isinstance(n, str) for n in names):
+        raise SyncRequestError(f"'{key}' should be a list of at most {MAX_NAMES} pouch names")
+    return list(dict.fromkeys(names))
+
+
+def outgoing_size(request, max_bytes):
+    outgoing = request.get("outgoing")
+    if outgoing is None:
+        return None
+    size = outgoing.get("size") if isinstance(outgoing, dict) else None
+    if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+        raise SyncRequestError("'outgoing' should be null or {\"size\": bytes}")
+    if size > max_bytes:
+        raise SyncRequestError(f"an upload of {size} bytes is over this relay's limit of {max_bytes}")
+    return size
+
+
+def acknowledge(engine, box, names):
+    """Mark the mail of these offered pouches delivered; returns the names acked now or before."""
+    now = int(time.time())
+    with engine.begin() as db:
+        owned = db.execute(sa.select(pouches.c.name).where(
+            pouches.c.name.in_(names), pouches.c.box_id == box.id,
+            pouches.c.direction == packing.DOWN)).scalars().all()
+        if owned:
+            db.execute(pouches.update().where(pouches.c.name.in_(owned), pouches.c.state == packing.OFFERED)
+                       .values(state=packing.ACKED, done_at=now))
+            for table in (deliveries, statuses):
+                db.execute(table.update().where(
+                    table.c.box_id == box.id, table.c.pouch_name.in_(owned), table.c.delivered_at.is_(None),
+                ).values(delivered_at=now))
+        db.execute(boxes.update().where(boxes.c.id == box.id).values(last_sync_at=now))
+    return owned
+
+
+def expect_upload(engine, box, size):
+    name = packing.pouch_name(box, takeover.UP)
+    with engine.begin() as db:
+        db.execute(pouches.insert().values(name=name, box_id=box.id, direction=takeover.UP,
+                                           state=takeover.EXPECTED, size=size, created_at=int(time.time())))
+    return name
+
+
+def offered(engine, box):
+    with engine.connect() as db:
+        return db.execute(sa.select(pouches.c.name, pouches.c.size, pouches.c.sha256).where(
+            pouches.c.box_id == box.id, pouches.c.direction == packing.DOWN,
+            pouches.c.state == packing.OFFERED).order_by(pouches.c.name)).all()
+
+
+async def handle(engine, store, settings, box, request):
+    """One sync request of ``box``; returns the response document."""
+    received = names_in(request, "received")
+    uploaded = names_in(request, "uploaded")
+    size = outgoing_size(request, settings.sync.max_upload_bytes)
+    acked = await asyncio.to_thread(acknowledge, engine, box, received)
+    for name in acked:
+        await store.delete(name)
+    accepted, rejected = [], []
+    for name in uploaded:
+        try:
+            await takeover.take_over(engine, store, settings, box, name)
+            accepted.append(name)
+        except takeover.TakeoverError as error:
+            rejected.append({"name": name, "error": str(error)})
+    upload = None
+    if size is not None:
+        name = await asyncio.to_thread(expect_upload, engine, box, size)
+        upload = {"name": name, "url": store.upload_url(name, settings.storage.url_lifetime_s)}
+    await packing.pack_pending(engine, store, settings, box)
+    lifetime = settings.storage.url_lifetime_s
+    downloads = [{"name": row.name, "url": store.download_url(row.name, lifetime), "size": row.size,
+                  "sha256": row.sha256} for row in await asyncio.to_thread(offered, engine, box)]
+    log.info("sync box=%s acked=%d accepted=%d rejected=%d downloads=%d upload=%s", box.name,
+             len(acked), len(accepted), len(rejected), len(downloads), upload is not None)
+    return {"upload": upload, "downloads": downloads, "accepted": accepted, "rejected": rejected}

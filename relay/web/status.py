@@ -1,0 +1,58 @@
+"""Operator pages: GET /status (HTML) and GET /metrics (Prometheus text), both
+behind the operator's credentials."""
+
+import asyncio
+
+import tornado.web
+
+from relay import report
+from relay.web.base import check_basic_auth
+
+
+class OperatorHandler(tornado.web.RequestHandler):
+    def prepare(self):
+        operator = self.settings["relay"].operator
+        check_basic_auth(self, operator.user, operator.password, "operator")
+
+    async def snapshot(self):
+        return await asyncio.to_thread(report.snapshot, self.settings["engine"])
+
+
+class StatusHandler(OperatorHandler):
+    async def get(self):
+        self.set_header("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
+        self.render("status.html", report=await self.snapshot(), when=report.when, box_state=report.box_state,
+                    domain=self.settings["relay"].relay.domain)
+
+
+class MetricsHandler(OperatorHandler):
+    async def get(self):
+        self.set_header("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+        self.write(metrics_text(await self.snapshot()))
+
+
+def metrics_text(snapshot):
+    lines = []
+
+    def metric(name, kind, help_text, samples):
+        lines.extend([f"# HELP {name} {help_text}", f"# TYPE {name} {kind}"])
+        lines.extend(f"{name}{labels} {value}" for labels, value in samples)
+
+    boxes = snapshot["boxes"]
+    metric("mailpouch_relay_boxes", "gauge", "Boxes known to the relay.", [("", len(boxes))])
+    metric("mailpouch_relay_inbound_messages_total", "counter", "Inbound messages stored.",
+           [("", snapshot["inbound"])])
+    metric("mailpouch_relay_pending_messages", "gauge", "Messages waiting for a box's ack.",
+           [(_box(box), box["pending"]) for box in boxes])
+    metric("mailpouch_relay_pending_bytes", "gauge", "Bytes of raw mail waiting for a box's ack.",
+           [(_box(box), box["pending_bytes"]) for box in boxes])
+    metric("mailpouch_relay_last_sync_timestamp_seconds", "gauge", "When each box last synced.",
+           [(_box(box), box["last_sync_at"] or 0) for box in boxes])
+    metric("mailpouch_relay_outbound_messages", "gauge", "Outbound messages by state.",
+           [(f'{{state="{state}"}}', count) for state, count in sorted(snapshot["outbound"].items())])
+    return "\n".join(lines) + "\n"
+
+
+def _box(box):
+    name = box["name"].replace("\\", "\\\\").replace('"', '\\"')
+    return f'{{box="{name}"}}'

@@ -1,0 +1,107 @@
+"""The sync handshake: packing, acks, re-offers, and one box never touching another's pouches."""
+
+import json
+
+import pytest
+import sqlalchemy as sa
+
+from pouch.records import MessageRecord
+from relay.schema import deliveries
+from tests.relay.conftest import email_bytes
+
+
+async def deliver(relay, to, **message):
+    raw = email_bytes(to, **message)
+    response = await relay.webhook({"email": raw, "envelope": json.dumps({"to": [to]})})
+    assert response.code == 200
+    return raw
+
+
+def subjects(records):
+    return [r.subject for r in records if isinstance(r, MessageRecord)]
+
+
+def delivered(relay):
+    with relay.engine.connect() as db:
+        return db.execute(sa.select(sa.func.count()).where(deliveries.c.delivered_at.isnot(None))).scalar()
+
+
+@pytest.mark.gen_test(timeout=30)
+async def test_unacked_pouches_are_offered_again_and_acks_deliver(relay, tmp_path):
+    box = await relay.register("goma")
+    await deliver(relay, "marie@goma.relay.test", subject="first")
+    first, records = await box.receive(tmp_path, ack=False)
+    assert subjects(records) == ["first"]
+
+    await deliver(relay, "marie@goma.relay.test", subject="second")
+    again, records = await box.receive(tmp_path, ack=False)
+    assert first[0] in again and len(again) == 2  # the old pouch again, the new mail in a new one
+    assert sorted(subjects(records)) == ["first", "second"]
+    assert delivered(relay) == 0
+
+    await box.sync(received=again)
+    assert delivered(relay) == 2
+    assert (await box.sync())["downloads"] == []
+    await box.sync(received=again)  # a repeated ack changes nothing
+    assert delivered(relay) == 2
+
+
+@pytest.mark.gen_test(timeout=30)
+async def test_a_box_cannot_list_fetch_or_ack_another_boxs_pouches(relay, tmp_path):
+    goma, bukavu = await relay.register("goma"), await relay.register("bukavu")
+    await deliver(relay, "marie@goma.relay.test", subject="for goma only")
+    offer = (await goma.sync())["downloads"][0]
+
+    answer = await bukavu.sync(received=[offer["name"]], uploaded=[offer["name"]])
+    assert answer["downloads"] == [] and answer["accepted"] == []
+    assert answer["rejected"][0]["name"] == offer["name"]
+    assert delivered(relay) == 0
+    assert [d["name"] for d in (await goma.sync())["downloads"]] == [offer["name"]]
+
+    # The signed URL is for that pouch only: another name with the same signature is refused.
+    forged = offer["url"].replace(offer["name"], offer["name"].replace("goma", "bukavu"))
+    response = await relay.http.fetch(forged, raise_error=False)
+    assert response.code == 403
+
+
+@pytest.mark.parametrize("relay_overrides", [{"sync_pouch_max_bytes": 6000, "sync_big_message_bytes": 3000}])
+@pytest.mark.gen_test(timeout=30)
+async def test_packing_sends_small_mail_first_in_capped_pouches(relay, tmp_path):
+    box = await relay.register("goma")
+    await deliver(relay, "m@goma.relay.test", subject="big-old", body="b" * 4000)
+    for index in range(4):
+        await deliver(relay, "m@goma.relay.test", subject=f"small-{index}", body="s" * 1000)
+    answer = await box.sync()
+    per_pouch = [subjects(await box.fetch(tmp_path, offer)) for offer in answer["downloads"]]
+    assert per_pouch == [["small-0", "small-1", "small-2", "small-3"], ["big-old"]]
+
+
+@pytest.mark.gen_test(timeout=30)
+async def test_malformed_sync_requests_get_clear_errors(relay):
+    box = await relay.register("goma")
+    headers = {"Authorization": f"Bearer {box.token}", "Content-Type": "application/json"}
+    cases = [b"{not json", b"[]", json.dumps({"received": "x"}).encode(),
+             json.dumps({"outgoing": {"size": -1}}).encode(), json.dumps({"outgoing": {"size": 10**12}}).encode()]
+    for body in cases:
+        response = await relay.request("/api/v1/sync", body=body, headers=headers)
+        assert response.code == 400 and json.loads(response.body)["error"]
+    too_big = await relay.request("/api/v1/sync", body=b" " * 70_000, headers=headers)
+    assert too_big.code == 413
+    await box.sync()  # the relay is still fine
+
+
+@pytest.mark.gen_test(timeout=30)
+async def test_background_preparation_and_unreadable_mail_lose_nothing(relay, tmp_path):
+    from pouch.records import BlobRecord
+    from relay import preparation
+
+    box = await relay.register("goma")
+    await deliver(relay, "marie@goma.relay.test", subject="prepared ahead")
+    assert preparation.prepare_some(relay.engine) == 1 and preparation.prepare_some(relay.engine) == 0
+    unreadable = b"  \r\n \r\n"
+    response = await relay.webhook({"email": unreadable, "envelope": json.dumps({"to": ["marie@goma.relay.test"]})})
+    assert response.code == 200
+
+    _, records = await box.receive(tmp_path)
+    assert sorted(subjects(records)) == ["(a message that could not be read)", "prepared ahead"]
+    assert unreadable in [r.data for r in records if isinstance(r, BlobRecord)]
