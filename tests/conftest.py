@@ -7,6 +7,16 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
+# Fixture plugins that start real components (one module each under tests/support/).
+pytest_plugins = [
+    "tests.support.at_modem",
+    "tests.support.azurite",
+    "tests.support.flaky_proxy",
+    "tests.support.dbus",
+    "tests.support.postgres",
+    "tests.support.sendgrid",
+]
+
 
 def corpus_path():
     """The shared e-mail corpus: $MAILPOUCH_CORPUS, else ../shared/corpus beside the checkout."""

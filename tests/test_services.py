@@ -14,7 +14,7 @@ from tornado.testing import bind_unused_port
 BIN = Path(sys.executable).parent
 
 SIDES = {
-    "appliance": ("mailpouch-appliance", "MAILPOUCH_BOX_DATA_DIR", "This box is up"),
+    "appliance": ("mailpouch-appliance", "MAILPOUCH_BOX_DATA_DIR", "Sign in"),
     "relay": ("mailpouch-relay", "MAILPOUCH_RELAY_DATA_DIR", "relay for"),
 }
 
