@@ -5,15 +5,19 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test test-deps system-deps bench clean
+.PHONY: run test test-deps system-deps bench clean catalogues
 
-run: $(VENV)/.installed
+run: $(VENV)/.installed catalogues
 	$(BIN)/python scripts/run-local
 
 test: test-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-test-deps: system-deps $(VENV)/.installed-test node_modules/.installed
+test-deps: system-deps $(VENV)/.installed-test node_modules/.installed catalogues
+
+# The box's translations: .po sources compiled to the .mo files gettext loads.
+catalogues: $(VENV)/.installed
+	$(BIN)/python -m appliance.i18n
 
 bench: $(VENV)/.installed-test
 	for script in bench/*.py; do $(BIN)/python $$script --quick || exit 1; done
@@ -23,7 +27,8 @@ system-deps:
 
 $(VENV)/.created:
 	$(PYTHON) -m venv $(VENV) || { ./scripts/install-system-deps && $(PYTHON) -m venv $(VENV); }
-	$(BIN)/python -m pip install -q --upgrade pip setuptools
+	# pytest-tornado still imports pkg_resources, which setuptools 81 dropped.
+	$(BIN)/python -m pip install -q --upgrade pip 'setuptools>=66,<81'
 	touch $@
 
 $(VENV)/.installed: $(VENV)/.created setup.cfg pyproject.toml
@@ -38,6 +43,20 @@ $(VENV)/.installed-test: $(VENV)/.installed | system-deps
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
+
+# Debian packages (mailpouch-appliance, mailpouch-relay) in var/deb/.
+.PHONY: deb deb-test test-system-python
+deb:
+	./scripts/build-deb
+
+# Slow, needs root: the packages in a debootstrapped bookworm root (cached in
+# var/debootstrap/), systemd-analyze verify and lintian.
+deb-test: deb $(VENV)/.installed-test
+	MAILPOUCH_DEB_TEST=1 $(BIN)/python -m pytest tests/debian $(PYTEST_ARGS)
+
+# The suite on Debian's python3 packages, as the box runs it (no venv).
+test-system-python:
+	./scripts/test-system-python $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) node_modules var build *.egg-info

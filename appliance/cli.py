@@ -6,6 +6,11 @@ import sys
 
 import migrations
 from appliance import settings as box_settings
+from appliance import wifi
+from appliance.sync import commands as sync_commands
+from appliance.users_cli import add_user
+from hardware import LinkError
+from hardware import status as modem_status
 from appliance.web.app import make_app
 from pouch import service
 from pouch.database import create_engine
@@ -22,6 +27,18 @@ def build_parser():
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("serve", help="serve the web mail client and sync on schedule")
     commands.add_parser("migrate", help="bring the database to the current schema")
+    user = commands.add_parser("user", help="manage the box's users").add_subparsers(
+        dest="user_command", required=True)
+    add = user.add_parser("add", help="create a user (the password is asked, or read from stdin)")
+    add.add_argument("name", help="the part of the address before @")
+    add.add_argument("--admin", action="store_true", help="the user administers the box")
+    add.add_argument("--display-name", default="")
+    modem = commands.add_parser("modem", help="the link to the internet").add_subparsers(
+        dest="modem_command", required=True)
+    status = modem.add_parser("status", help="modem, SIM, operator, signal, last connection")
+    status.add_argument("--json", action="store_true", help="one JSON object")
+    wifi.add_command(commands)
+    sync_commands.add_commands(commands)
     return parser
 
 
@@ -50,7 +67,33 @@ def serve(settings, _args):
     asyncio.run(service.serve(app, settings.web.host, settings.web.port, "box"))
 
 
-COMMANDS = {"serve": serve, "migrate": migrate}
+def user(settings, args):
+    sys.exit(add_user(settings, args, COMMAND))
+
+
+def modem(settings, args):
+    try:
+        text, found = asyncio.run(modem_status.report(settings.modem, args.json))
+    except LinkError as error:
+        sys.exit(f"{COMMAND}: {error}")
+    print(text)
+    sys.exit(0 if found else 1)
+
+
+def setup_wifi(settings, args):
+    wifi.setup_command(settings, args, COMMAND)
+
+
+def register(settings, args):
+    sync_commands.register_command(settings, args, COMMAND)
+
+
+def sync(settings, args):
+    sync_commands.sync_command(settings, args, COMMAND)
+
+
+COMMANDS = {"serve": serve, "migrate": migrate, "user": user, "modem": modem,
+            "setup-wifi": setup_wifi, "register": register, "sync": sync}
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from hardware.settings import LinkSettings
 from pouch import settings as loader
 
 SYSTEM_PATH = "/etc/mailpouch/appliance.conf"
@@ -36,10 +37,23 @@ class Relay:
 
 
 @dataclass(frozen=True)
+class Sync:
+    windows: str = "02:00-04:00"  # in [box] timezone; comma-separated; empty: only "sync now"
+    price_per_mb: float = 0.0  # what a MB costs on the link, for the admin page
+    currency: str = "USD"
+    budget_bytes: int = 0  # per sync; 0: no budget
+    step_timeout_s: float = 300.0  # watchdog of one step (link up, one request, one transfer)
+    backoff_s: float = 30.0  # first retry delay inside a window, doubled each time
+    backoff_max_s: float = 600.0
+
+
+@dataclass(frozen=True)
 class ApplianceSettings:
     box: Box = field(default_factory=Box)
     web: Web = field(default_factory=Web)
     relay: Relay = field(default_factory=Relay)
+    modem: LinkSettings = field(default_factory=LinkSettings)  # how the box gets online
+    sync: Sync = field(default_factory=Sync)
 
 
 def load(path=None, environ=None):

@@ -1,18 +1,18 @@
-"""The box's Tornado application."""
+"""The box's Tornado application: the web mail client."""
 
 import secrets
 from pathlib import Path
 
 import tornado.web
 
-from appliance import __doc__ as ABOUT
+from appliance import i18n, portal
+from appliance.store import Store
+from appliance.web import accounts, admin, compose, files, mail, search
+from appliance.web.throttle import LoginThrottle
 
-TEMPLATES = Path(__file__).resolve().parent / "templates"
-
-
-class HomeHandler(tornado.web.RequestHandler):
-    def get(self):
-        self.render("home.html", domain=self.settings["box"].box.domain, about=ABOUT)
+HERE = Path(__file__).resolve().parent
+TEMPLATES = HERE / "templates"
+STATIC = HERE / "static"
 
 
 def cookie_secret(settings):
@@ -27,12 +27,41 @@ def cookie_secret(settings):
     return path.read_text().strip()
 
 
+def routes():
+    # Phones' connectivity checks first: on the box's Wi-Fi they open the mail client.
+    return portal.routes() + [
+        (r"/", mail.FolderHandler),
+        (r"/folder/(\w+)", mail.FolderHandler),
+        (r"/thread/(\d{1,18})", mail.ThreadHandler),
+        (r"/message/(\d{1,18})/(\w+)", mail.MessageActionHandler),
+        (r"/message/(\d{1,18})/cid/(.+)", files.InlineImageHandler),
+        (r"/attachment/(\d{1,18})", files.AttachmentHandler),
+        (r"/compose", compose.ComposeHandler),
+        (r"/search", search.SearchHandler),
+        (r"/signup", accounts.SignUpHandler),
+        (r"/login", accounts.SignInHandler),
+        (r"/logout", accounts.SignOutHandler),
+        (r"/language", accounts.LanguageHandler),
+        (r"/settings", accounts.SettingsHandler),
+        (r"/admin/users", admin.UsersHandler),
+        (r"/admin/box", admin.BoxHandler),
+    ]
+
+
 def make_app(settings, engine):
+    i18n.load()
+    store = Store(engine, settings.box.data_dir, settings.box.domain)
     return tornado.web.Application(
-        [(r"/", HomeHandler)],
+        routes(),
         template_path=str(TEMPLATES),
+        static_path=str(STATIC),
         cookie_secret=cookie_secret(settings),
         xsrf_cookies=True,
+        xsrf_cookie_kwargs={"httponly": True, "samesite": "Lax"},
+        login_url="/login",
         box=settings,
         engine=engine,
+        store=store,
+        login_throttle=LoginThrottle(),
+        compress_response=True,
     )

@@ -1,0 +1,68 @@
+"""Importing mail that the relay sent down in a pouch."""
+
+import logging
+import secrets
+
+import sqlalchemy as sa
+
+from appliance import mailtext
+from appliance.store import accounts, addresses, contacts, search_index
+from appliance.store.messages import INBOX, RECEIVED, add_view, insert_attachment
+from appliance.store.tables import messages, users
+
+log = logging.getLogger(__name__)
+
+
+def deliver_incoming(store, conn, record, blobs):
+    """Store one ``pouch.records.MessageRecord`` for its local recipients.
+
+    ``blobs`` maps raw sha256 digests to attachment bytes (the pouch's BlobRecords).
+    Idempotent: a record already imported (same ``record.id``) is not stored again.
+    Mail for addresses nobody has goes to the admins rather than being lost.
+    Returns the message id.
+    """
+    origin = f"relay:{record.id}"
+    known = conn.execute(sa.select(messages.c.id).where(messages.c.origin_id == origin)).scalar()
+    if known is not None:
+        return known
+    owners = _recipients(conn, record.recipients)
+    message_id = _insert(conn, origin, record)
+    for attachment in record.attachments:
+        sha_hex = attachment.sha256.hex()
+        data = blobs.get(attachment.sha256)
+        if data is not None:
+            store.blobs.put(data, expected_hex=sha_hex)
+        insert_attachment(conn, message_id, attachment.name, attachment.type, attachment.size,
+                          sha_hex, attachment.cid, attachment.inline)
+    for user_id in owners:
+        add_view(conn, user_id, message_id, INBOX, record.subject, record.date,
+                 [*record.references, record.in_reply_to])
+        contacts.learn(conn, user_id, record.from_)
+    everyone = addresses.format_list([*record.from_, *record.to, *record.cc])
+    search_index.index_message(conn, message_id, record.subject, everyone,
+                               mailtext.body_text(record.body, record.body_type), owners)
+    return message_id
+
+
+def _recipients(conn, local_addresses):
+    found = accounts.find_many(conn, local_addresses)
+    unknown = sorted(set(a.lower() for a in local_addresses) - set(found))
+    if unknown:
+        log.warning("incoming mail for unknown addresses %s goes to the admins", ", ".join(unknown))
+    owners = [row["id"] for row in found.values()]
+    if not owners:
+        owners = conn.execute(sa.select(users.c.id).where(users.c.is_admin == sa.true())).scalars().all()
+    return owners
+
+
+def _insert(conn, origin, record):
+    text = mailtext.body_text(record.body, record.body_type)
+    return conn.execute(messages.insert().values(
+        uid=secrets.token_hex(16), origin_id=origin, sender_user_id=None,
+        from_json=addresses.dumps(record.from_), to_json=addresses.dumps(record.to),
+        cc_json=addresses.dumps(record.cc), bcc_json="[]",
+        reply_to_json=addresses.dumps(record.reply_to), subject=record.subject[:998],
+        date=record.date, message_id=record.message_id or origin, in_reply_to=record.in_reply_to,
+        references=" ".join(record.references), body=record.body, body_type=record.body_type,
+        snippet=mailtext.snippet(text), state=RECEIVED, state_reason="", state_at=record.date,
+        envelope_json="[]")).inserted_primary_key[0]

@@ -1,0 +1,175 @@
+"""Writing mail: drafts, sending (local delivery at once, the rest queued for the relay)
+and each user's view of a message.  A message is stored once; every user who has it
+has a row in ``user_messages`` with its folder, read and starred state."""
+
+import secrets
+import time
+from dataclasses import dataclass, field
+from email.utils import make_msgid
+
+import sqlalchemy as sa
+
+from appliance import mailtext
+from appliance.store import accounts, addresses, changes, contacts, search_index, threads
+from appliance.store.errors import N_, StoreError
+from appliance.store.tables import attachments, messages, user_messages
+
+# Message states.  Outbox = the sender's copies still QUEUED; the relay's reports move
+# UPLOADED mail on to SENT or FAILED.
+DRAFT, DELIVERED, QUEUED, UPLOADED, SENT, FAILED, RECEIVED = (
+    "draft", "delivered", "queued", "uploaded", "sent", "failed", "received")
+INBOX, SENT_FOLDER, DRAFTS, TRASH = "inbox", "sent", "drafts", "trash"
+
+
+@dataclass
+class NewFile:
+    name: str
+    type: str
+    data: bytes
+
+
+@dataclass
+class Draft:
+    """What a person wrote, as the compose form gives it."""
+
+    to: list = field(default_factory=list)
+    cc: list = field(default_factory=list)
+    bcc: list = field(default_factory=list)
+    subject: str = ""
+    body: str = ""
+    body_type: str = "text"
+    in_reply_to: str | None = None
+    references: list = field(default_factory=list)
+    new_files: list = field(default_factory=list)
+    kept_attachments: list = field(default_factory=list)  # ids of attachments the user can see
+
+    def recipients(self):
+        return self.to + self.cc + self.bcc
+
+
+INSERT_VIEW = user_messages.insert()
+INSERT_ATTACHMENT = attachments.insert()
+
+
+def save_draft(store, conn, user, draft, draft_id=None):
+    """Create or update the user's draft; returns its message id."""
+    if draft_id is not None:
+        _check_own_draft(conn, user, draft_id)
+    message_id = _write(store, conn, user, draft, DRAFT, draft_id, envelope=[])
+    if draft_id is None:
+        add_view(conn, user["id"], message_id, DRAFTS, draft.subject, int(time.time()),
+                 _thread_refs(draft), is_read=True)
+    else:
+        changes.record(conn, user["id"], changes.DRAFT, message_id, changes.UPDATE)
+    _index(conn, message_id, user, draft, [user["id"]])
+    return message_id
+
+
+def send(store, conn, user, draft, draft_id=None):
+    """Deliver to users of the box now, queue the rest for the relay; returns the message id."""
+    emails = list(dict.fromkeys(addresses.emails(draft.recipients())))
+    if not emails:
+        raise StoreError(N_("Add at least one recipient."))
+    local_users = _local_users(store, conn, emails)
+    outside = [email for email in emails if addresses.domain_of(email) != store.domain]
+    if draft_id is not None:
+        _check_own_draft(conn, user, draft_id)
+    state = QUEUED if outside else DELIVERED
+    message_id = _write(store, conn, user, draft, state, draft_id, envelope=outside)
+    now = int(time.time())
+    if draft_id is None:
+        add_view(conn, user["id"], message_id, SENT_FOLDER, draft.subject, now,
+                 _thread_refs(draft), is_read=True)
+    else:
+        _file_draft_as_sent(conn, user["id"], message_id, now)
+    for recipient in local_users.values():
+        if recipient["id"] != user["id"]:
+            add_view(conn, recipient["id"], message_id, INBOX, draft.subject, now, _thread_refs(draft))
+            contacts.learn(conn, recipient["id"], [(user["display_name"], user["email"])])
+    contacts.learn(conn, user["id"], draft.recipients())
+    _index(conn, message_id, user, draft, [user["id"], *(r["id"] for r in local_users.values())])
+    return message_id
+
+
+def add_view(conn, user_id, message_id, folder, subject, date, reference_ids, is_read=False):
+    """Give ``user_id`` a copy of the message in ``folder``, in the thread it belongs to."""
+    thread_id = threads.thread_for(conn, user_id, subject, date, reference_ids)
+    conn.execute(INSERT_VIEW, {"user_id": user_id, "message_id": message_id, "thread_id": thread_id,
+                               "folder": folder, "is_read": is_read, "starred": False, "date": date})
+    kind = changes.DRAFT if folder == DRAFTS else changes.MESSAGE
+    changes.record(conn, user_id, kind, message_id, changes.INSERT)
+
+
+def insert_attachment(conn, message_id, name, type_, size, sha256_hex, cid=None, inline=False):
+    conn.execute(INSERT_ATTACHMENT, {
+        "message_id": message_id, "name": name[:255] or "attachment",
+        "type": type_[:127] or "application/octet-stream", "size": size, "sha256": sha256_hex,
+        "cid": cid, "inline": inline})
+
+
+def _thread_refs(draft):
+    return [*draft.references, draft.in_reply_to]
+
+
+def _local_users(store, conn, emails):
+    local = [email for email in emails if addresses.domain_of(email) == store.domain]
+    found = accounts.find_many(conn, local)
+    for email in local:
+        if email not in found:
+            raise StoreError(N_("No one on this box has the address %(address)s."), address=email)
+    return found
+
+
+def _check_own_draft(conn, user, draft_id):
+    query = sa.select(messages.c.id).where(
+        messages.c.id == draft_id, messages.c.sender_user_id == user["id"], messages.c.state == DRAFT)
+    if conn.execute(query).first() is None:
+        raise StoreError(N_("This draft no longer exists; it may have been sent already."))
+
+
+def _write(store, conn, user, draft, state, draft_id, envelope):
+    kept = _visible_attachments(conn, user["id"], draft.kept_attachments)
+    text = mailtext.body_text(draft.body, draft.body_type)
+    values = dict(
+        from_json=addresses.dumps([(user["display_name"], user["email"])]),
+        to_json=addresses.dumps(draft.to), cc_json=addresses.dumps(draft.cc),
+        bcc_json=addresses.dumps(draft.bcc), subject=draft.subject[:998], date=int(time.time()),
+        body=draft.body, body_type=draft.body_type, snippet=mailtext.snippet(text), state=state,
+        state_at=int(time.time()), envelope_json=addresses.dumps([("", e) for e in envelope]))
+    if draft_id is None:
+        draft_id = conn.execute(messages.insert().values(
+            uid=secrets.token_hex(16), sender_user_id=user["id"], reply_to_json="[]",
+            message_id=make_msgid(domain=store.domain).strip("<>"),
+            in_reply_to=draft.in_reply_to, references=" ".join(draft.references),
+            **values)).inserted_primary_key[0]
+    else:
+        conn.execute(messages.update().where(messages.c.id == draft_id).values(**values))
+        conn.execute(attachments.delete().where(attachments.c.message_id == draft_id))
+    for row in kept:
+        insert_attachment(conn, draft_id, row["name"], row["type"], row["size"], row["sha256"])
+    for new in draft.new_files:
+        insert_attachment(conn, draft_id, new.name, new.type, len(new.data), store.blobs.put(new.data))
+    return draft_id
+
+
+def _visible_attachments(conn, user_id, attachment_ids):
+    if not attachment_ids:
+        return []
+    query = (sa.select(attachments).join(user_messages,
+                                         user_messages.c.message_id == attachments.c.message_id)
+             .where(attachments.c.id.in_(attachment_ids), user_messages.c.user_id == user_id))
+    return conn.execute(query).mappings().all()
+
+
+def _file_draft_as_sent(conn, user_id, message_id, now):
+    conn.execute(user_messages.update().where(
+        user_messages.c.user_id == user_id, user_messages.c.message_id == message_id)
+        .values(folder=SENT_FOLDER, date=now))
+    changes.record(conn, user_id, changes.DRAFT, message_id, changes.DELETE)
+    changes.record(conn, user_id, changes.MESSAGE, message_id, changes.INSERT)
+
+
+def _index(conn, message_id, user, draft, owner_ids):
+    everyone = addresses.format_list([(user["display_name"], user["email"]), *draft.recipients()])
+    search_index.index_message(conn, message_id, draft.subject, everyone,
+                               mailtext.body_text(draft.body, draft.body_type), set(owner_ids))

@@ -1,0 +1,114 @@
+"""The store's tables as SQLAlchemy Core objects (the schema is migration a0002)."""
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+box_state = sa.Table(
+    "box_state", metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+    sa.Column("updated_at", sa.Integer, nullable=False),
+)
+
+users = sa.Table(
+    "users", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("email", sa.String(254), nullable=False, unique=True),
+    sa.Column("display_name", sa.String(100), nullable=False, default=""),
+    sa.Column("password_hash", sa.String(200), nullable=False),
+    sa.Column("is_admin", sa.Boolean, nullable=False, default=False),
+    sa.Column("suspended", sa.Boolean, nullable=False, default=False),
+    sa.Column("language", sa.String(16)),
+    sa.Column("created_at", sa.Integer, nullable=False),
+)
+
+messages = sa.Table(
+    "messages", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("uid", sa.String(64), nullable=False, unique=True),
+    sa.Column("origin_id", sa.String(200), unique=True),  # relay's id for incoming mail
+    sa.Column("sender_user_id", sa.Integer, sa.ForeignKey("users.id")),
+    sa.Column("from_json", sa.Text, nullable=False),
+    sa.Column("to_json", sa.Text, nullable=False),
+    sa.Column("cc_json", sa.Text, nullable=False),
+    sa.Column("bcc_json", sa.Text, nullable=False),
+    sa.Column("reply_to_json", sa.Text, nullable=False),
+    sa.Column("subject", sa.Text, nullable=False),
+    sa.Column("date", sa.Integer, nullable=False),
+    sa.Column("message_id", sa.String(300), nullable=False),
+    sa.Column("in_reply_to", sa.String(300)),
+    sa.Column("references", sa.Text, nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("body_type", sa.String(8), nullable=False),
+    sa.Column("snippet", sa.String(200), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("state_reason", sa.Text, nullable=False, default=""),
+    sa.Column("state_at", sa.Integer),
+    sa.Column("envelope_json", sa.Text, nullable=False, default="[]"),  # outside recipients
+)
+
+threads = sa.Table(
+    "threads", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id"), nullable=False),
+    sa.Column("subject_key", sa.String(200), nullable=False),
+    sa.Column("last_date", sa.Integer, nullable=False),
+)
+
+user_messages = sa.Table(
+    "user_messages", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id"), nullable=False),
+    sa.Column("message_id", sa.Integer, sa.ForeignKey("messages.id"), nullable=False),
+    sa.Column("thread_id", sa.Integer, sa.ForeignKey("threads.id"), nullable=False),
+    sa.Column("folder", sa.String(16), nullable=False),
+    sa.Column("is_read", sa.Boolean, nullable=False, default=False),
+    sa.Column("starred", sa.Boolean, nullable=False, default=False),
+    sa.Column("date", sa.Integer, nullable=False),
+)
+
+attachments = sa.Table(
+    "attachments", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("message_id", sa.Integer, sa.ForeignKey("messages.id"), nullable=False),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("type", sa.String(127), nullable=False),
+    sa.Column("size", sa.Integer, nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("cid", sa.String(255)),
+    sa.Column("inline", sa.Boolean, nullable=False, default=False),
+)
+
+contacts = sa.Table(
+    "contacts", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id"), nullable=False),
+    sa.Column("email", sa.String(254), nullable=False),
+    sa.Column("name", sa.String(200), nullable=False, default=""),
+    sa.Column("last_seen", sa.Integer, nullable=False),
+    sa.Column("times", sa.Integer, nullable=False, default=1),
+)
+
+changes = sa.Table(
+    "changes", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("user_id", sa.Integer),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("object_id", sa.Integer, nullable=False),
+    sa.Column("op", sa.String(8), nullable=False),
+    sa.Column("at", sa.Integer, nullable=False),
+)
+
+sync_runs = sa.Table(
+    "sync_runs", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("started_at", sa.Integer, nullable=False),
+    sa.Column("finished_at", sa.Integer),
+    sa.Column("ok", sa.Boolean, nullable=False, default=False),
+    sa.Column("bytes_up", sa.Integer, nullable=False, default=0),
+    sa.Column("bytes_down", sa.Integer, nullable=False, default=0),
+    sa.Column("messages_up", sa.Integer, nullable=False, default=0),
+    sa.Column("messages_down", sa.Integer, nullable=False, default=0),
+    sa.Column("error", sa.Text, nullable=False, default=""),
+)

@@ -1,0 +1,62 @@
+"""Admin pages: the box's users, and the box itself (disk, mail, sync history, limits)."""
+
+import tornado.web
+
+from appliance.store import accounts, boxinfo
+from appliance.store.errors import N_, StoreError
+from appliance.web.base import PAGE_SIZE, AdminHandler, as_id
+
+USER_ACTIONS = {
+    "suspend": lambda conn, user_id, _h: accounts.set_suspended(conn, user_id, True),
+    "enable": lambda conn, user_id, _h: accounts.set_suspended(conn, user_id, False),
+    "make_admin": lambda conn, user_id, _h: accounts.set_admin(conn, user_id, True),
+    "unmake_admin": lambda conn, user_id, _h: accounts.set_admin(conn, user_id, False),
+    "password": lambda conn, user_id, handler: accounts.set_password(
+        conn, user_id, handler.get_argument("password", "")),
+}
+
+
+class UsersHandler(AdminHandler):
+    def get(self, error=None):
+        page, offset = self.paging()
+        with self.store.read() as conn:
+            rows = accounts.page(conn, offset, PAGE_SIZE + 1)
+        self.render("admin_users.html", rows=rows[:PAGE_SIZE], page=page,
+                    more=len(rows) > PAGE_SIZE, base_url="/admin/users?", error=error)
+
+    def post(self):
+        action = self.get_argument("action", "")
+        user_id = as_id(self.get_argument("user_id", ""))
+        try:
+            if action not in USER_ACTIONS:
+                raise StoreError(N_("Unknown action."))
+            if user_id == self.current_user["id"] and action in ("suspend", "unmake_admin"):
+                raise StoreError(N_("You cannot do this to your own account."))
+            with self.store.write() as conn:
+                if accounts.find_by_id(conn, user_id) is None:
+                    raise tornado.web.HTTPError(404)
+                USER_ACTIONS[action](conn, user_id, self)
+        except StoreError as error:
+            self.set_status(400)
+            self.get(error=self.error_text(error))
+            return
+        self.redirect(f"/admin/users?page={self.page_number()}")
+
+
+class BoxHandler(AdminHandler):
+    def get(self, error=None):
+        with self.store.read() as conn:
+            figures = boxinfo.figures(conn, self.store.data_dir)
+            history = boxinfo.sync_history(conn)
+            limit = boxinfo.get(conn, boxinfo.MAX_ATTACHMENTS_MB)
+        self.render("admin_box.html", figures=figures, history=history, limit=limit, error=error)
+
+    def post(self):
+        value = self.get_argument("max_attachments_mb", "")
+        if not value.isdigit() or not 1 <= int(value) <= 100:
+            self.set_status(400)
+            self.get(error=self.locale.translate(N_("The limit is a whole number of MB, 1 to 100.")))
+            return
+        with self.store.write() as conn:
+            boxinfo.put(conn, boxinfo.MAX_ATTACHMENTS_MB, int(value))
+        self.redirect("/admin/box")

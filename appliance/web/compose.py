@@ -1,0 +1,164 @@
+"""Writing mail: new, reply, reply-all, forward and drafts, with attachments."""
+
+import tornado.web
+
+from appliance import mailtext
+from appliance.store import addresses, boxinfo, contacts, mailbox
+from appliance.store.errors import N_, StoreError
+from appliance.store.messages import DRAFT, QUEUED, Draft, NewFile, save_draft, send
+from appliance.web.base import BaseHandler, as_id
+from appliance.web.present import Presenter
+from appliance.web.sanitize import clean_html
+
+FIELDS = ("to", "cc", "bcc", "subject", "body", "html", "format", "draft_id", "in_reply_to",
+          "references")
+
+
+class ComposeHandler(BaseHandler):
+    @tornado.web.authenticated
+    def get(self):
+        with self.store.read() as conn:
+            values, kept = self._prefill(conn)
+        self._show(values, kept, error=None)
+
+    @tornado.web.authenticated
+    def post(self):
+        values = {name: self.get_argument(name, "") for name in FIELDS}
+        action = self.get_argument("action", "send")
+        kept_ids = [i for i in map(as_id, self.get_arguments("keep")) if i is not None]
+        try:
+            with self.store.write() as conn:
+                message_id = self._store(conn, values, kept_ids, action)
+                row = mailbox.message(conn, self.current_user["id"], message_id)
+        except StoreError as error:
+            with self.store.read() as conn:
+                kept = self._attachments(conn, kept_ids)
+            self.set_status(400)
+            self._show(values, kept, error=self.error_text(error))
+            return
+        if action == "autosave":
+            self.write({"draft_id": message_id})
+        elif action == "draft":
+            self.redirect(f"/compose?draft={message_id}&saved=1")
+        else:
+            self.redirect("/folder/outbox" if row["state"] == QUEUED else "/folder/sent")
+
+    def _store(self, conn, values, kept_ids, action):
+        draft = self._draft(values, kept_ids, action)
+        draft_id = as_id(values["draft_id"])
+        self._check_size(conn, draft)
+        if action == "send":
+            return send(self.store, conn, self.current_user, draft, draft_id)
+        return save_draft(self.store, conn, self.current_user, draft, draft_id)
+
+    def _draft(self, values, kept_ids, action):
+        rich, strict = values["format"] == "html", action == "send"
+        files = [] if action == "autosave" else [
+            NewFile(f["filename"][:255], f["content_type"] or "application/octet-stream", f["body"])
+            for f in self.request.files.get("files", []) if f["filename"]]
+        return Draft(
+            to=addresses.parse(values["to"], strict), cc=addresses.parse(values["cc"], strict),
+            bcc=addresses.parse(values["bcc"], strict), subject=values["subject"].strip(),
+            body=clean_html(values["html"]) if rich else values["body"],
+            body_type="html" if rich else "text", in_reply_to=values["in_reply_to"] or None,
+            references=values["references"].split(), new_files=files, kept_attachments=kept_ids)
+
+    def _check_size(self, conn, draft):
+        limit = boxinfo.max_attachment_bytes(conn)
+        total = sum(len(f.data) for f in draft.new_files) + sum(
+            row["size"] for row in self._attachments(conn, draft.kept_attachments))
+        if total > limit:
+            show = Presenter.size
+            raise StoreError(N_("The attachments are too big together (%(size)s); the limit is "
+                                "%(limit)s. Your text is kept: choose smaller files."),
+                             size=show(total), limit=show(limit))
+
+    def _attachments(self, conn, attachment_ids):
+        return [row for row in (mailbox.attachment(conn, self.current_user["id"], i)
+                                for i in attachment_ids) if row is not None]
+
+    def _prefill(self, conn):
+        for kind in ("draft", "reply", "reply_all", "forward"):
+            source_id = as_id(self.get_argument(kind, ""))
+            if source_id is not None:
+                source = mailbox.message(conn, self.current_user["id"], source_id)
+                if source is None:
+                    raise tornado.web.HTTPError(404)
+                files = mailbox.attachments_of(conn, [source["id"]]).get(source["id"], [])
+                return PREFILL[kind](self, source), (files if kind in ("draft", "forward") else [])
+        values = dict.fromkeys(FIELDS, "")
+        values["to"] = self.get_argument("to", "")
+        return values, []
+
+    def _show(self, values, kept, error):
+        with self.store.read() as conn:
+            known = contacts.most_used(conn, self.current_user["id"])
+            limit = boxinfo.max_attachment_bytes(conn)
+        self.render("compose.html", values=values, kept=kept, error=error, contacts=known,
+                    limit=limit, saved=self.get_argument("saved", "") == "1")
+
+
+def _base(source, subject_prefix):
+    subject = source["subject"]
+    if not subject.lower().startswith(subject_prefix.lower()):
+        subject = f"{subject_prefix} {subject}"
+    return dict(dict.fromkeys(FIELDS, ""), subject=subject)
+
+
+def _quote(handler, source):
+    show = Presenter(handler.locale.code, handler.settings["box"].box.timezone)
+    who = show.people(source["from_json"])
+    intro = handler.locale.translate(N_("On %(date)s, %(name)s wrote:")) % {
+        "date": show.date(source["date"]), "name": who}
+    text = mailtext.body_text(source["body"], source["body_type"])
+    return "\n\n" + intro + "\n" + "\n".join("> " + line for line in text.splitlines())
+
+
+def _reply(handler, source, everyone=False):
+    me = handler.current_user["email"]
+    mine = source["sender_user_id"] == handler.current_user["id"]
+    reply_to = addresses.loads(source["reply_to_json"]) or addresses.loads(source["from_json"])
+    to = addresses.loads(source["to_json"]) if mine else reply_to
+    cc = []
+    if everyone:
+        to = to + [pair for pair in addresses.loads(source["to_json"]) if pair not in to]
+        cc = addresses.loads(source["cc_json"])
+    values = _base(source, "Re:")
+    values.update(
+        to=addresses.format_list([p for p in to if p[1] != me]),
+        cc=addresses.format_list([p for p in cc if p[1] != me]),
+        body=_quote(handler, source), in_reply_to=source["message_id"],
+        references=" ".join([*source["references"].split(), source["message_id"]]))
+    return values
+
+
+def _forward(handler, source):
+    values = _base(source, "Fwd:")
+    show = Presenter(handler.locale.code, handler.settings["box"].box.timezone)
+    header = "\n\n---------- " + handler.locale.translate(N_("Forwarded message")) + " ----------\n"
+    header += "From: " + show.people(source["from_json"], names_only=False) + "\n"
+    header += "Subject: " + source["subject"] + "\n"
+    values["body"] = header + "\n" + mailtext.body_text(source["body"], source["body_type"])
+    return values
+
+
+def _edit_draft(handler, source):
+    if source["state"] != DRAFT:
+        raise tornado.web.HTTPError(404)
+    rich = source["body_type"] == "html"
+    return dict(
+        to=addresses.format_list(addresses.loads(source["to_json"])),
+        cc=addresses.format_list(addresses.loads(source["cc_json"])),
+        bcc=addresses.format_list(addresses.loads(source["bcc_json"])),
+        subject=source["subject"], format="text",
+        body=mailtext.body_text(source["body"], source["body_type"]),
+        html=source["body"] if rich else "", draft_id=str(source["id"]),
+        in_reply_to=source["in_reply_to"] or "", references=source["references"])
+
+
+PREFILL = {
+    "draft": _edit_draft,
+    "reply": _reply,
+    "reply_all": lambda handler, source: _reply(handler, source, everyone=True),
+    "forward": _forward,
+}

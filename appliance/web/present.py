@@ -1,0 +1,61 @@
+"""Turning stored mail into what a page shows: names, dates, sizes, safe bodies."""
+
+import datetime
+import functools
+from zoneinfo import ZoneInfo
+
+import tornado.escape
+from babel.dates import get_month_names
+
+from appliance.store import addresses
+from appliance.web.sanitize import clean_html
+
+LINK_PARAMS = 'rel="noopener noreferrer nofollow" target="_blank"'
+
+
+@functools.lru_cache(maxsize=16)
+def _month_abbreviations(locale_code):
+    # Babel's formatting is too slow for every row of every page; the names are enough.
+    return dict(get_month_names("abbreviated", locale=locale_code))
+
+
+class Presenter:
+    """Formatting in one locale and the box's time zone; templates get it as ``show``."""
+
+    def __init__(self, locale_code, timezone):
+        self.locale_code = locale_code.split("_")[0]
+        self.zone = ZoneInfo(timezone)
+
+    def date(self, timestamp, short=True):
+        """Today's mail by its time, older mail by its day; long form with the year and time."""
+        moment = datetime.datetime.fromtimestamp(timestamp, self.zone)
+        months = _month_abbreviations(self.locale_code)
+        clock = f"{moment.hour:02d}:{moment.minute:02d}"
+        day = f"{moment.day} {months[moment.month]} {moment.year}"
+        if not short:
+            return f"{day}, {clock}"
+        today = datetime.datetime.now(self.zone).date()
+        return clock if moment.date() == today else day
+
+    @staticmethod
+    def people(json_text, names_only=True):
+        pairs = addresses.loads(json_text)
+        if names_only:
+            return ", ".join(name or email for name, email in pairs)
+        return addresses.format_list(pairs)
+
+    @staticmethod
+    def size(count):
+        for unit in ("B", "KB", "MB"):
+            if count < 1024 or unit == "MB":
+                return f"{count:.0f} {unit}" if unit == "B" else f"{count:.1f} {unit}"
+            count /= 1024
+
+    @staticmethod
+    def body(message):
+        """Safe HTML for a message body; inline images come from the box itself."""
+        if message["body_type"] == "html":
+            prefix = f"/message/{message['id']}/cid/"
+            return clean_html(message["body"], lambda cid: prefix + tornado.escape.url_escape(cid))
+        text = tornado.escape.linkify(message["body"], extra_params=LINK_PARAMS)
+        return text.replace("\n", "<br>\n")

@@ -1,0 +1,101 @@
+/* Mailpouch: a small rich-text editor, the chosen attachments, and draft autosave.
+   ES5 on purpose: the phones that use the box have old browsers.  Without this
+   file every page still works; compose then sends plain text. */
+(function () {
+  "use strict";
+  var form = document.getElementById("compose");
+  if (!form) return;
+  var labels = document.getElementById("editor-labels").dataset;
+
+  function escapeText(text) {
+    var div = document.createElement("div");
+    div.textContent = text;
+    return div.innerHTML.replace(/\n/g, "<br>");
+  }
+
+  function button(label, command, value) {
+    var b = document.createElement("button");
+    b.type = "button";
+    b.textContent = label;
+    b.addEventListener("click", function () {
+      var argument = value;
+      if (command === "createLink") {
+        argument = window.prompt(labels.linkPrompt, "https://");
+        if (!argument) return;
+      }
+      document.execCommand(command, false, argument);
+      editor.focus();
+    });
+    return b;
+  }
+
+  // The editor replaces the textarea; the textarea's label now names the editor.
+  var textarea = document.getElementById("body");
+  var label = form.querySelector("label[for=body]");
+  var editor = document.createElement("div");
+  editor.className = "editor";
+  editor.contentEditable = "true";
+  editor.setAttribute("role", "textbox");
+  editor.setAttribute("aria-multiline", "true");
+  label.id = "body-label";
+  label.removeAttribute("for");
+  editor.setAttribute("aria-labelledby", "body-label");
+  editor.innerHTML = form.elements.html.value || escapeText(textarea.value);
+  var toolbar = document.createElement("div");
+  toolbar.className = "toolbar";
+  toolbar.appendChild(button(labels.bold, "bold"));
+  toolbar.appendChild(button(labels.italic, "italic"));
+  toolbar.appendChild(button(labels.list, "insertUnorderedList"));
+  toolbar.appendChild(button(labels.numbered, "insertOrderedList"));
+  toolbar.appendChild(button(labels.link, "createLink"));
+  textarea.hidden = true;
+  textarea.parentNode.insertBefore(toolbar, textarea);
+  textarea.parentNode.insertBefore(editor, textarea);
+
+  function copyEditor() {
+    form.elements.format.value = "html";
+    form.elements.html.value = editor.innerHTML;
+    textarea.value = editor.innerText;
+  }
+  form.addEventListener("submit", copyEditor);
+
+  // Show the chosen files with their sizes before anything is sent.
+  var files = document.getElementById("files");
+  var chosen = document.getElementById("chosen");
+  files.addEventListener("change", function () {
+    var total = 0;
+    chosen.textContent = "";
+    for (var i = 0; i < files.files.length; i++) {
+      var item = document.createElement("li");
+      total += files.files[i].size;
+      item.textContent = files.files[i].name + " (" + Math.ceil(files.files[i].size / 1024) + " KB)";
+      chosen.appendChild(item);
+    }
+    if (total > Number(files.dataset.limit)) {
+      var warning = document.createElement("li");
+      warning.className = "error";
+      warning.textContent = labels.tooBig;
+      chosen.appendChild(warning);
+    }
+  });
+
+  // Save the draft every 20 s while it changes, so a dead battery loses little.
+  var lastSaved = null;
+  function autosave() {
+    copyEditor();
+    var data = new FormData(form);
+    data.delete("files");
+    data.set("action", "autosave");
+    var state = [data.get("to"), data.get("cc"), data.get("subject"), data.get("html")].join("\u0000");
+    if (state === lastSaved || !(data.get("subject") || editor.textContent.trim())) return;
+    var request = new XMLHttpRequest();
+    request.open("POST", "/compose");
+    request.onload = function () {
+      if (request.status !== 200) return;
+      form.elements.draft_id.value = JSON.parse(request.responseText).draft_id;
+      lastSaved = state;
+    };
+    request.send(data);
+  }
+  window.setInterval(autosave, 20000);
+})();

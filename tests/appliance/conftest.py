@@ -1,0 +1,157 @@
+"""Fixtures for the box: a migrated SQLite file, its store, settings for a server."""
+
+import asyncio
+import threading
+from pathlib import Path
+
+import pytest
+import requests
+from tornado.httpserver import HTTPServer
+from tornado.ioloop import IOLoop
+from tornado.testing import bind_unused_port
+
+import migrations
+from appliance import i18n
+from appliance.settings import ApplianceSettings, Box, Web
+from appliance.store import Store, accounts
+from appliance.web.app import make_app
+from pouch.database import create_engine
+
+DOMAIN = "box.test"
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def compiled_catalogues():
+    """`make` compiles the catalogues; a bare pytest run gets them compiled here."""
+    i18n.compile_catalogues()
+
+
+@pytest.fixture
+def box_settings(tmp_path):
+    return ApplianceSettings(box=Box(domain=DOMAIN, data_dir=tmp_path / "box"),
+                             web=Web(cookie_secret="test-secret-" + "x" * 32))
+
+
+@pytest.fixture
+def engine(box_settings):
+    migrations.upgrade("appliance", box_settings.box.database)
+    engine = create_engine(box_settings.box.database)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def store(engine, box_settings):
+    return Store(engine, box_settings.box.data_dir, box_settings.box.domain)
+
+
+@pytest.fixture
+def make_user(store):
+    """Create a user of the box; returns its row."""
+    def make(name, is_admin=False, password=PASSWORD):
+        with store.write() as conn:
+            user_id = accounts.create_user(conn, name, DOMAIN, password, display_name=name.title(),
+                                           is_admin=is_admin)
+            return accounts.find_by_id(conn, user_id)
+    return make
+
+
+@pytest.fixture
+def box_url(box_settings, engine):
+    """A real Tornado server for the box on a free port, in a thread of its own."""
+    server_engine = create_engine(box_settings.box.database)
+    app = make_app(box_settings, server_engine)
+    sock, port = bind_unused_port()
+    started, holder = threading.Event(), {}
+
+    def run():
+        asyncio.set_event_loop(asyncio.new_event_loop())
+        server = HTTPServer(app)
+        server.add_sockets([sock])
+        holder["loop"] = IOLoop.current()
+        started.set()
+        holder["loop"].start()
+        server.stop()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    assert started.wait(10), "the box's server did not start"
+    yield f"http://127.0.0.1:{port}"
+    holder["loop"].add_callback(holder["loop"].stop)
+    thread.join(10)
+    server_engine.dispose()
+
+
+class BoxClient(requests.Session):
+    """A browser-like session: cookies kept, the XSRF token sent with every form."""
+
+    def __init__(self, base_url):
+        super().__init__()
+        self.base_url = base_url
+
+    def request(self, method, path, *args, **kwargs):
+        kwargs.setdefault("timeout", 20)
+        if method.upper() == "POST":
+            if "_xsrf" not in self.cookies:
+                super().request("GET", self.base_url + "/login", timeout=20)
+            data = dict(kwargs.pop("data", None) or {})
+            data.setdefault("_xsrf", self.cookies["_xsrf"])
+            kwargs["data"] = data
+        return super().request(method, self.base_url + path, *args, **kwargs)
+
+    def sign_in(self, name, password=PASSWORD):
+        response = self.post("/login", data={"email": f"{name}@{DOMAIN}", "password": password})
+        assert response.url.endswith("/"), response.text
+        return response
+
+
+@pytest.fixture
+def client(box_url):
+    """Make a signed-in (or anonymous) client of the running box."""
+    sessions = []
+
+    def make(name=None):
+        session = BoxClient(box_url)
+        sessions.append(session)
+        if name:
+            session.sign_in(name)
+        return session
+
+    yield make
+    for session in sessions:
+        session.close()
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's headless Chromium driven by Playwright (no browser is ever downloaded)."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"Chromium is not installed at {CHROMIUM} (Debian package `chromium`)")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is missing")
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS,
+                                              timeout=30000)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def new_page(browser, box_url):
+    """A page in a fresh browser profile (its own cookies), small-phone sized."""
+    contexts = []
+
+    def make():
+        context = browser.new_context(base_url=box_url, viewport={"width": 360, "height": 740})
+        context.set_default_timeout(10000)
+        contexts.append(context)
+        return context.new_page()
+
+    yield make
+    for context in contexts:
+        context.close()

@@ -1,0 +1,1 @@
+"""Real components the tests start: each module here is a pytest plugin of fixtures."""
