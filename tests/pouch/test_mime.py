@@ -77,7 +77,7 @@ def test_invalid_bytes_for_the_declared_charset_still_give_text():
      "<p>Hello <b>world</b></p>"),
     # Text next to HTML (a list footer) is kept, shown as it is.
     (b"mixed", (b"text/html", b"<p>Announcement</p>"), (b"text/plain", b"-- \r\nlist footer <unsubscribe>"),
-     "<p>Announcement</p>\n<pre>-- \nlist footer &lt;unsubscribe&gt;</pre>"),
+     "<p>Announcement</p><pre>-- \nlist footer &lt;unsubscribe&gt;</pre>"),
 ])
 def test_html_body_from_several_text_parts(subtype, first, second, body):
     raw = multipart(subtype, *(part(kind + b"; charset=utf-8", text) for kind, text in (first, second)))
@@ -434,7 +434,7 @@ def test_html_without_a_mime_charset_uses_its_meta_charset():
     html = '<html><head><meta http-equiv="Content-Type" content="text/html; charset=windows-1251"></head>' \
            '<body>Здравствуйте</body></html>'
     raw = message(body=html.encode("cp1251"), content_type=b"text/html")
-    assert parse(raw, "m1").record.body == html
+    assert parse(raw, "m1").record.body == "Здравствуйте"  # the <head> does not travel
 
 
 def test_raw_utf8_name_cut_inside_a_character_stays_readable():
@@ -444,3 +444,35 @@ def test_raw_utf8_name_cut_inside_a_character_stays_readable():
                          cte=b"base64"))
     [image] = parse(raw, "m1").record.attachments
     assert image.name == "Картинка с очень длинным имене\ufffd"
+
+
+# -- HTML bodies travel as the box shows them (pouch.html) --------------------
+
+NEWS = (b'<html><head><title>News</title><style>p{color:red}</style></head><body style="margin:0">\n'
+        b'  <p class="x">Read <a href="https://example.org/a" style="c">this</a></p>\n'
+        b'  <img src="https://tracker.example.com/o.gif" width="1"><img src="cid:logo@example.org" alt="Logo">\n'
+        b'</body></html>')
+
+
+def test_html_body_is_reduced_to_what_the_box_shows():
+    raw = multipart(b"alternative", part(b"text/plain", b"Read this: https://example.org/a"),
+                    part(b"text/html; charset=utf-8", NEWS))
+    record = parse(raw, "m1").record
+    assert (record.body, record.body_type) == (
+        '<p>Read <a href="https://example.org/a">this</a></p><img width="1"><img src="cid:logo@example.org" '
+        'alt="Logo">', BODY_HTML)
+    assert parse(raw, "m1", reduced=False).record.body == NEWS.decode()
+
+
+def test_html_twin_that_shows_nothing_leaves_the_text():
+    raw = multipart(b"alternative", part(b"text/plain", b"Your message could not be delivered."),
+                    part(b"text/html", b"<html><head><title>DSN</title></head><body>\n</body></html>"))
+    assert (parse(raw, "m1").record.body, parse(raw, "m1").record.body_type) == (
+        "Your message could not be delivered.", BODY_TEXT)
+
+
+def test_html_nested_too_deep_arrives_as_its_text():
+    raw = message(body=b"<div>" * 20_000 + b"Hello <b>there</b> & welcome" + b"</div>" * 20_000,
+                  content_type=b"text/html; charset=utf-8")
+    record = parse(raw, "m1").record
+    assert (record.body, record.body_type) == ("<pre>Hello there &amp; welcome\n</pre>", BODY_HTML)

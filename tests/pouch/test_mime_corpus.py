@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import pytest
 
 from pouch.mime import ParsedMessage, build, parse
+from pouch.mime.bodytext import html_to_text
 
 
 @dataclass
@@ -116,9 +117,17 @@ def _has_body_text(message):
         part.get_content_type() in ("text/plain", "text/html")
         and part.get_content_disposition() != "attachment"
         and not part.get_filename()
-        and (part.get_payload(decode=True) or b"").strip()
+        and _visible_text(part)
         for part in _leaves(message)
     )
+
+
+def _visible_text(part):
+    """What a reader would see of the part: HTML with only a <head> shows nothing."""
+    data = (part.get_payload(decode=True) or b"").strip()
+    if part.get_content_type() == "text/html":
+        return html_to_text(data.decode("utf-8", "replace")).strip()
+    return data
 
 
 def _forwarded(part):
