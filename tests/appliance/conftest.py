@@ -128,9 +128,12 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-back
                   "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
-    """Debian's headless Chromium driven by Playwright (no browser is ever downloaded)."""
+    """Debian's headless Chromium driven by Playwright (no browser is ever downloaded).
+
+    Module scope, not session: Playwright's sync API marks an asyncio loop as running in the
+    main thread while it is open, and Tornado tests in later modules need to run their own."""
     if not CHROMIUM.exists():
         pytest.skip(f"Chromium is not installed at {CHROMIUM} (Debian package `chromium`)")
     sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is missing")
