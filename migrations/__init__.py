@@ -11,6 +11,8 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
+from pouch.database import create_engine
+
 HERE = Path(__file__).resolve().parent
 DATABASES = ("appliance", "relay")
 
@@ -27,6 +29,16 @@ def alembic_config(database, url):
     # Alembic's ini interpolation treats % specially; URLs may carry %-escapes.
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return config
+
+
+def run_migrations_online(context):
+    """The body of each database's env.py: run its migrations on a connection of our own engine."""
+    engine = create_engine(context.config.get_main_option("sqlalchemy.url"))
+    with engine.connect() as connection:
+        context.configure(connection=connection, render_as_batch=True)
+        with context.begin_transaction():
+            context.run_migrations()
+    engine.dispose()
 
 
 def upgrade(database, url, revision="head"):

@@ -1,17 +1,7 @@
-"""Alembic environment: runs the migrations of one database online."""
+"""Alembic environment of the appliance database."""
 
 from alembic import context
 
-from pouch.database import create_engine
+import migrations
 
-
-def run_migrations_online():
-    engine = create_engine(context.config.get_main_option("sqlalchemy.url"))
-    with engine.connect() as connection:
-        context.configure(connection=connection, render_as_batch=True)
-        with context.begin_transaction():
-            context.run_migrations()
-    engine.dispose()
-
-
-run_migrations_online()
+migrations.run_migrations_online(context)
