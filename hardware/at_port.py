@@ -101,8 +101,9 @@ class AtPort:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return None
-            self.serial.timeout = min(remaining, POLL_SECONDS)
             try:
+                # Setting the timeout reconfigures the port: it fails too once the stick is gone.
+                self.serial.timeout = min(remaining, POLL_SECONDS)
                 self._buffer += self.serial.read(self.serial.in_waiting or 1)
             except (serial.SerialException, OSError) as error:
                 raise errors.ModemVanished(f"reading from {self.device} failed: {error}") from None

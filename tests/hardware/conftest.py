@@ -6,20 +6,24 @@ from pathlib import Path
 import dbus
 import pytest
 from dbusmock import MOCK_IFACE
-from dbusmock.testcase import BusType, SpawnedMock
+from dbusmock.testcase import DBusTestCase
 
 from hardware import LinkSettings
 from hardware.modemmanager import SERVICE
 
 TEMPLATE = Path(__file__).with_name("modemmanager_mock.py")
+STOP_SECONDS = 5
+
 
 class ModemManagerMock:
     """ModemManager with one Huawei stick; `scenario` as the template documents."""
 
     def __init__(self, address, scenario):
         self.address = address
-        self.server = SpawnedMock.spawn_with_template(str(TEMPLATE), scenario, BusType.SYSTEM,
-                                                      stdout=subprocess.DEVNULL)
+        # spawn_server_template is what Debian bookworm's python-dbusmock (0.28.7) offers;
+        # newer releases keep it.  It finds the bus in DBUS_SYSTEM_BUS_ADDRESS (private_bus sets it).
+        self.process, self.main = DBusTestCase.spawn_server_template(
+            str(TEMPLATE), scenario, stdout=subprocess.DEVNULL, system_bus=True)
 
     def settings(self, **overrides):
         quick = dict(kind="modemmanager", bus_address=self.address, command_timeout=2.0,
@@ -32,7 +36,11 @@ class ModemManagerMock:
         return [args for _when, args in mock.GetMethodCalls(method)]
 
     def unplug(self):
-        self.server.obj.Unplug(dbus_interface=MOCK_IFACE)
+        self.main.Unplug(dbus_interface=MOCK_IFACE)
+
+    def stop(self):
+        self.process.terminate()
+        self.process.wait(STOP_SECONDS)
 
     def _bus(self):
         return dbus.bus.BusConnection(self.address)
@@ -49,4 +57,4 @@ def modemmanager(private_bus):
 
     yield start
     for mock in started:
-        mock.server.terminate()
+        mock.stop()

@@ -1,7 +1,8 @@
-"""python-dbusmock template: ModemManager with one Huawei stick, extended
-with what the stock `modemmanager` template lacks (Modem.Simple, Bearer,
-Signal, Sim.SendPin, Enable, registration).  Loaded by path into the mock's
-own process; parameters choose the scenario:
+"""python-dbusmock template: ModemManager with one Huawei stick (Modem,
+Modem3gpp, Simple, Signal, Sim.SendPin, Bearer, Enable, registration).
+Self-contained, since Debian bookworm's python-dbusmock (0.28.7) has no
+`modemmanager` template.  Loaded by path into the mock's own process;
+parameters choose the scenario:
 
   Pin      the SIM's PIN; the SIM starts locked when set
   Network  home | searching (never registers) | denied
@@ -16,34 +17,45 @@ import time
 import dbus
 
 from dbusmock import MOCK_IFACE, OBJECT_MANAGER_IFACE, mockobject
-from dbusmock.templates import modemmanager as stock
 
-BUS_NAME = stock.BUS_NAME
-MAIN_OBJ = stock.MAIN_OBJ
-MAIN_IFACE = stock.MAIN_IFACE
+BUS_NAME = "org.freedesktop.ModemManager1"
+MAIN_OBJ = "/org/freedesktop/ModemManager1"
+MAIN_IFACE = BUS_NAME
 SYSTEM_BUS = True
 IS_OBJECT_MANAGER = False
 
-MODEM = stock.MODEM_IFACE
+MODEM = BUS_NAME + ".Modem"
 SIMPLE = MODEM + ".Simple"
 SIGNAL = MODEM + ".Signal"
-GPP = stock.MODEM_3GPP_IFACE
-SIM = stock.SIM_IFACE
-BEARER = "org.freedesktop.ModemManager1.Bearer"
+GPP = MODEM + ".Modem3gpp"
+SIM = BUS_NAME + ".Sim"
+BEARER = BUS_NAME + ".Bearer"
 MODEM_PATH = "/org/freedesktop/ModemManager1/Modem/0"
 SIM_PATH = "/org/freedesktop/ModemManager1/SIM/0"
 BEARER_PATH = "/org/freedesktop/ModemManager1/Bearer/0"
 ME_ERROR = "org.freedesktop.ModemManager1.Error.MobileEquipment."
-State = stock.MMModemState
-LOCK_NONE, LOCK_SIM_PIN = 1, 2
-LTE = stock.MMModemAccesssTechnology.ACCESS_TECHNOLOGY_LTE
+LOCK_NONE, LOCK_SIM_PIN = 1, 2  # MMModemLock
+LTE = 1 << 14  # MMModemAccessTechnology
 REGISTRATION = {"home": 1, "searching": 2, "denied": 3}
 HANG_SECONDS = 3
 SCENARIO = {}
 
 
+class State:
+    """MMModemState, the values this mock goes through."""
+
+    STATE_FAILED = -1
+    STATE_LOCKED = 2
+    STATE_DISABLED = 3
+    STATE_ENABLED = 6
+    STATE_SEARCHING = 7
+    STATE_REGISTERED = 8
+    STATE_CONNECTED = 11
+
+
 def load(mock, parameters):
-    stock.load(mock, parameters)
+    mock.AddMethods(MAIN_IFACE, [("ScanDevices", "", "", "")])
+    mock.AddProperties(MAIN_IFACE, dbus.Dictionary({"Version": "1.20.4"}, signature="sv"))
     # ModemManager lists its modems (not SIMs or bearers) under .../Modem/N.
     mock.AddMethod(OBJECT_MANAGER_IFACE, "GetManagedObjects", "", "a{oa{sa{sv}}}",
                    "ret = {dbus.ObjectPath(k): objects[k].props for k in objects"
@@ -90,6 +102,13 @@ def _modem():
     return mockobject.objects[MODEM_PATH]
 
 
+def _update(obj, interface, properties):
+    """UpdateProperties as 0.28.7 cannot do it: it fails to wrap structs and dicts."""
+    obj.props[interface].update(properties)
+    obj.EmitSignal(dbus.PROPERTIES_IFACE, "PropertiesChanged", "sa{sv}as",
+                   [interface, dbus.Dictionary(properties, signature="sv"), dbus.Array([], signature="s")])
+
+
 def _error(name, text):
     return dbus.exceptions.DBusException(text, name=ME_ERROR + name)
 
@@ -97,7 +116,7 @@ def _error(name, text):
 def send_pin(_sim, pin):
     if pin != SCENARIO["Pin"]:
         raise _error("IncorrectPassword", "Incorrect password")
-    _modem().UpdateProperties(MODEM, {"UnlockRequired": dbus.UInt32(LOCK_NONE),
+    _update(_modem(), MODEM, {"UnlockRequired": dbus.UInt32(LOCK_NONE),
                                       "State": dbus.Int32(State.STATE_DISABLED)})
 
 
@@ -105,16 +124,16 @@ def enable(modem, on):
     if modem.Get(MODEM, "UnlockRequired") == LOCK_SIM_PIN:
         raise _error("SimPin", "SIM PIN required")
     if not on:
-        modem.UpdateProperties(MODEM, {"State": dbus.Int32(State.STATE_DISABLED),
+        _update(modem, MODEM, {"State": dbus.Int32(State.STATE_DISABLED),
                                        "SignalQuality": dbus.Struct((dbus.UInt32(0), dbus.Boolean(False)))})
         return
     network = SCENARIO["Network"]
     registered = network == "home"
-    modem.UpdateProperties(GPP, {
+    _update(modem, GPP, {
         "RegistrationState": dbus.UInt32(REGISTRATION[network]),
         "OperatorName": "Vodacom CD" if registered else "",
         "OperatorCode": "63001" if registered else ""})
-    modem.UpdateProperties(MODEM, {
+    _update(modem, MODEM, {
         "State": dbus.Int32(State.STATE_REGISTERED if registered else
                             State.STATE_SEARCHING if network == "searching" else State.STATE_ENABLED),
         "AccessTechnologies": dbus.UInt32(LTE if registered else 0),
@@ -130,22 +149,22 @@ def simple_connect(modem, properties):
     mockobject.objects[MAIN_OBJ].AddObject(BEARER_PATH, BEARER, {
         "Connected": dbus.Boolean(connects), "Interface": "wwan0",
         "Properties": dbus.Dictionary(properties, signature="sv")}, [])
-    modem.UpdateProperties(MODEM, {"Bearers": dbus.Array([BEARER_PATH], signature="o")})
+    _update(modem, MODEM, {"Bearers": dbus.Array([BEARER_PATH], signature="o")})
     if connects:
-        modem.UpdateProperties(MODEM, {"State": dbus.Int32(State.STATE_CONNECTED)})
+        _update(modem, MODEM, {"State": dbus.Int32(State.STATE_CONNECTED)})
     return dbus.ObjectPath(BEARER_PATH)
 
 
 def simple_disconnect(modem, _bearer):
     if BEARER_PATH in mockobject.objects:
-        mockobject.objects[BEARER_PATH].UpdateProperties(BEARER, {"Connected": dbus.Boolean(False)})
+        _update(mockobject.objects[BEARER_PATH], BEARER, {"Connected": dbus.Boolean(False)})
     if modem.Get(MODEM, "State") == State.STATE_CONNECTED:
-        modem.UpdateProperties(MODEM, {"State": dbus.Int32(State.STATE_REGISTERED)})
+        _update(modem, MODEM, {"State": dbus.Int32(State.STATE_REGISTERED)})
 
 
 def signal_setup(modem, rate):
     lte = {"rssi": dbus.Double(-71.0), "rsrp": dbus.Double(-101.0)} if rate else {}
-    modem.UpdateProperties(SIGNAL, {"Rate": dbus.UInt32(rate),
+    _update(modem, SIGNAL, {"Rate": dbus.UInt32(rate),
                                     "Lte": dbus.Dictionary(lte, signature="sv")})
 
 
