@@ -50,7 +50,7 @@ def revoke(conn, user_id, token_id):
 
 # Built once: every API request looks its token up.
 BY_HASH = (sa.select(users, api_tokens.c.id.label("token_id"), api_tokens.c.last_used_at)
-           .join(users, users.c.id == api_tokens.c.user_id)
+           .select_from(api_tokens.join(users, users.c.id == api_tokens.c.user_id))
            .where(api_tokens.c.token_hash == sa.bindparam("token_hash")))
 USED_EVERY = 3600  # seconds: record use coarsely, not a write per request
 

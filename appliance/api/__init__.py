@@ -1,0 +1,20 @@
+"""The box's JSON API under /api/, in the shapes of the Nylas sync-engine's REST API,
+with real authentication.  ``routes.api_routes()`` gives the URL table to mount.
+
+Decisions, where the sync-engine and the box differ:
+
+- Auth: per-user API tokens (``store.tokens``), made on /settings/tokens, sent as the
+  HTTP Basic username (what the sync-engine's SDKs send) or as a Bearer token.  The
+  sync-engine's account id was its only credential; here it is just the user's id.
+- Ids are the store's integer ids as strings; files are ``a<n>`` (an attachment of the
+  user's mail) or ``u<n>`` (uploaded through POST /files, waiting for a draft).
+- Folders are the box's: inbox, outbox (sent mail still waiting for the next sync),
+  sent, drafts, trash.  Moving is to the trash and back (PUT ``folder_id``).
+- A draft's ``version`` counts its saves (from the change log); an edit, send or delete
+  naming an older version gets 409 and changes nothing.
+- A delta cursor is the id of the last change-log row the client has seen; repeated
+  changes to one object within a page come as one delta, at its latest change.
+  Longpoll and streaming poll the log (the web client and the sync job write it too).
+- Messages carry ``state`` (queued, delivered, uploaded, sent, failed) beside the
+  sync-engine's fields: what the relay reported about mail sent from the box.
+"""

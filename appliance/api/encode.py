@@ -1,0 +1,118 @@
+"""Store rows as the sync-engine's JSON objects (its inbox/api/kellogs.py): string ids,
+Unix-second timestamps, addresses as ``[{"name", "email"}]``, HTML bodies."""
+
+from appliance import mailtext
+from appliance.store import addresses
+from appliance.store.messages import DRAFTS, INBOX, QUEUED, SENT_FOLDER, TRASH
+
+FOLDER_NAMES = {INBOX: "Inbox", "outbox": "Outbox", SENT_FOLDER: "Sent", DRAFTS: "Drafts",
+                TRASH: "Trash"}
+
+
+def people(json_text):
+    return [{"name": name, "email": email} for name, email in addresses.loads(json_text)]
+
+
+def folder(user_id, name):
+    return {"object": "folder", "id": name, "account_id": str(user_id), "name": name,
+            "display_name": FOLDER_NAMES[name]}
+
+
+def folder_of(row):
+    """Queued mail sits in the outbox until the next sync takes it."""
+    if row["folder"] == SENT_FOLDER and row["state"] == QUEUED:
+        return "outbox"
+    return row["folder"]
+
+
+def account(user):
+    return {"object": "account", "id": str(user["id"]), "account_id": str(user["id"]),
+            "name": user["display_name"], "email_address": user["email"], "provider": "mailpouch",
+            "organization_unit": "folder", "sync_state": "running"}
+
+
+def file(user_id, row, prefix="a", message_ids=()):
+    """An attachment (id ``a<n>``) or an upload (id ``u<n>``)."""
+    return {"object": "file", "id": f"{prefix}{row['id']}", "account_id": str(user_id),
+            "filename": row["name"], "content_type": row["type"], "size": row["size"],
+            "content_id": row.get("cid"), "message_ids": [str(i) for i in message_ids]}
+
+
+def body_html(row):
+    if row["body_type"] == "html":
+        return row["body"]
+    return mailtext.text_to_html(row["body"])
+
+
+def message(user_id, row, files, draft_version=None, with_body=True, expanded=False):
+    """A message row (``listing.messages_by_id``); a draft when ``draft_version`` is given."""
+    where = folder(user_id, folder_of(row))
+    encoded = {
+        "object": "message" if draft_version is None else "draft",
+        "id": str(row["id"]), "account_id": str(user_id), "thread_id": str(row["thread_id"]),
+        "subject": row["subject"], "from": people(row["from_json"]), "to": people(row["to_json"]),
+        "cc": people(row["cc_json"]), "bcc": people(row["bcc_json"]),
+        "reply_to": people(row["reply_to_json"]), "date": row["date"], "unread": not row["is_read"],
+        "starred": bool(row["starred"]), "snippet": row["snippet"],
+        "files": [file(user_id, f, message_ids=[row["id"]]) for f in files],
+        "folder": where, "folders": [where], "events": [],
+        "state": row["state"], "state_reason": row["state_reason"],
+    }
+    if with_body:
+        encoded["body"] = body_html(row)
+    if expanded:  # as the sync-engine's view=expanded: the threading headers
+        encoded["headers"] = {"Message-Id": _bracketed(row["message_id"]),
+                              "In-Reply-To": _bracketed(row["in_reply_to"]),
+                              "References": " ".join(map(_bracketed, row["references"].split()))}
+    if draft_version is not None:
+        encoded["version"] = draft_version
+        encoded["reply_to_message_id"] = None
+    return encoded
+
+
+def thread(user_id, thread_id, rows, expanded=()):
+    """A thread from its messages and drafts, oldest first; ``expanded`` holds them
+    already encoded, for ``view=expanded``."""
+    mail = [row for row in rows if row["folder"] != DRAFTS]
+    dates = [row["date"] for row in mail] or [row["date"] for row in rows]
+    folders = list(dict.fromkeys(folder_of(row) for row in rows))
+    encoded = {
+        "object": "thread", "id": str(thread_id), "account_id": str(user_id),
+        "subject": rows[0]["subject"], "participants": _participants(rows),
+        "first_message_timestamp": min(dates), "last_message_timestamp": max(dates),
+        "last_message_received_timestamp": _latest(mail, lambda r: r["folder"] != SENT_FOLDER),
+        "last_message_sent_timestamp": _latest(mail, lambda r: r["folder"] == SENT_FOLDER),
+        "snippet": (mail or rows)[-1]["snippet"], "unread": any(not r["is_read"] for r in mail),
+        "starred": any(r["starred"] for r in mail),
+        "has_attachments": False,  # filled in by the caller, which knows the files
+        "message_ids": [str(r["id"]) for r in mail],
+        "draft_ids": [str(r["id"]) for r in rows if r["folder"] == DRAFTS],
+        "folders": [folder(user_id, name) for name in folders], "version": 0,
+    }
+    if expanded:
+        encoded["messages"] = [m for m in expanded if m["object"] == "message"]
+        encoded["drafts"] = [m for m in expanded if m["object"] == "draft"]
+    return encoded
+
+
+def _bracketed(message_id):
+    return f"<{message_id}>" if message_id else None
+
+
+def _latest(rows, keep):
+    dates = [row["date"] for row in rows if keep(row)]
+    return max(dates) if dates else None
+
+
+def _participants(rows):
+    seen = {}
+    for row in rows:
+        for column in ("from_json", "to_json", "cc_json", "bcc_json"):
+            for name, email in addresses.loads(row[column]):
+                seen.setdefault(email.lower(), {"name": name, "email": email})
+    return list(seen.values())
+
+
+def contact(user_id, row):
+    return {"object": "contact", "id": str(row["id"]), "account_id": str(user_id),
+            "name": row["name"], "email": row["email"], "phone_numbers": []}

@@ -1,0 +1,121 @@
+"""The account, its folders, contacts and files (attachments and uploads)."""
+
+from appliance.api import encode, objects, params
+from appliance.api.base import ApiHandler
+from appliance.api.errors import bad_request, not_found
+from appliance.store import boxinfo, mailbox, uploads
+from appliance.web.files import AttachmentHandler
+
+API_FOLDERS = ("inbox", "outbox", "sent", "drafts", "trash")
+
+
+class AccountHandler(ApiHandler):
+    PARAMS = {"GET": ()}
+
+    def get(self):
+        self.reply(encode.account(self.current_user))
+
+
+class FolderListHandler(ApiHandler):
+    PARAMS = {"GET": params.PAGING}
+
+    def get(self):
+        limit, offset, view = params.paging(self.args)
+        found = [encode.folder(self.user_id, name) for name in API_FOLDERS][offset:offset + limit]
+        self.reply(_viewed(found, view))
+
+
+class FolderHandler(ApiHandler):
+    PARAMS = {"GET": ()}
+
+    def get(self, name):
+        if name not in API_FOLDERS:
+            raise not_found("folder", name)
+        self.reply(encode.folder(self.user_id, name))
+
+
+class ContactListHandler(ApiHandler):
+    PARAMS = {"GET": (*params.PAGING, "email", "filter")}
+
+    def get(self):
+        limit, offset, view = params.paging(self.args)
+        email = self.args.get("email", self.args.get("filter"))
+        if view == "count":
+            found = objects.contacts_page(self.db, self.user_id, 0, params.MAX_INT, email)
+            return self.reply({"count": len(found)})
+        self.reply(_viewed(objects.contacts_page(self.db, self.user_id, offset, limit, email), view))
+
+
+class ContactHandler(ApiHandler):
+    PARAMS = {"GET": ()}
+
+    def get(self, contact_id):
+        contact_id = params.object_id("contact id", contact_id)
+        found = objects.contact(self.db, self.user_id, contact_id)
+        if found is None:
+            raise not_found("contact", contact_id)
+        self.reply(found)
+
+
+class FileListHandler(ApiHandler):
+    """Attachments of the user's mail (ids ``a<n>``), then their uploads (``u<n>``)."""
+
+    PARAMS = {"GET": (*params.PAGING, "filename"), "POST": ()}
+
+    def get(self):
+        limit, offset, view = params.paging(self.args)
+        filename = self.args.get("filename")
+        attached, total = uploads.attachments_page(self.db, self.user_id, offset, limit, filename)
+        found = [encode.file(self.user_id, row, "a", [row["message_id"]]) for row in attached]
+        if len(found) < limit:
+            rest = uploads.page(self.db, self.user_id, max(0, offset - total), limit - len(found),
+                                filename)
+            found += [encode.file(self.user_id, row, "u") for row in rest]
+        if view == "count":
+            everything = uploads.page(self.db, self.user_id, 0, params.MAX_INT, filename)
+            return self.reply({"count": total + len(everything)})
+        self.reply(_viewed(found, view))
+
+    def post(self):
+        """Multipart form upload, as the sync-engine took it; answers a list of files."""
+        sent = [f for files in self.request.files.values() for f in files]
+        if not sent:
+            raise bad_request("Send the file(s) as multipart/form-data")
+        with self.store.write() as conn:
+            limit = boxinfo.max_attachment_bytes(conn)
+            if any(len(f["body"]) > limit for f in sent):
+                raise bad_request(f"A file is larger than the box's limit of {limit} bytes")
+            rows = [uploads.add(self.store, conn, self.user_id, f["filename"] or "attachment",
+                                f["content_type"] or "application/octet-stream", f["body"])
+                    for f in sent]
+        self.reply([encode.file(self.user_id, row, "u") for row in rows])
+
+
+class FileHandler(ApiHandler):
+    PARAMS = {"GET": ()}
+
+    def get(self, file_id, download=None):
+        found = self._find(file_id)
+        if download:  # the web client's download: same headers, same safety
+            return AttachmentHandler.send_file(self, found, download=True)
+        prefix = file_id[:1]
+        message_ids = [found["message_id"]] if prefix == "a" else []
+        self.reply(encode.file(self.user_id, found, prefix, message_ids))
+
+    def _find(self, file_id):
+        kind, number = file_id[:1], params.object_id("file id", file_id[1:])
+        if kind == "a":
+            found = mailbox.attachment(self.db, self.user_id, number)
+        elif kind == "u":
+            found = uploads.get(self.db, self.user_id, number)
+        else:
+            found = None
+        if found is None:
+            raise not_found("file", file_id)
+        return found
+
+
+def _viewed(found, view):
+    if view == "ids":
+        return [item["id"] for item in found]
+    return found
