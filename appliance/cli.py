@@ -8,6 +8,7 @@ import migrations
 from appliance import settings as box_settings
 from appliance import wifi
 from appliance.sync import commands as sync_commands
+from appliance.sync.scheduler import start_scheduler
 from appliance.users_cli import add_user
 from hardware import LinkError
 from hardware import status as modem_status
@@ -64,7 +65,11 @@ def serve(settings, _args):
     except migrations.SchemaOutOfDate as error:
         sys.exit(f"{COMMAND}: {error}")
     app = make_app(settings, engine)
-    asyncio.run(service.serve(app, settings.web.host, settings.web.port, "box"))
+
+    def start_syncing():  # on the server's loop; the admin page finds it in the app's settings
+        app.settings["sync_scheduler"] = start_scheduler(settings, app.settings["store"])
+
+    asyncio.run(service.serve(app, settings.web.host, settings.web.port, "box", on_start=start_syncing))
 
 
 def user(settings, args):

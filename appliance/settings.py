@@ -45,6 +45,8 @@ class Sync:
     step_timeout_s: float = 300.0  # watchdog of one step (link up, one request, one transfer)
     backoff_s: float = 30.0  # first retry delay inside a window, doubled each time
     backoff_max_s: float = 600.0
+    # Upload block: a cut-off loses half of one on average (pouch.blobs.transfer explains 32).
+    block_kib: int = 32
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,9 @@ class Storage:
     azure_connection_string: str = ""
     azure_container: str = "mailpouch"
     url_lifetime_s: int = 3600  # how long a signed blob URL stays valid
+    # no: boxes reach Azure's blobs through this relay (one host, one TLS connection a sync);
+    # yes: boxes get Azure SAS URLs and talk to Azure themselves.
+    direct_urls: bool = False
 
 
 @dataclass(frozen=True)
@@ -83,8 +86,10 @@ class Sync:
     big_message_bytes: int = 256 * 1024  # messages this big travel after the small ones
     max_upload_bytes: int = 64 * MB
     max_upload_expanded_bytes: int = 256 * MB  # an upload once decompressed (mail packs 5-12x)
-    # zstd level of downloaded pouches (bench/relay.py): 12 packs ~15x faster than 19 for ~2.5% more bytes.
-    pack_level: int = 12
+    # zstd level of downloaded pouches. Bytes on the modem cost the box's users; relay CPU is cheap:
+    # 19 (the container's default, which bench/bandwidth.py measures) is 2.5-4.5% smaller than 12,
+    # which packs several times faster (bench/relay.py prints both).
+    pack_level: int = 19
 
 
 @dataclass(frozen=True)

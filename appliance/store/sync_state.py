@@ -4,12 +4,16 @@ outgoing pouch in flight.  Kept in the database so a crash or a dropped link
 resumes where it stopped instead of starting from zero."""
 
 import json
+import time
 
-from appliance.store import boxinfo
+from appliance.store import boxinfo, outbox
+from appliance.store.tables import messages
 
 RELAY_URL, BOX_NAME, BOX_DOMAIN = "relay_url", "relay_box_name", "relay_box_domain"
 UNACKED = "sync_unacked"  # names of pouches imported, the relay not yet told
 UPLOAD = "sync_upload"  # the outgoing pouch in flight: {path, uids, name, url, done}
+WINDOWS = "sync_windows"  # set on the admin page; wins over [sync] windows
+WAITING = "sync_waiting"  # {"pouches", "bytes"} the budget left at the relay at the last sync
 
 
 def registration(conn):
@@ -46,3 +50,27 @@ def upload(conn):
 
 def save_upload(conn, state):
     boxinfo.put(conn, UPLOAD, json.dumps(state))
+
+
+def windows(conn):
+    return boxinfo.get(conn, WINDOWS)
+
+
+def save_windows(conn, text):
+    boxinfo.put(conn, WINDOWS, text)
+
+
+def mark_uploaded(conn, uids):
+    """The relay took these messages: they leave the Outbox, stamped with when they left."""
+    outbox.mark_uploaded(conn, uids)
+    conn.execute(messages.update().where(messages.c.uid.in_(list(uids)), messages.c.uploaded_at.is_(None))
+                 .values(uploaded_at=int(time.time())))
+
+
+def waiting(conn):
+    """{"pouches", "bytes"} of mail the last sync's budget left at the relay."""
+    return json.loads(boxinfo.get(conn, WAITING) or '{"pouches": 0, "bytes": 0}')
+
+
+def save_waiting(conn, sizes):
+    boxinfo.put(conn, WAITING, json.dumps({"pouches": len(sizes), "bytes": sum(sizes)}))

@@ -46,6 +46,7 @@ messages = sa.Table(
     sa.Column("state_reason", sa.Text, nullable=False, default=""),
     sa.Column("state_at", sa.Integer),
     sa.Column("envelope_json", sa.Text, nullable=False, default="[]"),  # outside recipients
+    sa.Column("uploaded_at", sa.Integer),  # when it left the box (migration a0004)
 )
 
 threads = sa.Table(
@@ -111,4 +112,6 @@ sync_runs = sa.Table(
     sa.Column("messages_up", sa.Integer, nullable=False, default=0),
     sa.Column("messages_down", sa.Integer, nullable=False, default=0),
     sa.Column("error", sa.Text, nullable=False, default=""),
+    sa.Column("wire_bytes_up", sa.Integer, nullable=False, default=0),  # migration a0004
+    sa.Column("wire_bytes_down", sa.Integer, nullable=False, default=0),
 )

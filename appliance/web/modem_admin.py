@@ -11,7 +11,8 @@ import datetime
 import logging
 import re
 
-from appliance.store import boxinfo
+from appliance.store import link_choice
+from appliance.store.link_choice import link_settings
 from appliance.store.errors import N_, StoreError
 from appliance.web.base import AdminHandler
 from hardware import ConnectResult, LinkError, LinkState, make_link
@@ -21,9 +22,6 @@ from hardware.settings import IP_TYPES
 
 log = logging.getLogger(__name__)
 
-# LinkSettings field -> key in the box's state table.
-APN_KEYS = {"apn": "modem_apn", "user": "modem_user", "password": "modem_password",
-            "ip_type": "modem_ip_type"}
 # 3GPP TS 23.003: labels of letters, digits and dashes, at most 63 octets in all.
 APN_NAME = re.compile(r"(?:[A-Za-z0-9](?:[A-Za-z0-9.-]{0,61}[A-Za-z0-9])?)?\Z")
 # Printable ASCII without quotes or backslashes: they end up inside quoted AT commands.
@@ -43,12 +41,6 @@ def modem_routes(tester=None):
     tester = tester or ConnectionTester()
     return [(r"/admin/modem", ModemHandler, {"tester": tester}),
             (r"/admin/modem/test", ModemTestHandler, {"tester": tester})]
-
-
-def link_settings(conn, base):
-    """`base` (the settings file's `[modem]`) with the APN settings the admin saved."""
-    chosen = {field: boxinfo.get(conn, key) for field, key in APN_KEYS.items()}
-    return dataclasses.replace(base, **{f: v for f, v in chosen.items() if v is not None})
 
 
 async def read_state(settings):
@@ -139,7 +131,7 @@ class ModemHandler(ModemBaseHandler):
             return
         with self.store.write() as conn:
             for field, value in chosen.items():
-                boxinfo.put(conn, APN_KEYS[field], value)
+                link_choice.save(conn, field, value)
         self.redirect("/admin/modem")
 
     def apn_form(self):

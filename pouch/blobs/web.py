@@ -1,4 +1,5 @@
-"""Tornado handlers through which a relay serves its FolderBlobStore.
+"""Tornado handlers through which a relay serves its FolderBlobStore, or its
+Azure store (``pouch.blobs.relayed``) so that boxes talk to the relay alone.
 
 They answer the part of the Azure Blob REST API the box uses, with Azure's
 status codes and error documents, at the URLs the store signs:
@@ -80,13 +81,13 @@ class BlobHandler(tornado.web.RequestHandler):
 
     async def get(self, _name):
         if self.operation == "get_block_list":
-            self._get_block_list()
+            await self._get_block_list()
         else:
             await self._get_blob()
 
     async def put(self, _name):
         if self.operation == "put_block":
-            self._put_block()
+            await self._put_block()
         else:
             await self._put_block_list()
 
@@ -170,10 +171,10 @@ class BlobHandler(tornado.web.RequestHandler):
 
     # -- operations -------------------------------------------------------------
 
-    def _put_block(self):
+    async def _put_block(self):
         self.body.flush()
         try:
-            self.store.stage_block(self.name, self._block_id, self.body.name)
+            await asyncio.to_thread(self.store.stage_block, self.name, self._block_id, self.body.name)
         except StagingFull as error:
             raise AzureError(409, "BlockCountExceedsLimit", str(error)) from None
         self.set_status(201)
@@ -189,19 +190,19 @@ class BlobHandler(tornado.web.RequestHandler):
             raise AzureError(400, "InvalidBlockList", str(error)) from None
         self.set_status(201)
 
-    def _get_block_list(self):
+    async def _get_block_list(self):
         kind = self.get_query_argument("blocklisttype", "committed")
         if kind not in ("committed", "uncommitted", "all"):
             raise AzureError(400, "InvalidQueryParameterValue",
                              "blocklisttype must be committed, uncommitted or all.")
-        committed, uncommitted = self._block_lists()
+        committed, uncommitted = await asyncio.to_thread(self._block_lists)
         self.set_header("Content-Type", "application/xml")
         self.finish(rest.block_list_response(committed if kind != "uncommitted" else None,
                                              uncommitted if kind != "committed" else None))
 
     async def _get_blob(self):
-        with self._open_blob() as blob:
-            size = os.fstat(blob.fileno()).st_size
+        with await asyncio.to_thread(self._open_blob) as blob:
+            size = _length(blob)
             start, end = self._range(size)
             self.set_header("Content-Type", "application/octet-stream")
             self.set_header("Accept-Ranges", "bytes")
@@ -215,7 +216,7 @@ class BlobHandler(tornado.web.RequestHandler):
 
     async def _send(self, blob, remaining):
         while remaining > 0:
-            chunk = blob.read(min(remaining, READ_CHUNK))
+            chunk = await asyncio.to_thread(blob.read, min(remaining, READ_CHUNK))
             if not chunk:
                 break  # the Content-Length sent makes the client see the short read
             remaining -= len(chunk)
@@ -257,3 +258,9 @@ class BlobHandler(tornado.web.RequestHandler):
 
     def _not_found(self):
         return AzureError(404, "BlobNotFound", "The specified blob does not exist.")
+
+
+def _length(blob):
+    """Bytes of an open blob: a file of the folder store, or a reader that knows its ``size``."""
+    size = getattr(blob, "size", None)
+    return size if size is not None else os.fstat(blob.fileno()).st_size

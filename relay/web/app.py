@@ -4,7 +4,6 @@ from pathlib import Path
 
 import tornado.web
 
-from pouch.blobs.folder import FolderBlobStore
 from pouch.blobs.web import blob_routes
 from relay import inbound, signature
 from relay.web.inbound import SendGridInboundHandler
@@ -35,7 +34,7 @@ def make_app(settings, engine, store):
         (r"/status", StatusHandler),
         (r"/metrics", MetricsHandler),
     ]
-    if isinstance(store, FolderBlobStore):  # Azure serves its own blobs
+    if hasattr(store, "signer"):  # the relay signs its URLs and serves them (else Azure SAS URLs)
         routes += blob_routes(store)
     key = settings.inbound.sendgrid_public_key
     return tornado.web.Application(

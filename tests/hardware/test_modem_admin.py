@@ -10,7 +10,8 @@ import pytest
 
 from appliance.settings import ApplianceSettings, Box, Web
 from appliance.web import app as box_app
-from appliance.web.modem_admin import link_settings, modem_routes
+from appliance.store.link_choice import link_settings
+from appliance.web.modem_admin import modem_routes
 from hardware import LinkSettings
 from tests.appliance.conftest import (  # noqa: F401 - fixtures of the box's server
     DOMAIN, box_url, client, compiled_catalogues, engine, make_user, store)

@@ -1,0 +1,96 @@
+"""The relay's API as the box calls it: registration and the sync handshake.
+
+One ``CurlAsyncHTTPClient`` carries the API calls and the blob transfers of a
+whole window, so curl keeps one connection (one TLS handshake) alive."""
+
+import json
+from dataclasses import dataclass
+
+import tornado.httpclient
+
+REQUEST_TIMEOUT_S = 120  # the relay packs pending mail while it answers
+CONNECT_TIMEOUT_S = 30
+
+
+class RelayError(Exception):
+    """The relay could not be asked, or refused; ``temporary`` says whether retrying may help."""
+
+    def __init__(self, message, temporary):
+        super().__init__(message)
+        self.temporary = temporary
+
+
+@dataclass
+class Counter:
+    """Payload bytes of the API calls (request and response bodies)."""
+
+    requests: int = 0
+    sent_bytes: int = 0
+    received_bytes: int = 0
+
+
+def make_http_client():
+    """One curl client with a single connection: everything goes to the relay."""
+    from tornado.curl_httpclient import CurlAsyncHTTPClient  # pycurl only where a sync runs
+
+    return CurlAsyncHTTPClient(force_instance=True, max_clients=1)
+
+
+class RelayClient:
+    def __init__(self, http, url, token=None, timeout_s=REQUEST_TIMEOUT_S):
+        self.http = http
+        self.url = url.rstrip("/")
+        self.token = token
+        self.timeout_s = timeout_s
+        self.counter = Counter()
+
+    async def register(self, code):
+        """{"box", "domain", "token"} for a one-time registration ``code``."""
+        answer = await self._post("/api/v1/register", {"code": code})
+        if not all(isinstance(answer.get(key), str) for key in ("box", "domain", "token")):
+            raise RelayError("the relay's registration answer lacks box, domain or token", False)
+        return answer
+
+    async def sync(self, received=(), uploaded=(), outgoing_size=None):
+        """One handshake request; returns the relay's answer document."""
+        outgoing = None if outgoing_size is None else {"size": outgoing_size}
+        answer = await self._post("/api/v1/sync", {"received": list(received),
+                                                   "uploaded": list(uploaded), "outgoing": outgoing})
+        if not isinstance(answer.get("downloads"), list):
+            raise RelayError("the relay's sync answer has no list of downloads", True)
+        return answer
+
+    async def _post(self, path, document):
+        body = json.dumps(document, separators=(",", ":")).encode()
+        headers = {"Content-Type": "application/json"}
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        request = tornado.httpclient.HTTPRequest(
+            self.url + path, "POST", headers=headers, body=body,
+            connect_timeout=CONNECT_TIMEOUT_S, request_timeout=self.timeout_s)
+        self.counter.requests += 1
+        self.counter.sent_bytes += len(body)
+        try:
+            response = await self.http.fetch(request, raise_error=False)
+        except (tornado.httpclient.HTTPClientError, OSError) as error:
+            raise RelayError(f"could not reach the relay at {self.url}: {error}", True) from None
+        self.counter.received_bytes += len(response.body or b"")
+        return self._answer(path, response)
+
+    def _answer(self, path, response):
+        if response.code == 599 or response.code >= 500 or response.code == 429:
+            raise RelayError(f"the relay answered {path} with {response.code} {_reason(response)}", True)
+        try:
+            answer = json.loads(response.body or b"")
+        except ValueError:
+            answer = None
+        if response.code != 200 or not isinstance(answer, dict):
+            raise RelayError(f"the relay refused {path}: {response.code} {_reason(response)}", False)
+        return answer
+
+
+def _reason(response):
+    try:
+        return json.loads(response.body)["error"]
+    except (ValueError, KeyError, TypeError):
+        return str(response.error or response.reason or "")

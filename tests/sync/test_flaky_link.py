@@ -1,0 +1,116 @@
+"""Syncing over a bad link: a proxy between box and relay throttles to 256 kbit/s
+and cuts the connection at random points.  Every message still arrives exactly
+once, and the bytes carried stay close to what a clean sync needs.  The proxy
+also counts what a sync with nothing to do costs."""
+
+import json
+import os
+
+import pytest
+import sqlalchemy as sa
+
+from appliance.store import sync_state
+from appliance.store.messages import INBOX, QUEUED, UPLOADED
+from relay.schema import boxes, outbound
+from tests.relay.conftest import email_bytes
+
+RATE_BPS = 256_000
+MESSAGES = 200
+ATTACHMENT_BYTES = 1000  # incompressible, so the volume is known: ~200 KB each way
+CUTS = 20
+BLOCK_KIB = 8  # with 32 KiB blocks 20 cuts would need pouches of megabytes to stay within 1.2x
+
+
+@pytest.fixture
+def through_proxy():
+    return True
+
+
+async def fill(relay, box, name):
+    """MESSAGES queued on ``box`` for the internet and MESSAGES waiting at the relay for it."""
+    user = box.user("marie")
+    for index in range(MESSAGES):
+        box.send(user, [f"friend{index}@example.com"], f"{name} out {index}",
+                 files=[("data.bin", "application/octet-stream", os.urandom(ATTACHMENT_BYTES))])
+        address = f"marie@{name}.relay.test"
+        raw = email_bytes(address, subject=f"{name} in {index}",
+                          attachments=[("data.bin", "application/octet-stream", os.urandom(ATTACHMENT_BYTES))])
+        answer = await relay.webhook({"email": raw, "envelope": json.dumps({"to": [address]})})
+        assert answer.code == 200
+    return user
+
+
+def outbound_records(relay, name):
+    with relay.engine.connect() as db:
+        return db.execute(sa.select(outbound.c.record_id).join(boxes, boxes.c.id == outbound.c.box_id)
+                          .where(boxes.c.name == name)).scalars().all()
+
+
+def carried(proxy):
+    return proxy.bytes_up + proxy.bytes_down
+
+
+@pytest.mark.gen_test(timeout=240)
+async def test_twenty_cut_offs_lose_and_duplicate_nothing(relay, make_box, proxy, http_port):
+    relay.url = f"http://127.0.0.1:{http_port}"  # the webhook does not take the box's link
+    clean = await make_box("bukavu", relay_url=proxy.url(relay.url), block_kib=BLOCK_KIB)
+    flaky = await make_box("goma", relay_url=proxy.url(relay.url), block_kib=BLOCK_KIB)
+    await fill(relay, clean, "bukavu")
+    goma_user = await fill(relay, flaky, "goma")
+    proxy.rate_bps = RATE_BPS
+
+    proxy.reset_counts()
+    reference = await clean.sync()
+    assert reference.ok and reference.attempts == 1, reference.error
+    clean_bytes = carried(proxy)
+
+    proxy.reset_counts()
+    proxy.cut_randomly(CUTS, between=(clean_bytes // 40, clean_bytes // 22), seed=5)
+    result = await flaky.sync(seconds=180)
+    assert result.ok, result.error
+    assert proxy.cuts == CUTS
+    subjects = [row["subject"] for row in flaky.folder(goma_user, INBOX)]
+    assert sorted(subjects) == sorted(f"goma in {index}" for index in range(MESSAGES))
+    records = outbound_records(relay, "goma")
+    assert len(records) == len(set(records)) == MESSAGES
+    assert all(row["state"] == UPLOADED for row in flaky.folder(goma_user, "sent"))
+    assert carried(proxy) <= 1.2 * clean_bytes, (carried(proxy), clean_bytes)
+    print(f"clean sync {clean_bytes} bytes; with {CUTS} cuts {carried(proxy)} bytes "
+          f"({carried(proxy) / clean_bytes:.3f}x) in {result.attempts} attempts")
+
+
+@pytest.mark.gen_test(timeout=60)
+async def test_a_sync_with_nothing_to_do_costs_two_requests_and_under_6_kb(relay, make_box, proxy):
+    goma = await make_box("goma", relay_url=relay.url)
+    proxy.rate_bps = RATE_BPS
+    for _ in range(2):  # the first and a later one alike
+        proxy.reset_counts()
+        result = await goma.sync()
+        assert result.ok and result.requests <= 2 and proxy.connections <= 1
+        assert result.messages_up == result.messages_down == 0
+        assert carried(proxy) < 6 * 1024, carried(proxy)
+        assert result.wire_bytes_up + result.wire_bytes_down <= carried(proxy)  # curl sees HTTP only
+    print(f"empty sync: {result.requests} request(s), {carried(proxy)} bytes on the wire")
+
+
+@pytest.mark.gen_test(timeout=90)
+async def test_an_upload_cut_when_the_window_closes_resumes_at_the_next_sync(relay, make_box, proxy):
+    goma = await make_box("goma", relay_url=relay.url, block_kib=BLOCK_KIB)
+    marie = goma.user("marie")
+    for index in range(100):
+        goma.send(marie, [f"friend{index}@example.com"], f"out {index}",
+                  files=[("data.bin", "application/octet-stream", os.urandom(ATTACHMENT_BYTES))])
+    proxy.rate_bps = RATE_BPS
+    proxy.cut_after(70_000, 2_000)  # curl resends once on a new connection: cut that one too
+
+    cut = await goma.sync(seconds=0)  # the window closes at the first failure
+    assert not cut.ok and cut.blob_bytes_up > 40_000
+    with goma.store.read() as conn:
+        size = sync_state.upload(conn)["size"]
+    assert all(row["state"] == QUEUED for row in goma.folder(marie, "sent"))
+
+    resumed = await goma.sync()
+    assert resumed.ok and resumed.messages_up == 100, resumed.error
+    assert resumed.blob_bytes_up < size - 40_000  # the blocks already sent were not sent again
+    records = outbound_records(relay, "goma")
+    assert len(records) == len(set(records)) == 100
