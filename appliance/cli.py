@@ -1,6 +1,5 @@
 """`mailpouch-appliance`: run and administer a box."""
 
-import argparse
 import asyncio
 import sys
 
@@ -10,22 +9,17 @@ from appliance import wifi
 from appliance.sync import commands as sync_commands
 from appliance.sync.scheduler import start_scheduler
 from appliance.users_cli import add_user
+from appliance.web.app import make_app
 from hardware import LinkError
 from hardware import status as modem_status
-from appliance.web.app import make_app
 from pouch import service
-from pouch.database import create_engine
-from pouch.settings import SettingsError
 
 COMMAND = "mailpouch-appliance"
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(prog=COMMAND, description="Run and administer a Mailpouch box.")
-    parser.add_argument("--config", help=f"settings file (default: ${box_settings.PATH_VARIABLE} "
-                                         f"or {box_settings.SYSTEM_PATH} if present)")
-    parser.add_argument("--verbose", action="store_true")
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser, commands = service.command_parser(
+        COMMAND, "Run and administer a Mailpouch box.", box_settings)
     commands.add_parser("serve", help="serve the web mail client and sync on schedule")
     commands.add_parser("migrate", help="bring the database to the current schema")
     user = commands.add_parser("user", help="manage the box's users").add_subparsers(
@@ -44,27 +38,15 @@ def build_parser():
 
 
 def main(argv=None):
-    args = build_parser().parse_args(argv)
-    service.configure_logging(args.verbose)
-    try:
-        settings = box_settings.load(args.config)
-    except SettingsError as error:
-        sys.exit(f"{COMMAND}: {error}")
-    return COMMANDS[args.command](settings, args)
+    return service.run_command(build_parser(), argv, box_settings.load, COMMANDS)
 
 
 def migrate(settings, _args):
-    migrations.upgrade("appliance", settings.box.database)
-    print(f"database {settings.box.database} is at the current schema")
+    migrations.migrate_command("appliance", settings.box.database)
 
 
 def serve(settings, _args):
-    engine = create_engine(settings.box.database)
-    try:
-        migrations.check_current("appliance", engine, COMMAND)
-    except migrations.SchemaOutOfDate as error:
-        sys.exit(f"{COMMAND}: {error}")
-    app = make_app(settings, engine)
+    app = make_app(settings, migrations.engine_at_head("appliance", settings.box.database, COMMAND))
 
     def start_syncing():  # on the server's loop; the admin page finds it in the app's settings
         app.settings["sync_scheduler"] = start_scheduler(settings, app.settings["store"])

@@ -4,6 +4,7 @@ Both sides call :func:`upgrade` from their ``migrate`` command and
 :func:`check_current` before they serve.
 """
 
+import sys
 from pathlib import Path
 
 from alembic import command
@@ -65,3 +66,19 @@ def check_current(database, engine, command_name):
             f"the {database} database {engine.url.render_as_string()} has {found}, "
             f"this version needs revision {head}: run `{command_name} migrate` first"
         )
+
+
+def migrate_command(database, url):
+    upgrade(database, url)
+    print(f"database {url} is at the current schema")
+
+
+def engine_at_head(database, url, command_name):
+    """An engine on ``url``; exits saying to run `migrate` when its schema is not current."""
+    engine = create_engine(url)
+    try:
+        check_current(database, engine, command_name)
+    except SchemaOutOfDate as error:
+        engine.dispose()
+        sys.exit(f"{command_name}: {error}")
+    return engine

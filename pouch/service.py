@@ -1,8 +1,12 @@
 """Running a Tornado application as a long-lived service, for both sides."""
 
+import argparse
 import asyncio
 import logging
 import signal
+import sys
+
+from pouch.settings import SettingsError
 
 log = logging.getLogger(__name__)
 
@@ -28,3 +32,23 @@ async def serve(app, host, port, name, on_start=None, **server_options):
     log.info("%s stopping", name)
     server.stop()
     await server.close_all_connections()
+
+
+def command_parser(prog, description, settings_module):
+    """The parser both consoles start from: --config, --verbose and a required sub-command."""
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    parser.add_argument("--config", help=f"settings file (default: ${settings_module.PATH_VARIABLE} "
+                                         f"or {settings_module.SYSTEM_PATH} if present)")
+    parser.add_argument("--verbose", action="store_true")
+    return parser, parser.add_subparsers(dest="command", required=True)
+
+
+def run_command(parser, argv, load_settings, commands):
+    """Parse ``argv``, read the settings once, and run the chosen command with them."""
+    args = parser.parse_args(argv)
+    configure_logging(args.verbose)
+    try:
+        settings = load_settings(args.config)
+    except SettingsError as error:
+        sys.exit(f"{parser.prog}: {error}")
+    return commands[args.command](settings, args)

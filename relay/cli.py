@@ -1,13 +1,10 @@
 """`mailpouch-relay`: run and administer a relay."""
 
-import argparse
 import asyncio
 import sys
 
 import migrations
 from pouch import service
-from pouch.database import create_engine
-from pouch.settings import SettingsError
 from relay import background as relay_background, blobstore, boxes, report
 from relay import settings as relay_settings
 from relay.web.app import make_app
@@ -16,11 +13,8 @@ COMMAND = "mailpouch-relay"
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(prog=COMMAND, description="Run and administer a Mailpouch relay.")
-    parser.add_argument("--config", help=f"settings file (default: ${relay_settings.PATH_VARIABLE} "
-                                         f"or {relay_settings.SYSTEM_PATH} if present)")
-    parser.add_argument("--verbose", action="store_true")
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser, commands = service.command_parser(
+        COMMAND, "Run and administer a Mailpouch relay.", relay_settings)
     commands.add_parser("serve", help="serve the sync API and webhooks, send outbound mail")
     commands.add_parser("migrate", help="bring the database to the current schema")
     client = commands.add_parser("client", help="manage the boxes this relay serves")
@@ -38,27 +32,15 @@ def build_parser():
 
 
 def main(argv=None):
-    args = build_parser().parse_args(argv)
-    service.configure_logging(args.verbose)
-    try:
-        settings = relay_settings.load(args.config)
-    except SettingsError as error:
-        sys.exit(f"{COMMAND}: {error}")
-    return COMMANDS[args.command](settings, args)
+    return service.run_command(build_parser(), argv, relay_settings.load, COMMANDS)
 
 
 def migrate(settings, _args):
-    migrations.upgrade("relay", settings.relay.database)
-    print(f"database {settings.relay.database} is at the current schema")
+    migrations.migrate_command("relay", settings.relay.database)
 
 
 def current_engine(settings):
-    engine = create_engine(settings.relay.database)
-    try:
-        migrations.check_current("relay", engine, COMMAND)
-    except migrations.SchemaOutOfDate as error:
-        sys.exit(f"{COMMAND}: {error}")
-    return engine
+    return migrations.engine_at_head("relay", settings.relay.database, COMMAND)
 
 
 def serve(settings, _args):
