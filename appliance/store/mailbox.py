@@ -13,7 +13,8 @@ FOLDERS = ("inbox", "outbox", "sent", "drafts", "starred", "trash")
 
 SUMMARY_COLUMNS = (
     messages.c.id, messages.c.from_json, messages.c.to_json, messages.c.subject, messages.c.snippet,
-    messages.c.state, messages.c.state_reason, messages.c.sender_user_id, user_messages.c.date,
+    messages.c.state, messages.c.state_reason, messages.c.state_at, messages.c.uploaded_at,
+    messages.c.sender_user_id, user_messages.c.date,
     user_messages.c.is_read, user_messages.c.starred, user_messages.c.thread_id,
     user_messages.c.folder,
 )

@@ -4,6 +4,8 @@ import re
 
 import requests
 
+from appliance.store import outbox, sync_state
+from pouch.records import STATUS_SENT, StatusRecord
 from tests.appliance.conftest import DOMAIN, PASSWORD
 
 
@@ -168,3 +170,23 @@ def test_malformed_requests_get_clear_answers_not_server_errors(client, make_use
                client().get("/", cookies={"session": "forged"}).status_code]
     assert all(status < 500 for status in answers), answers
     assert answers[:4] == [404, 200, 200, 404]
+
+
+def test_the_sender_sees_when_mail_left_the_box_and_when_the_relay_sent_it(client, make_user, store):
+    make_user("zawadi")
+    zawadi = client("zawadi")
+    zawadi.post("/compose", data={"to": "friend@example.org", "subject": "Harvest", "body": "Soon",
+                                  "action": "send"})
+    outbox_page = zawadi.get("/folder/outbox").text
+    assert "Harvest" in outbox_page and "Waiting for the next sync" in outbox_page
+    assert "Left the box" not in outbox_page
+    [record] = store.outbox()
+    with store.write() as conn:
+        sync_state.mark_uploaded(conn, [record.id])
+    uploaded = zawadi.get("/folder/sent").text
+    assert "Handed to the relay" in uploaded and "Left the box" in uploaded
+    assert "sent by the relay" not in uploaded
+    with store.write() as conn:
+        outbox.apply_status(conn, StatusRecord(record.id, STATUS_SENT, at=1_700_000_000))
+    sent = zawadi.get("/folder/sent").text
+    assert "Left the box" in sent and "sent by the relay" in sent and "2023" in sent
