@@ -13,9 +13,12 @@ mismatch: retrying the same URL cannot help).
 """
 
 import base64
+import binascii
+import bisect
 import contextlib
 import hashlib
 import os
+import re
 import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,16 +28,22 @@ from tornado.httputil import HTTPHeaders
 
 from pouch.blobs import rest
 
-# Block size, for a 256 kbit/s (32 KB/s) link that drops.  A block cut off
-# in flight is lost whole (stores keep only complete blocks): on average half
-# a block per drop.  Each block costs one request, 0.6-1 KB of heads with the
-# signed URL and the answer, plus a round trip the link sits idle.  For a
-# pouch of S bytes, D drops and h bytes of heads the waste S*h/B + D*B/2 is
-# least near B = sqrt(2*S*h/D): 20-45 KB for 1-5 MB pouches and a few drops.
-# 32 KiB keeps heads near 2%, loses 16 KiB (half a second) per drop, and
-# takes about a second to send, long enough that a 0.3-0.5 s modem round
-# trip leaves the link mostly busy.
+# Upload block size, for a 256 kbit/s (32 KB/s) link that drops.  A block
+# cut off in flight is lost whole (stores keep only complete blocks): on
+# average half a block per drop.  Each block costs one request, 0.6-1 KB of
+# heads with the signed URL and the answer, plus a round trip the link sits
+# idle.  For a pouch of S bytes, D drops and h bytes of heads the waste
+# S*h/B + D*B/2 is least near B = sqrt(2*S*h/D): 32 KiB or more on a link
+# that rarely drops (heads near 2%, and a 0.3-0.5 s modem round trip leaves
+# the link mostly busy), a few KiB on one that drops every few seconds.  D is
+# not known in advance, so the size adapts, as TCP's window does: it starts
+# at the configured size, halves after each dropped attempt (down to
+# MIN_BLOCK_SIZE, where heads reach ~20% and a drop loses 2 KiB), and doubles
+# back after GROW_AFTER_BLOCKS blocks in a row arrive whole.  Block ids name
+# their byte range, so blocks of any earlier size are reused on resume.
 BLOCK_SIZE = 32 * 1024
+MIN_BLOCK_SIZE = 4 * 1024
+GROW_AFTER_BLOCKS = 8
 # Downloads keep every byte that arrives, even from a cut response, so a long
 # range loses nothing; its length bounds how long one request may take
 # (16 s at 256 kbit/s) and headers are 0.2% of it.
@@ -42,6 +51,12 @@ RANGE_SIZE = 512 * 1024
 CONNECT_TIMEOUT_S = 30
 REQUEST_TIMEOUT_S = 90  # a 512 KiB range at a third of 256 kbit/s
 PARTIAL_SUFFIX = ".partial"
+# A block id is the file's sha256 prefix, the block's offset and its length
+# in hex, fixed-width: Azure wants every block id of a blob of one length.
+_ID_DIGEST_CHARS = 32
+_ID_FORMAT = "{digest}{offset:010x}{length:06x}"  # 48 characters: 64 in base64
+_ID_RANGE = re.compile(r"([0-9a-f]{10})([0-9a-f]{6})")
+_MAX_BLOCK_LENGTH = 0xFFFFFF
 _ERROR_BODY_LIMIT = 4096
 
 
@@ -80,10 +95,19 @@ class TransferReport:
 
 
 class BlobTransfer:
+    """Transfers of one sync window; uploads adapt their block size to the link
+    as attempts succeed or drop, so keep one instance for the whole window."""
+
     def __init__(self, http_client, block_size=BLOCK_SIZE, range_size=RANGE_SIZE,
-                 connect_timeout_s=CONNECT_TIMEOUT_S, request_timeout_s=REQUEST_TIMEOUT_S):
+                 connect_timeout_s=CONNECT_TIMEOUT_S, request_timeout_s=REQUEST_TIMEOUT_S,
+                 min_block_size=MIN_BLOCK_SIZE):
+        if not 0 < block_size <= _MAX_BLOCK_LENGTH:
+            raise ValueError(f"block size must be 1 to {_MAX_BLOCK_LENGTH} bytes, not {block_size}")
         self.http = http_client
-        self.block_size = block_size
+        self.max_block_size = block_size
+        self.min_block_size = min(min_block_size, block_size)
+        self.block_size = block_size  # the size of the next new block
+        self._whole_blocks = 0  # sent in a row since the last drop or growth
         self.range_size = range_size
         self.timeouts = {"connect_timeout": connect_timeout_s, "request_timeout": request_timeout_s}
 
@@ -92,32 +116,35 @@ class BlobTransfer:
     async def upload(self, url, path):
         """Upload the file at ``path`` to the blob of ``url`` (an upload URL)."""
         report = TransferReport()
-        with _reported(report):
-            await self._upload(url, path, report)
+        try:
+            with _reported(report):
+                await self._upload(url, path, report)
+        except TemporaryTransferError:
+            self._shrink_blocks()
+            raise
         return report
+
+    def _shrink_blocks(self):
+        self.block_size = max(self.min_block_size, self.block_size // 2)
+        self._whole_blocks = 0
+
+    def _count_whole_block(self):
+        self._whole_blocks += 1
+        if self._whole_blocks >= GROW_AFTER_BLOCKS and self.block_size < self.max_block_size:
+            self.block_size = min(self.max_block_size, self.block_size * 2)
+            self._whole_blocks = 0
 
     async def _upload(self, url, path, report):
         size, sha256 = _file_digest(path)
-        ids = [self._block_id(sha256, index) for index in range(-(-size // self.block_size))]
         committed, uncommitted = await self._block_lists(url, report)
-        if committed is not None and [block.id for block in committed] == ids:
+        if committed is not None and _covers(committed, sha256, size):
             report.reused_bytes = size  # committed by an attempt whose answer was lost
             return
-        lengths = {block_id: self._block_length(index, size) for index, block_id in enumerate(ids)}
-        held = {block.id for block in uncommitted if lengths.get(block.id) == block.size}
-        await self._put_blocks(url, path, ids, held, sha256, report)
+        ids = await self._put_blocks(url, path, size, sha256, _held(uncommitted, sha256, size),
+                                     report)
         await self._request(report, "commit blocks of", _with_query(url, comp="blocklist"), "PUT",
                             (201,), body=rest.block_list_request(ids),
                             headers={"Content-Type": "application/xml"})
-
-    def _block_id(self, sha256, index):
-        # Derived from the content and the block's place, so every attempt at
-        # the same file names its blocks alike and stale blocks never match.
-        raw = f"{sha256[:32]}{self.block_size:08x}{index:08x}".encode()
-        return base64.b64encode(raw).decode()
-
-    def _block_length(self, index, size):
-        return min(self.block_size, size - index * self.block_size)
 
     async def _block_lists(self, url, report):
         """(committed, uncommitted) blocks the store holds; (None, []) if no blob."""
@@ -131,21 +158,37 @@ class BlobTransfer:
         except rest.MalformedXml as error:
             raise PermanentTransferError(f"unreadable block list from {_safe(url)}: {error}")
 
-    async def _put_blocks(self, url, path, ids, held, sha256, report):
+    async def _put_blocks(self, url, path, size, sha256, held, report):
+        """Send the file's bytes the store does not hold, in order; return the
+        ids of all its blocks.  A held block is reused when the plan reaches
+        its offset, and a new block ends where the next held one starts."""
+        starts = sorted(held)
+        ids = []
         digest = hashlib.sha256()
         with open(path, "rb") as source:
-            for block_id in ids:
-                data = source.read(self.block_size)
+            offset = 0
+            while offset < size:
+                reused = offset in held
+                length = held[offset] if reused else min(
+                    self.block_size, _next_start(starts, offset, size) - offset)
+                data = source.read(length)
+                if len(data) != length:
+                    break  # the file shrank: the digest below says so
                 digest.update(data)
-                if block_id in held:
-                    report.reused_bytes += len(data)
-                    continue
-                await self._request(report, "send a block of",
-                                    _with_query(url, comp="block", blockid=block_id), "PUT",
-                                    (201,), body=data)
-                report.sent_bytes += len(data)
+                block_id = block_id_for(sha256, offset, length)
+                if reused:
+                    report.reused_bytes += length
+                else:
+                    await self._request(report, "send a block of",
+                                        _with_query(url, comp="block", blockid=block_id), "PUT",
+                                        (201,), body=data)
+                    report.sent_bytes += length
+                    self._count_whole_block()
+                ids.append(block_id)
+                offset += length
         if digest.hexdigest() != sha256:
             raise ChecksumMismatch(f"{path} changed while it was uploaded; nothing was committed")
+        return ids
 
     # -- download ---------------------------------------------------------------
 
@@ -280,6 +323,53 @@ def _error_message(body):
     text = (body or b"")[:_ERROR_BODY_LIMIT].decode("utf-8", "replace")
     start, end = text.find("<Message>"), text.find("</Message>")
     return text[start + len("<Message>"):end].strip() if 0 <= start < end else ""
+
+
+def block_id_for(sha256, offset, length):
+    """The id of the block holding bytes offset..offset+length of the file with
+    hex ``sha256``: every attempt names a block alike, and never another's."""
+    raw = _ID_FORMAT.format(digest=sha256[:_ID_DIGEST_CHARS], offset=offset, length=length)
+    return base64.b64encode(raw.encode()).decode()
+
+
+def _block_range(block_id, sha256):
+    """(offset, length) that ``block_id`` names in the file of ``sha256``;
+    None for an id of another file or of another form."""
+    try:
+        raw = base64.b64decode(block_id, validate=True).decode("ascii")
+    except (binascii.Error, ValueError):
+        return None
+    digest, tail = raw[:_ID_DIGEST_CHARS], raw[_ID_DIGEST_CHARS:]
+    found = _ID_RANGE.fullmatch(tail)
+    if digest != sha256[:_ID_DIGEST_CHARS] or not found:
+        return None
+    return int(found[1], 16), int(found[2], 16)
+
+
+def _covers(blocks, sha256, size):
+    """Whether ``blocks``, in order, are this file's bytes from first to last."""
+    offset = 0
+    for block in blocks:
+        if _block_range(block.id, sha256) != (offset, block.size):
+            return False
+        offset += block.size
+    return offset == size
+
+
+def _held(blocks, sha256, size):
+    """{offset: length} of the ``blocks`` that hold a range of this file whole."""
+    held = {}
+    for block in blocks:
+        offset, length = _block_range(block.id, sha256) or (None, None)
+        if length == block.size > 0 and offset + length <= size:
+            held[offset] = max(length, held.get(offset, 0))
+    return held
+
+
+def _next_start(starts, offset, size):
+    """The first of the sorted ``starts`` after ``offset``; ``size`` if none."""
+    later = bisect.bisect_right(starts, offset)
+    return starts[later] if later < len(starts) else size
 
 
 def _with_query(url, **params):

@@ -12,10 +12,10 @@ from tornado.curl_httpclient import CurlAsyncHTTPClient
 from tornado.httpserver import HTTPServer
 from tornado.testing import bind_unused_port
 
-from pouch.blobs import BlobNotFound, FolderBlobStore, InvalidBlobName
+from pouch.blobs import BlobNotFound, FolderBlobStore, InvalidBlobName, rest
 from pouch.blobs.azure import AzureBlobStore
 from pouch.blobs.transfer import (BlobTransfer, ChecksumMismatch, PermanentTransferError,
-                                  TemporaryTransferError)
+                                  TemporaryTransferError, block_id_for)
 from pouch.blobs.web import blob_routes
 
 SIGNING_KEY = b"a test key of at least 16 bytes"
@@ -65,10 +65,14 @@ def http_client(io_loop):
     client.close()
 
 
+def make_transfer(http_client, block_size=BLOCK):
+    return BlobTransfer(http_client, block_size=block_size, range_size=4 * BLOCK,
+                        min_block_size=BLOCK // 4, connect_timeout_s=5, request_timeout_s=20)
+
+
 @pytest.fixture
 def transfer(http_client):
-    return BlobTransfer(http_client, block_size=BLOCK, range_size=4 * BLOCK,
-                        connect_timeout_s=5, request_timeout_s=20)
+    return make_transfer(http_client)
 
 
 def content(size, seed=b"mail"):
@@ -79,6 +83,14 @@ def content(size, seed=b"mail"):
         out += hashlib.sha256(seed + counter.to_bytes(8, "big")).digest()
         counter += 1
     return bytes(out[:size])
+
+
+def outgoing(tmp_path, size):
+    """(bytes, path) of a file of ``size`` content bytes to upload."""
+    data = content(size)
+    source = tmp_path / "out.pouch"
+    source.write_bytes(data)
+    return data, source
 
 
 def sha256(data):
@@ -108,6 +120,19 @@ def assert_bad_signature(answer):
 
 def block_id(text):
     return base64.b64encode(text.encode()).decode()
+
+
+def dead_url():
+    sock, port = bind_unused_port()
+    sock.close()  # nothing listens there now
+    return f"http://127.0.0.1:{port}/blobs/a?sp=cw"
+
+
+async def committed_sizes(client, url):
+    """Sizes of the blocks the blob of upload ``url`` is made of, in order."""
+    answer = await call(client, "GET", with_query(url, comp="blocklist", blocklisttype="committed"))
+    committed, _ = rest.parse_block_list_response(answer.body)
+    return [block.size for block in committed]
 
 
 # -- the store interface ---------------------------------------------------------------
@@ -229,9 +254,7 @@ async def test_empty_blob_round_trip(store, transfer, tmp_path):
 
 async def test_upload_cut_off_resumes_with_only_the_missing_blocks(
         store, transfer, flaky_proxy, tmp_path):
-    data = content(12 * BLOCK + 500)
-    source = tmp_path / "out.pouch"
-    source.write_bytes(data)
+    data, source = outgoing(tmp_path, 12 * BLOCK + 500)
     proxy = flaky_proxy(*store_address(store))
     url = proxy.url(store.upload_url("box/out.pouch", 60))
     # curl resends a request once on a fresh connection when a reused one dies
@@ -341,8 +364,93 @@ async def test_refusals_are_permanent_errors(store, transfer, tmp_path):
 
 
 async def test_unreachable_store_is_a_temporary_error(transfer, tmp_path):
-    sock, port = bind_unused_port()
-    sock.close()  # nothing listens there now
     (tmp_path / "out").write_bytes(b"x")
     with pytest.raises(TemporaryTransferError):
-        await transfer.upload(f"http://127.0.0.1:{port}/blobs/a?sp=cw", tmp_path / "out")
+        await transfer.upload(dead_url(), tmp_path / "out")
+
+
+# -- upload blocks that adapt to the link ----------------------------------------------
+
+
+async def test_a_cut_upload_resumes_with_smaller_blocks_sending_only_what_is_missing(
+        store, transfer, flaky_proxy, http_client, tmp_path):
+    data, source = outgoing(tmp_path, 12 * BLOCK + 500)
+    proxy = flaky_proxy(*store_address(store))
+    url = store.upload_url("box/out.pouch", 60)
+    proxy.cut_after(len(data) // 2, 0, direction="up")  # the second cut: curl's own resend
+
+    with pytest.raises(TemporaryTransferError):
+        await transfer.upload(proxy.url(url), source)
+    proxy.reset_counts()
+    report = await transfer.upload(proxy.url(url), source)
+
+    assert await store.get_bytes("box/out.pouch") == data
+    whole = report.reused_bytes // BLOCK  # the blocks that arrived before the cut
+    assert whole >= 3 and report.reused_bytes == whole * BLOCK
+    sizes = await committed_sizes(http_client, url)
+    assert sizes[:whole + 8] == [BLOCK] * whole + [BLOCK // 2] * 8
+    assert report.sent_bytes == len(data) - report.reused_bytes
+    assert report.sent_bytes <= proxy.bytes_up <= (
+        report.sent_bytes + report.requests * HEADER_ALLOWANCE)
+
+
+async def test_blocks_shrink_to_a_floor_on_drops_and_grow_back_after_a_clean_run(
+        store, transfer, http_client, tmp_path):
+    source = tmp_path / "out.pouch"
+    source.write_bytes(b"x")
+    for _ in range(3):
+        with pytest.raises(TemporaryTransferError):
+            await transfer.upload(dead_url(), source)
+    assert transfer.block_size == BLOCK // 4  # halved twice, then held at the floor
+
+    data = content(8 * BLOCK // 4 + 8 * BLOCK // 2 + 2 * BLOCK + 100)
+    source.write_bytes(data)
+    url = store.upload_url("box/out.pouch", 60)
+    report = await transfer.upload(url, source)
+
+    assert await store.get_bytes("box/out.pouch") == data
+    assert await committed_sizes(http_client, url) == (
+        [BLOCK // 4] * 8 + [BLOCK // 2] * 8 + [BLOCK] * 2 + [100])
+    assert (report.sent_bytes, report.requests) == (len(data), 1 + 19 + 1)
+
+
+async def test_a_resume_across_block_size_changes_commits_the_right_blob(
+        store, transfer, flaky_proxy, http_client, tmp_path):
+    data, source = outgoing(tmp_path, 10 * BLOCK + 321)
+    proxy = flaky_proxy(*store_address(store))
+    url = store.upload_url("box/out.pouch", 60)
+    restarted = make_transfer(http_client, block_size=12 * 1024)  # a box restarted, reconfigured
+    for attempt in (transfer, restarted):
+        proxy.cut_after(3 * BLOCK, 0, direction="up")
+        with pytest.raises(TemporaryTransferError):
+            await attempt.upload(proxy.url(url), source)
+
+    report = await transfer.upload(proxy.url(url), source)  # now with 8 KiB blocks
+    sizes = await committed_sizes(http_client, url)
+    assert {BLOCK, 12 * 1024, BLOCK // 2} <= set(sizes)
+    assert report.reused_bytes >= 2 * BLOCK + 12 * 1024
+    dest = tmp_path / "in.pouch"
+    await transfer.download(store.download_url("box/out.pouch", 60), dest, len(data), sha256(data))
+    assert sha256(dest.read_bytes()) == sha256(data)
+
+
+async def test_held_blocks_are_reused_wherever_they_start_and_gaps_filled_between(
+        store, transfer, http_client, tmp_path):
+    data, source = outgoing(tmp_path, 70_000)
+    url = store.upload_url("box/out.pouch", 60)
+    held = [(0, 10_000), (30_000, 10_000)]
+    for offset, length in held:
+        await call(http_client, "PUT", with_query(
+            url, comp="block", blockid=block_id_for(sha256(data), offset, length)),
+            data[offset:offset + length])
+    # Neither of these may be used: a block of another file, one shorter than its id says.
+    for digest, body in ((sha256(b"other"), data[10_000:20_000]), (sha256(data), data[:999])):
+        await call(http_client, "PUT", with_query(
+            url, comp="block", blockid=block_id_for(digest, 10_000, 10_000)), body)
+
+    report = await transfer.upload(url, source)
+
+    assert await store.get_bytes("box/out.pouch") == data
+    assert await committed_sizes(http_client, url) == [10_000, BLOCK, 20_000 - BLOCK,
+                                                       10_000, BLOCK, 30_000 - BLOCK]
+    assert (report.reused_bytes, report.sent_bytes) == (20_000, 50_000)
