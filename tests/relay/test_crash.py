@@ -57,7 +57,7 @@ class RelayProcess:
 
 
 @pytest.fixture
-def crash_relay(tmp_path, database_url, sendgrid_standin):
+def crash_relay(io_loop, tmp_path, database_url, sendgrid_standin):  # io_loop first: Relay makes a client
     port = free_port()
     environ = relay_environ(tmp_path / "relay", database_url, port, outbound_transport="sendgrid",
                             outbound_sendgrid_api_key=sendgrid_standin.api_key,
