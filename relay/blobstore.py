@@ -1,27 +1,18 @@
 """The relay's blob store, as [storage] says: a served folder, or Azure (served
 through the relay too unless ``direct_urls``)."""
 
-import os
-import secrets
 from pathlib import Path
 
 from pouch.blobs import open_store
+from pouch.blobs.signing import load_or_create_key
 
 BLOB_PATH = "/blobs"
-KEY_FILE = "blob-signing.key"
+KEY_FILE = "blob-url-signing.key"
 
 
 def signing_key(data_dir):
-    """The key that signs folder-store URLs: made once, shared by every process using ``data_dir``."""
-    path = Path(data_dir) / KEY_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_bytes()
-    with os.fdopen(fd, "wb") as out:
-        out.write(secrets.token_bytes(32))
-    return path.read_bytes()
+    """The key that signs blob URLs: made once, shared by every process using ``data_dir``."""
+    return load_or_create_key(Path(data_dir) / KEY_FILE)
 
 
 def blob_base_url(settings):
