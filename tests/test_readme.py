@@ -2,8 +2,6 @@
 
 import re
 
-import pytest
-
 from appliance import settings as box_settings
 from relay import settings as relay_settings
 from tests.conftest import ROOT

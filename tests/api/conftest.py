@@ -3,29 +3,14 @@
 import pytest
 import requests
 
-import tests.appliance.conftest as box
-from appliance.api.routes import api_routes
 from appliance.store import accounts, tokens
-from appliance.web.app import make_app
-from appliance.web.tokens import token_routes
 from pouch.records import MessageRecord
 from tests.appliance.conftest import (  # noqa: F401 (fixtures)
     DOMAIN, box_settings, box_url, client, compiled_catalogues, engine, make_user, store)
 
 
-@pytest.fixture(autouse=True)
-def api_mounted(monkeypatch):
-    """The box's app with the API and the tokens page, as the lead mounts them (autouse:
-    before any fixture starts the server)."""
-    def make_app_with_api(settings, engine):
-        app = make_app(settings, engine)
-        app.add_handlers(r".*", token_routes() + api_routes())
-        return app
-    monkeypatch.setattr(box, "make_app", make_app_with_api)
-
-
 @pytest.fixture
-def api_url(api_mounted, box_url):
+def api_url(box_url):
     return box_url + "/api"
 
 

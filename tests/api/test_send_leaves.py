@@ -8,20 +8,18 @@ from tornado.httpclient import AsyncHTTPClient
 from tornado.httpserver import HTTPServer
 from tornado.testing import bind_unused_port
 
-from appliance.api.routes import api_routes
 from appliance.store import tokens
 from appliance.store.messages import SENT
 from appliance.web.app import make_app as make_box_app
-# The sync tests' fixtures (a relay, boxes registered with it), whatever their helpers are
-# called: this module's relay fixtures then win over tests/api's box ones.
-from tests.sync.conftest import *  # noqa: F401,F403
-del TestBox  # noqa: F821 (a helper class there, not tests here)
+# The sync tests' fixtures: a relay, and boxes registered with it (they win over tests/api's).
+from tests.sync.conftest import (  # noqa: F401 (fixtures)
+    app, database_url, direct_urls, engine, make_box, proxy, public_url, relay, relay_overrides,
+    settings, store, through_proxy)
 
 
 async def serve_api(box):
-    """The box's web app with the API, on a free port of the test's own loop."""
+    """The box's web app (the API included), on a free port of the test's own loop."""
     box_app = make_box_app(box.settings, box.store.engine)
-    box_app.add_handlers(r".*", api_routes())
     sock, port = bind_unused_port()
     server = HTTPServer(box_app)
     server.add_sockets([sock])

@@ -65,7 +65,7 @@ def relay_overrides(azurite, sendgrid_standin, direct_urls, public_url):
 
 
 @dataclass
-class TestBox:
+class SyncedBox:
     settings: ApplianceSettings
     store: Store
     http: object
@@ -108,7 +108,7 @@ def make_box(relay, tmp_path):
             sync=Sync(backoff_s=0.05, backoff_max_s=0.5, step_timeout_s=60, **sync_settings))
         migrations.upgrade("appliance", settings.box.database)
         engine = create_engine(settings.box.database)
-        box = TestBox(settings, Store(engine, settings.box.data_dir, settings.box.domain),
+        box = SyncedBox(settings, Store(engine, settings.box.data_dir, settings.box.domain),
                       make_http_client())
         made.append(box)
         if registered:
