@@ -5,7 +5,7 @@ from appliance.api import filters, objects, params
 from appliance.api.base import ApiHandler
 from appliance.api.errors import bad_request, not_found
 from appliance.store import listing, mailbox
-from appliance.store.outbox import _record as outgoing_record  # the record the relay gets
+from appliance.store.outbox import as_record as outgoing_record  # the record the relay gets
 from pouch.mime import build
 
 RAW_MIME = "message/rfc822"

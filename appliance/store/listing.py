@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from appliance.store.mailbox import _folder_filter as folder_filter  # the web client's folders
+from appliance.store.mailbox import folder_filter  # the web client's folders
 from appliance.store.tables import attachments, messages, threads, user_messages
 
 

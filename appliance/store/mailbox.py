@@ -20,7 +20,7 @@ SUMMARY_COLUMNS = (
 )
 
 
-def _folder_filter(folder):
+def folder_filter(folder):
     um, state = user_messages.c, messages.c.state
     return {
         "inbox": [um.folder == INBOX],
@@ -37,7 +37,7 @@ def list_folder(conn, user_id, folder, offset=0, limit=25):
     has_files = sa.exists().where(attachments.c.message_id == messages.c.id).label("has_files")
     query = (sa.select(*SUMMARY_COLUMNS, has_files)
              .join(messages, messages.c.id == user_messages.c.message_id)
-             .where(user_messages.c.user_id == user_id, *_folder_filter(folder))
+             .where(user_messages.c.user_id == user_id, *folder_filter(folder))
              .order_by(user_messages.c.date.desc(), user_messages.c.id.desc())
              .offset(offset).limit(limit + 1))
     rows = conn.execute(query).mappings().all()

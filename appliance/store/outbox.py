@@ -25,7 +25,7 @@ def queued(conn, limit=None):
              .order_by(messages.c.date, messages.c.id).limit(limit))
     rows = conn.execute(query).mappings().all()
     files = _attachments(conn, [row["id"] for row in rows])
-    return [_record(row, files.get(row["id"], [])) for row in rows]
+    return [as_record(row, files.get(row["id"], [])) for row in rows]
 
 
 def mark_uploaded(conn, uids):
@@ -63,7 +63,7 @@ def _attachments(conn, message_ids):
     return found
 
 
-def _record(row, files):
+def as_record(row, files):
     return MessageRecord(
         id=row["uid"], from_=addresses.loads(row["from_json"]), to=addresses.loads(row["to_json"]),
         cc=addresses.loads(row["cc_json"]), bcc=addresses.loads(row["bcc_json"]),
