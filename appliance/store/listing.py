@@ -104,8 +104,7 @@ def message_ids(conn, user_id, wanted, offset, limit):
 
 
 def count_messages(conn, user_id, wanted):
-    query = _matching_messages(user_id, wanted, messages.c.id).subquery()
-    return conn.execute(sa.select(sa.func.count()).select_from(query)).scalar_one()
+    return _count(conn, _matching_messages(user_id, wanted, messages.c.id))
 
 
 def _matching_threads(user_id, wanted, *columns):
@@ -121,8 +120,11 @@ def thread_ids(conn, user_id, wanted, offset, limit):
 
 
 def count_threads(conn, user_id, wanted):
-    query = _matching_threads(user_id, wanted, threads.c.id).subquery()
-    return conn.execute(sa.select(sa.func.count()).select_from(query)).scalar_one()
+    return _count(conn, _matching_threads(user_id, wanted, threads.c.id))
+
+
+def _count(conn, query):
+    return conn.execute(sa.select(sa.func.count()).select_from(query.subquery())).scalar_one()
 
 
 def messages_by_id(conn, user_id, ids):
