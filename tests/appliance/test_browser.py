@@ -1,6 +1,7 @@
 """The mail client tried as people use it: a real headless Chromium on a small screen."""
 
 import re
+import time
 
 from tests.appliance.conftest import DOMAIN, PASSWORD
 
@@ -31,6 +32,14 @@ def write(page, to, subject, text, files=()):
     if files:
         page.get_by_label("Attachments").set_input_files(list(files))
     return page
+
+
+def settled_value(field, timeout=5.0):
+    """A field's value once the page's own script has filled it in (it does so after the response)."""
+    deadline = time.monotonic() + timeout
+    while not (value := field.input_value()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return value
 
 
 def open_message(page, subject):
@@ -138,7 +147,7 @@ def test_a_draft_is_saved_while_writing(new_page, make_user):
     with page.expect_response("**/compose") as saved:
         page.clock.run_for(21000)
     assert saved.value.status == 200
-    draft_id = page.locator("input[name=draft_id]").input_value()
+    draft_id = settled_value(page.locator("input[name=draft_id]"))
     assert draft_id
     page.goto("/folder/drafts")
     page.get_by_text("Half written").click()
