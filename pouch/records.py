@@ -70,3 +70,39 @@ class StatusRecord:
     state: str  # STATUS_SENT, STATUS_FAILED or STATUS_QUEUED
     at: int  # Unix seconds
     reason: str = ""
+
+
+ACCOUNT_ACTIVE = "active"
+ACCOUNT_PAUSED = "paused"
+ACCOUNT_REMOVED = "removed"
+
+
+@dataclass
+class AccountRecord:
+    """Box -> relay: an external mail account a user of the box added or changed."""
+
+    id: str  # the box's id for the account, stable and unique on that box
+    owner: str  # the box user's address, to whom the account's mail is delivered
+    address: str  # the external address
+    state: str  # ACCOUNT_ACTIVE, ACCOUNT_PAUSED or ACCOUNT_REMOVED
+    sealed: bytes = b""  # its settings sealed to the relay's key (pouch.sealing); empty: unchanged
+
+
+@dataclass
+class AccountStatusRecord:
+    """Relay -> box: how syncing an external account goes."""
+
+    id: str  # AccountRecord.id
+    state: str  # "syncing", "paused", "error" or "removed"
+    at: int  # Unix seconds
+    error: str = ""  # for people: what went wrong and what to do
+    synced_at: int = 0  # the last good sync with the account's server
+
+
+@dataclass
+class FlagRecord:
+    """Box -> relay: read state set on the box, for the account's server."""
+
+    message_id: str  # MessageRecord.id as the relay wrote it
+    seen: bool
+    at: int

@@ -94,6 +94,12 @@ class Sync:
 
 
 @dataclass(frozen=True)
+class Accounts:
+    """External IMAP accounts the relay syncs for box users (issue #9)."""
+    key_file: Path | None = None  # the X25519 key that opens sealed account settings; default: <data_dir>/account.key
+
+
+@dataclass(frozen=True)
 class Operator:
     user: str = ""  # the status page stays closed while these are empty
     password: str = ""
@@ -107,11 +113,16 @@ class RelaySettings:
     inbound: Inbound = field(default_factory=Inbound)
     outbound: Outbound = field(default_factory=Outbound)
     sync: Sync = field(default_factory=Sync)
+    accounts: Accounts = field(default_factory=Accounts)
     operator: Operator = field(default_factory=Operator)
 
     @property
     def blob_folder(self):
         return self.storage.folder or self.relay.data_dir / "blobs"
+
+    @property
+    def account_key_file(self):
+        return self.accounts.key_file or self.relay.data_dir / "account.key"
 
     @property
     def sent_folder(self):

@@ -5,12 +5,13 @@ box's own pouches only: another box's pouch name is simply unknown here.
 """
 
 import asyncio
+import base64
 import logging
 import time
 
 import sqlalchemy as sa
 
-from relay import packing, takeover
+from relay import keys, packing, takeover
 from relay.schema import boxes, deliveries, pouches, statuses
 
 log = logging.getLogger(__name__)
@@ -99,4 +100,7 @@ async def handle(engine, store, settings, box, request):
                   "sha256": row.sha256} for row in await asyncio.to_thread(offered, engine, box)]
     log.info("sync box=%s acked=%d accepted=%d rejected=%d downloads=%d upload=%s", box.name,
              len(acked), len(accepted), len(rejected), len(downloads), upload is not None)
-    return {"upload": upload, "downloads": downloads, "accepted": accepted, "rejected": rejected}
+    answer = {"upload": upload, "downloads": downloads, "accepted": accepted, "rejected": rejected}
+    if request.get("want_account_key") is True:  # a box registered before accounts existed
+        answer["account_key"] = base64.b64encode(keys.account_keys(settings)[1]).decode()
+    return answer

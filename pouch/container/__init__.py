@@ -8,8 +8,10 @@ Layout::
     one zstd frame (checksummed): records, each a msgpack bin wrapping a msgpack array
 
 Record kinds: ``message`` (MessageRecord), ``blob`` (attachment bytes keyed by
-sha256, in chunks of at most 1 MiB, each distinct blob once per pouch) and
-``status`` (StatusRecord).  A reader skips kinds it does not know and says so.
+sha256, in chunks of at most 1 MiB, each distinct blob once per pouch),
+``status`` (StatusRecord), and for external accounts ``account``, ``account
+status`` and ``flag`` (pouch.records).  A reader skips kinds it does not know
+and says so.
 See ``wire`` for the field layout and ``codec`` for the zstd settings.
 
 Writing::
@@ -18,12 +20,13 @@ Writing::
         pouch.add_message(record)           # MessageRecord
         pouch.add_blob(sha256, data)        # bytes or a binary file; False if already in
         pouch.add_status(status)            # StatusRecord
+        pouch.add_account(account)          # also add_account_status, add_flag
 
 Reading::
 
     reader = PouchReader(open(path, "rb"), max_raw_bytes=..., errors="raise" | "skip")
     reader.header                           # PouchHeader: pouch_id, sender, ..., count, raw_size
-    for record in reader: ...               # MessageRecord | BlobRecord | StatusRecord
+    for record in reader: ...               # MessageRecord | BlobRecord | StatusRecord | ...
     reader.skipped                          # SkippedRecord(index, kind, reason) list
 
 Every problem raises a subclass of PouchError naming what and where.  With

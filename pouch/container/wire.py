@@ -13,12 +13,17 @@ that does not fit raises ``RecordError`` with a reason a person can act on.
 import copy
 from dataclasses import dataclass
 
-from pouch.records import Attachment, MessageRecord, StatusRecord
+from pouch.records import (AccountRecord, AccountStatusRecord, Attachment, FlagRecord, MessageRecord,
+                           StatusRecord)
 
 KIND_MESSAGE = 1
 KIND_BLOB = 2  # one chunk of a blob: [2, sha256, total size, offset, data]
 KIND_STATUS = 3
-KIND_NAMES = {KIND_MESSAGE: "message", KIND_BLOB: "blob", KIND_STATUS: "status"}
+KIND_ACCOUNT = 4
+KIND_ACCOUNT_STATUS = 5
+KIND_FLAG = 6
+KIND_NAMES = {KIND_MESSAGE: "message", KIND_BLOB: "blob", KIND_STATUS: "status", KIND_ACCOUNT: "account",
+              KIND_ACCOUNT_STATUS: "account status", KIND_FLAG: "flag"}
 
 SHA256_SIZE = 32
 _REQUIRED = object()
@@ -132,6 +137,38 @@ STATUS_FIELDS = (
     ("reason", _text, ""),
 )
 
+ACCOUNT_FIELDS = (
+    ("id", _text, _REQUIRED),
+    ("owner", _text, _REQUIRED),
+    ("address", _text, _REQUIRED),
+    ("state", _text, _REQUIRED),
+    ("sealed", _bytes, b""),
+)
+
+ACCOUNT_STATUS_FIELDS = (
+    ("id", _text, _REQUIRED),
+    ("state", _text, _REQUIRED),
+    ("at", _count, _REQUIRED),
+    ("error", _text, ""),
+    ("synced_at", _count, 0),
+)
+
+FLAG_FIELDS = (
+    ("message_id", _text, _REQUIRED),
+    ("seen", _flag, _REQUIRED),
+    ("at", _count, _REQUIRED),
+)
+
+# The kinds whose fields are all plain values: (kind, class, fields), one entry each.
+PLAIN_KINDS = (
+    (KIND_STATUS, StatusRecord, STATUS_FIELDS),
+    (KIND_ACCOUNT, AccountRecord, ACCOUNT_FIELDS),
+    (KIND_ACCOUNT_STATUS, AccountStatusRecord, ACCOUNT_STATUS_FIELDS),
+    (KIND_FLAG, FlagRecord, FLAG_FIELDS),
+)
+_PLAIN_BY_KIND = {kind: (cls, fields) for kind, cls, fields in PLAIN_KINDS}
+_PLAIN_BY_CLASS = {cls: (kind, fields) for kind, cls, fields in PLAIN_KINDS}
+
 BLOB_FIELDS = (
     ("sha256", _digest, _REQUIRED),
     ("size", _count, _REQUIRED),
@@ -169,8 +206,10 @@ def encode_message(record):
     return [KIND_MESSAGE] + encoded
 
 
-def encode_status(record):
-    return [KIND_STATUS] + _encode_fields(STATUS_FIELDS, record)
+def encode_plain(record):
+    """A StatusRecord, AccountRecord, AccountStatusRecord or FlagRecord as its wire array."""
+    kind, fields = _PLAIN_BY_CLASS[type(record)]
+    return [kind] + _encode_fields(fields, record)
 
 
 def encode_blob_chunk(sha256, size, offset, data):
@@ -185,14 +224,15 @@ def kind_name(fields):
 
 
 def decode(fields):
-    """A decoded msgpack array -> MessageRecord, StatusRecord or BlobChunk."""
+    """A decoded msgpack array -> MessageRecord, BlobChunk or one of PLAIN_KINDS' records."""
     if not isinstance(fields, list) or not fields or type(fields[0]) is not int:
         raise RecordError("a record should be a list that starts with its kind")
     kind, values = fields[0], fields[1:]
     if kind == KIND_MESSAGE:
         return MessageRecord(**_decode_fields(MESSAGE_FIELDS, values, "message"))
-    if kind == KIND_STATUS:
-        return StatusRecord(**_decode_fields(STATUS_FIELDS, values, "status"))
+    if kind in _PLAIN_BY_KIND:
+        cls, fields = _PLAIN_BY_KIND[kind]
+        return cls(**_decode_fields(fields, values, KIND_NAMES[kind].replace(" ", "_")))
     if kind == KIND_BLOB:
         return _decode_blob_chunk(values)
     raise UnknownKind(f"unknown record kind {kind!r:.20} (written by a newer version?)")

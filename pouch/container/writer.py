@@ -51,7 +51,20 @@ class PouchWriter:
         self._write(wire.encode_message(record), check=True)
 
     def add_status(self, record):
-        self._write(wire.encode_status(record), check=True)
+        """A StatusRecord (relay -> box)."""
+        self._write(wire.encode_plain(record), check=True)
+
+    def add_account(self, record):
+        """An AccountRecord (box -> relay)."""
+        self._write(wire.encode_plain(record), check=True)
+
+    def add_account_status(self, record):
+        """An AccountStatusRecord (relay -> box)."""
+        self._write(wire.encode_plain(record), check=True)
+
+    def add_flag(self, record):
+        """A FlagRecord (box -> relay)."""
+        self._write(wire.encode_plain(record), check=True)
 
     def add_blob(self, sha256, data):
         """Add attachment bytes (bytes, or a binary file) once; False if this pouch has them already."""

@@ -1,8 +1,10 @@
 """POST /api/v1/register: a box trades its one-time code for its own token."""
 
+import base64
+
 import tornado.web
 
-from relay import boxes
+from relay import boxes, keys
 from relay.web.base import BoundedHandler
 
 
@@ -15,4 +17,6 @@ class RegisterHandler(BoundedHandler):
             box, token = await self.run_blocking(boxes.redeem, self.settings["engine"], code)
         except boxes.BoxError as error:
             raise tornado.web.HTTPError(403, str(error)) from None
-        self.finish({"box": box.name, "domain": box.domain, "token": token})
+        _, account_key = keys.account_keys(self.settings["relay"])
+        self.finish({"box": box.name, "domain": box.domain, "token": token,
+                     "account_key": base64.b64encode(account_key).decode()})

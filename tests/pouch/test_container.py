@@ -11,7 +11,8 @@ import pytest
 from pouch.container import (BadMagic, BlobChunk, CorruptPouch, MalformedHeader, MalformedRecord,
                              PouchError, PouchReader, PouchTooLarge, PouchWriter, TruncatedPouch,
                              UnsupportedVersion, codec, header as pouch_header)
-from pouch.records import Attachment, BlobRecord, MessageRecord, StatusRecord
+from pouch.records import (AccountRecord, AccountStatusRecord, Attachment, BlobRecord, FlagRecord, MessageRecord,
+                           StatusRecord)
 
 
 def blob(data):
@@ -70,12 +71,19 @@ def raw_pouch(records, *, declared_raw=None, tail=b""):
     return pouch_header.pack(header) + stream
 
 
+ACCOUNT = AccountRecord("a1", "amani@box1.mailpouch.example", "amani@gmail.com", "active", b"\x01sealed")
+ACCOUNT_STATUS = AccountStatusRecord("a1", "error", 1_700_000_120, "the server refused the password")
+
+
 def sample_pouch():
     def add(pouch):
         pouch.add_message(full_message())
         pouch.add_blob(PHOTO_SHA, PHOTO)
         pouch.add_blob(REPORT_SHA, REPORT)
         pouch.add_status(StatusRecord("m0", "failed", 1_700_000_100, "550 mailbox unknown"))
+        pouch.add_account(ACCOUNT)
+        pouch.add_account_status(ACCOUNT_STATUS)
+        pouch.add_flag(FlagRecord("417", True, 1_700_000_150))
     return write_pouch(add, pouch_id="p-1", created=1_700_000_200)
 
 
@@ -89,10 +97,13 @@ def test_every_record_kind_round_trips():
         BlobRecord(PHOTO_SHA, PHOTO),
         BlobRecord(REPORT_SHA, REPORT),
         StatusRecord("m0", "failed", 1_700_000_100, "550 mailbox unknown"),
+        ACCOUNT,
+        ACCOUNT_STATUS,
+        FlagRecord("417", True, 1_700_000_150),
     ]
     assert (reader.header.pouch_id, reader.header.sender, reader.header.recipient) == ("p-1", "box1", "relay")
     assert reader.header.created == 1_700_000_200
-    assert reader.header.count == 4
+    assert reader.header.count == 7
     assert reader.skipped == []
 
 
@@ -345,10 +356,12 @@ BAD_RECORDS = [
     [2, PHOTO_SHA, len(REPORT), 0, REPORT],  # blob whose data does not match its sha256
     [3, "m2"],  # status without state and time
     [1, "m3", [["only one part"]]],  # malformed address
+    [6, "417", "yes", 10],  # flag whose seen is not true or false
+    [4, "a1", "owner@box", "x@example.org", "active", "sealed as text"],  # account seal that is not bytes
 ]
 
 
-@pytest.mark.parametrize("bad", BAD_RECORDS, ids=["id", "msgpack", "sha256", "fields", "address"])
+@pytest.mark.parametrize("bad", BAD_RECORDS, ids=["id", "msgpack", "sha256", "fields", "address", "flag", "seal"])
 def test_a_malformed_record_is_named_with_its_position(bad):
     with pytest.raises(MalformedRecord, match="^record 1 "):
         read_all(raw_pouch([GOOD_STATUS, framed(bad)]))
@@ -360,8 +373,9 @@ def test_skip_mode_keeps_the_good_records_and_lists_the_bad():
     reader, read = read_all(raw_pouch(records), errors="skip")
 
     assert read == [StatusRecord("m1", "sent", 10), MessageRecord(id="m9", from_=[("", "ok@example.org")])]
-    assert [skipped.index for skipped in reader.skipped] == [1, 2, 3, 4, 5]
-    assert [skipped.kind for skipped in reader.skipped] == ["message", "unknown kind", "blob", "status", "message"]
+    assert [skipped.index for skipped in reader.skipped] == [1, 2, 3, 4, 5, 6, 7]
+    assert [skipped.kind for skipped in reader.skipped] == ["message", "unknown kind", "blob", "status", "message",
+                                                            "flag", "account"]
     assert "sha256" in reader.skipped[2].reason
 
 

@@ -1,13 +1,16 @@
 """The sync handshake: packing, acks, re-offers, and one box never touching another's pouches."""
 
+import base64
 import json
 
 import pytest
 import sqlalchemy as sa
 
+from pouch import sealing
 from pouch.records import MessageRecord
+from relay import keys
 from relay.schema import deliveries
-from tests.relay.conftest import email_bytes
+from tests.relay.conftest import BoxClient, email_bytes
 
 
 async def deliver(relay, to, **message):
@@ -105,3 +108,17 @@ async def test_background_preparation_and_unreadable_mail_lose_nothing(relay, tm
     _, records = await box.receive(tmp_path)
     assert sorted(subjects(records)) == ["(a message that could not be read)", "prepared ahead"]
     assert unreadable in [r.data for r in records if isinstance(r, BlobRecord)]
+
+
+@pytest.mark.gen_test(timeout=30)
+async def test_a_box_learns_the_key_that_seals_account_settings_at_registration_or_by_asking(relay):
+    code = relay.add_box("bunia")
+    registered = json.loads((await relay.post_json("/api/v1/register", {"code": code})).body)
+    key = base64.b64decode(registered["account_key"])
+    box = BoxClient(relay, registered["token"])
+
+    assert "account_key" not in await box.sync()  # every byte of a sync costs: only when asked
+    asked = await relay.post_json("/api/v1/sync", {"want_account_key": True}, box.token)
+    assert base64.b64decode(json.loads(asked.body)["account_key"]) == key
+    private, _ = keys.account_keys(relay.settings)
+    assert sealing.unseal(private, sealing.seal(key, {"password": "pw"})) == {"password": "pw"}
