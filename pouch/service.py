@@ -6,16 +6,10 @@ import logging
 import signal
 import sys
 
+from pouch import logs
 from pouch.settings import SettingsError
 
 log = logging.getLogger(__name__)
-
-
-def configure_logging(verbose=False):
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
 
 
 async def serve(app, host, port, name, on_start=None, **server_options):
@@ -35,18 +29,19 @@ async def serve(app, host, port, name, on_start=None, **server_options):
 
 
 def command_parser(prog, description, settings_module):
-    """The parser both consoles start from: --config, --verbose and a required sub-command."""
+    """The parser both consoles start from: --config, --verbose, --log-json and a required sub-command."""
     parser = argparse.ArgumentParser(prog=prog, description=description)
     parser.add_argument("--config", help=f"settings file (default: ${settings_module.PATH_VARIABLE} "
                                          f"or {settings_module.SYSTEM_PATH} if present)")
     parser.add_argument("--verbose", action="store_true")
+    parser.add_argument("--log-json", action="store_true", help="one JSON object a log line, for log shippers")
     return parser, parser.add_subparsers(dest="command", required=True)
 
 
 def run_command(parser, argv, load_settings, commands):
     """Parse ``argv``, read the settings once, and run the chosen command with them."""
     args = parser.parse_args(argv)
-    configure_logging(args.verbose)
+    logs.configure(args.verbose, args.log_json)
     try:
         settings = load_settings(args.config)
     except SettingsError as error:

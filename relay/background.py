@@ -1,4 +1,5 @@
-"""Background loops of a serving relay: prepare inbound mail, send outbound mail.
+"""Background loops of a serving relay: prepare inbound mail, send outbound mail, sync
+external accounts (relay.accounts.supervisor).
 
 Each loop repeats a blocking step in a thread while the step finds work, and
 polls otherwise.  The steps keep their state in the database, so any number
@@ -10,6 +11,8 @@ import logging
 import threading
 
 from relay import preparation, smtp
+from relay.accounts import supervisor as account_supervisor
+from relay.outbound.accounts import AccountSender
 from relay.outbound.transports import make_transport
 from relay.outbound.worker import Worker
 
@@ -29,23 +32,25 @@ async def repeat(step, poll_s, stopping):
 
 
 class Background:
-    def __init__(self, tasks, stopping, smtp_server):
+    def __init__(self, tasks, stopping, smtp_server, accounts):
         self.tasks = tasks
         self.stopping = stopping
         self.smtp_server = smtp_server
+        self.accounts = accounts
 
     async def stop(self):
         self.stopping.set()
-        await asyncio.gather(*self.tasks)
+        await asyncio.gather(*self.tasks, self.accounts.stop())
         if self.smtp_server is not None:
             self.smtp_server.close()
             await self.smtp_server.wait_closed()
 
 
 async def start(settings, engine):
-    """Start preparing and sending mail and, if configured, listening for SMTP."""
+    """Start preparing and sending mail, syncing external accounts and, if configured,
+    listening for SMTP."""
     stopping = threading.Event()  # read by the steps' threads too
-    worker = Worker(engine, make_transport(settings), settings.outbound, stopping)
+    worker = Worker(engine, make_transport(settings), settings.outbound, stopping, AccountSender(engine, settings))
     poll_s = settings.outbound.poll_s
     tasks = [asyncio.create_task(repeat(worker.run_once, poll_s, stopping)),
              asyncio.create_task(repeat(lambda: preparation.prepare_some(engine) > 0, poll_s, stopping))]
@@ -53,4 +58,5 @@ async def start(settings, engine):
     if settings.inbound.smtp_host:
         smtp_server = await smtp.start(engine, settings.inbound.smtp_host, settings.inbound.smtp_port,
                                        settings.inbound.max_message_bytes, settings.relay.domain)
-    return Background(tasks, stopping, smtp_server)
+    accounts = await account_supervisor.start(engine, settings)
+    return Background(tasks, stopping, smtp_server, accounts)

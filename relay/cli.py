@@ -5,7 +5,9 @@ import sys
 
 import migrations
 from pouch import service
+from pouch.records import ACCOUNT_ACTIVE, ACCOUNT_PAUSED
 from relay import background as relay_background, blobstore, boxes, report
+from relay.accounts import registry as accounts
 from relay import settings as relay_settings
 from relay.web.app import make_app
 
@@ -28,6 +30,11 @@ def build_parser():
     address = actions.add_parser("address", help="give a box an address of a shared domain")
     address.add_argument("name")
     address.add_argument("address", nargs="+")
+    account = commands.add_parser("account", help="the external IMAP accounts box users added")
+    actions = account.add_subparsers(dest="action", required=True)
+    actions.add_parser("list", help="list the accounts: address, box, state, last sync, last error")
+    for action, text in (("start", "sync an account again"), ("stop", "stop syncing an account")):
+        actions.add_parser(action, help=text).add_argument("address")
     return parser
 
 
@@ -92,7 +99,28 @@ def list_boxes(engine):
         print(f"{box['name']:20} {box['domain']:32} {state:22} {report.when(box['last_sync_at'])}")
 
 
-COMMANDS = {"serve": serve, "migrate": migrate, "client": client}
+def account(settings, args):
+    engine = current_engine(settings)
+    if args.action == "list":
+        list_accounts(engine)
+        return
+    state = ACCOUNT_ACTIVE if args.action == "start" else ACCOUNT_PAUSED
+    try:
+        count = accounts.set_state(engine, args.address, state)
+    except accounts.AccountNotFound as error:
+        sys.exit(f"{COMMAND}: {error}")
+    verb = "syncs again" if state == ACCOUNT_ACTIVE else "is stopped"
+    print(f"{args.address.lower()} {verb} ({count} account{'s' if count != 1 else ''})")
+
+
+def list_accounts(engine):
+    print(f"{'ADDRESS':32} {'BOX':16} {'STATE':8} {'LAST SYNC':21} LAST ERROR")
+    for row in accounts.overview(engine):
+        print(f"{row['address']:32} {row['box']:16} {row['sync_state']:8} {report.when(row['synced_at']):21} "
+              f"{row['last_error'] or '-'}")
+
+
+COMMANDS = {"serve": serve, "migrate": migrate, "client": client, "account": account}
 
 
 if __name__ == "__main__":

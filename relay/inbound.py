@@ -22,6 +22,12 @@ def store(db, raw, recipients, source, mail_from="", owned=None):
     routed = boxes.by_box(boxes.owners(db, recipients) if owned is None else owned, recipients)
     if not routed:
         raise NoRecipient(f"no mailbox here for {', '.join(sorted(set(recipients))) or 'nobody'}")
+    keep(db, raw, routed, source, mail_from)
+    return routed
+
+
+def keep(db, raw, routed, source, mail_from=""):
+    """Keep ``raw`` and queue it for ``routed`` ({box_id: [addresses]}); returns its inbound id."""
     now = int(time.time())
     inbound_id = db.execute(inbound.insert(), {
         "received_at": now, "source": source, "mail_from": mail_from[:320], "size": len(raw), "raw": raw,
@@ -31,7 +37,7 @@ def store(db, raw, recipients, source, mail_from="", owned=None):
          "size": len(raw), "created_at": now}
         for box_id, addresses in routed.items()
     ])
-    return routed
+    return inbound_id
 
 
 def store_now(engine, raw, recipients, source, mail_from=""):

@@ -1,7 +1,13 @@
-"""Packing a box's pending mail into pouches: oldest first, text before big
-attachments, each pouch capped in raw bytes (a message over the cap travels
-alone).  The status records owed to the box ride in the first pouch.
-Messages come as relay.preparation left them, so packing mostly compresses.
+"""Packing a box's pending mail into pouches, each capped in raw bytes (a
+message over the cap travels alone).  The status records owed to the box ride
+in the first pouch.  Messages come as relay.preparation left them, so packing
+mostly compresses.
+
+Big mail travels in two parts.  Its record (text, and each attachment's name
+and size) goes right after the small mail; its attachments follow in pouches
+of their own, made after every record pouch.  A box whose byte budget
+stops before them shows the message at once, its attachments marked as
+coming, and fetches them at a later sync.
 """
 
 import asyncio
@@ -10,12 +16,14 @@ import io
 import json
 import time
 import uuid
+from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
 from pouch.container.writer import PouchWriter
 from pouch.records import StatusRecord
 from relay import payload, preparation
+from relay.accounts import mailmap as account_mail, statuses as account_statuses
 from relay.schema import deliveries, inbound, pouches, statuses
 
 DOWN = "down"
@@ -31,23 +39,31 @@ def pouch_name(box, direction):
     return f"{box.name}/{direction}/{time.time_ns():020d}-{uuid.uuid4().hex[:12]}.pouch"
 
 
-def plan(pending, max_bytes, big_bytes):
-    """Split pending (id, size) rows into pouch-sized lists of ids, small ones first."""
-    ordered = sorted(pending, key=lambda row: (row.size > big_bytes, row.id))
+def plan(pending, max_bytes, cost=lambda row: row.size):
+    """Split (id, size) rows, in their order, into lists of ids that each cost at most ``max_bytes``."""
     chunks, current, total = [], [], 0
-    for row in ordered:
-        if current and total + row.size > max_bytes:
+    for row in pending:
+        if current and total + cost(row) > max_bytes:
             chunks.append(current)
             current, total = [], 0
         current.append(row.id)
-        total += row.size
+        total += cost(row)
     return chunks + [current] if current else chunks
 
 
 def pending_deliveries(db, box_id):
+    """(id, size) of the deliveries whose record has not been packed, oldest first."""
     return db.execute(sa.select(deliveries.c.id, deliveries.c.size).where(
         deliveries.c.box_id == box_id, deliveries.c.pouch_name.is_(None),
         deliveries.c.delivered_at.is_(None)).order_by(deliveries.c.id)).all()
+
+
+def pending_attachments(db, box_id):
+    """(id, size) of big deliveries whose record was packed and whose attachments were not."""
+    return db.execute(sa.select(deliveries.c.id, deliveries.c.size).where(
+        deliveries.c.box_id == box_id, deliveries.c.blobs_later.is_(True),
+        deliveries.c.blobs_pouch_name.is_(None), deliveries.c.blobs_delivered_at.is_(None),
+    ).order_by(deliveries.c.id)).all()
 
 
 def pending_statuses(db, box_id):
@@ -56,26 +72,54 @@ def pending_statuses(db, box_id):
         statuses.c.delivered_at.is_(None)).order_by(statuses.c.id)).mappings().all()
 
 
-def write_pouch(engine, settings, box, name, delivery_ids, status_rows):
-    """The bytes of one pouch holding these deliveries and statuses."""
+@dataclass
+class Contents:
+    """What one pouch carries: delivery ids whose record (and maybe attachments) it holds,
+    those whose attachments follow later, those whose attachments alone it holds, statuses."""
+
+    records: list = field(default_factory=list)
+    split: list = field(default_factory=list)
+    attachments: list = field(default_factory=list)
+    statuses: list = field(default_factory=list)
+
+
+def _prepared_rows(engine, delivery_ids):
+    """The deliveries' prepared payloads, in the order of ``delivery_ids``."""
     with engine.connect() as db:
         rows = db.execute(sa.select(deliveries.c.id.label("delivery_id"), deliveries.c.recipients,
-                                    inbound.c.id, inbound.c.prepared)
+                                    deliveries.c.size, inbound.c.id, inbound.c.prepared)
                           .join(inbound, inbound.c.id == deliveries.c.inbound_id)
                           .where(deliveries.c.id.in_(delivery_ids))).all()
     order = {delivery_id: index for index, delivery_id in enumerate(delivery_ids)}
+    for row in sorted(rows, key=lambda r: order[r.delivery_id]):
+        yield row, payload.unpack(row.prepared or prepare_now(engine, row.id))
+
+
+def write_pouch(engine, settings, box, name, contents):
+    """The bytes of one pouch holding ``contents``; fills in ``contents.split``."""
     buffer = io.BytesIO()
     with PouchWriter(buffer, sender=settings.relay.domain, recipient=box.name, pouch_id=name,
                      level=settings.sync.pack_level) as writer:
-        for status in status_rows:
-            writer.add_status(StatusRecord(status["message_id"], status["state"], status["at"], status["reason"]))
-        for row in sorted(rows, key=lambda r: order[r.delivery_id]):
-            record, blobs = payload.unpack(row.prepared or prepare_now(engine, row.id))
+        for status in contents.statuses:
+            if not account_statuses.add_to(writer, status):  # else an AccountStatusRecord
+                writer.add_status(StatusRecord(status["message_id"], status["state"], status["at"], status["reason"]))
+        tags = account_mail.tags(engine, contents.records)  # mail synced from a box user's external account
+        for row, (record, blobs) in _prepared_rows(engine, contents.records):
             record.recipients = json.loads(row.recipients)
-            for digest, data in blobs.items():
-                writer.add_blob(digest, data)
+            record.extra.update(tags.get(row.delivery_id, {}))
+            if blobs and row.size > settings.sync.big_message_bytes:
+                contents.split.append(row.delivery_id)
+            else:
+                _add_blobs(writer, blobs)
             writer.add_message(record)
+        for _, (_, blobs) in _prepared_rows(engine, contents.attachments):
+            _add_blobs(writer, blobs)
     return buffer.getvalue()
+
+
+def _add_blobs(writer, blobs):
+    for digest, data in blobs.items():
+        writer.add_blob(digest, data)
 
 
 def prepare_now(engine, inbound_id):
@@ -85,39 +129,59 @@ def prepare_now(engine, inbound_id):
     return preparation.prepare(row.raw, inbound_id, row.mail_from)
 
 
-def record_pouch(engine, box, name, data, delivery_ids, status_ids):
+def record_pouch(engine, box, name, data, contents):
     """Offer pouch ``name``; raises PackingConflict if some of its mail was packed meanwhile."""
+    claims = ((deliveries.c.pouch_name, contents.records), (deliveries.c.blobs_pouch_name, contents.attachments),
+              (statuses.c.pouch_name, [status["id"] for status in contents.statuses]))
     with engine.begin() as db:
         db.execute(pouches.insert().values(
             name=name, box_id=box.id, direction=DOWN, state=OFFERED, size=len(data),
             sha256=hashlib.sha256(data).hexdigest(), created_at=int(time.time())))
-        for table, ids in ((deliveries, delivery_ids), (statuses, status_ids)):
-            if ids and db.execute(table.update().where(table.c.id.in_(ids), table.c.pouch_name.is_(None))
-                                  .values(pouch_name=name)).rowcount != len(ids):
+        for column, ids in claims:
+            table = column.table
+            if ids and db.execute(table.update().where(table.c.id.in_(ids), column.is_(None))
+                                  .values({column.name: name})).rowcount != len(ids):
                 raise PackingConflict(name)
+        if contents.split:
+            db.execute(deliveries.update().where(deliveries.c.id.in_(contents.split)).values(blobs_later=True))
 
 
 async def pack_pending(engine, store, settings, box):
-    """Pack everything pending for ``box`` into new pouches; returns their names."""
-    def pending():
-        with engine.connect() as db:
-            return pending_deliveries(db, box.id), pending_statuses(db, box.id)
+    """Pack everything pending for ``box`` into new pouches, records before the attachments
+    that follow them; returns the pouches' names."""
+    config = settings.sync
+    rows, status_rows = await asyncio.to_thread(_read, engine, box, pending_deliveries, pending_statuses)
+    big = config.big_message_bytes  # big mail's record goes after the small mail; its attachments later still
+    rows = sorted(rows, key=lambda row: (row.size > big, row.id))
+    chunks = [Contents(records=ids) for ids in plan(rows, config.pouch_max_bytes, lambda row: min(row.size, big))]
+    if status_rows:
+        chunks = chunks or [Contents()]
+        chunks[0].statuses = status_rows
+    names, finished = await _pack(engine, store, settings, box, chunks)
+    if not finished:
+        return names
+    later, = await asyncio.to_thread(_read, engine, box, pending_attachments)
+    more, _ = await _pack(engine, store, settings, box,
+                          [Contents(attachments=ids) for ids in plan(later, config.pouch_max_bytes)])
+    return names + more
 
-    rows, status_rows = await asyncio.to_thread(pending)
-    chunks = plan(rows, settings.sync.pouch_max_bytes, settings.sync.big_message_bytes)
-    if not chunks and status_rows:
-        chunks = [[]]
+
+def _read(engine, box, *queries):
+    with engine.connect() as db:
+        return [query(db, box.id) for query in queries]
+
+
+async def _pack(engine, store, settings, box, chunks):
+    """Write and offer each chunk's pouch: (names, False if another process packed some first)."""
     names = []
-    for index, delivery_ids in enumerate(chunks):
-        owed = status_rows if index == 0 else []
+    for contents in chunks:
         name = pouch_name(box, DOWN)
-        data = await asyncio.to_thread(write_pouch, engine, settings, box, name, delivery_ids, owed)
+        data = await asyncio.to_thread(write_pouch, engine, settings, box, name, contents)
         await store.put_bytes(name, data)
         try:
-            await asyncio.to_thread(record_pouch, engine, box, name, data, delivery_ids,
-                                    [status["id"] for status in owed])
+            await asyncio.to_thread(record_pouch, engine, box, name, data, contents)
         except (PackingConflict, sa.exc.IntegrityError):
             await store.delete(name)
-            break
+            return names, False
         names.append(name)
-    return names
+    return names, True

@@ -21,7 +21,9 @@ def box_rows(db):
     """Each box with its last sync and pending mail (count, bytes) and outbound states."""
     pending = (sa.select(deliveries.c.box_id, sa.func.count().label("pending"),
                          sa.func.coalesce(sa.func.sum(deliveries.c.size), 0).label("pending_bytes"))
-               .where(deliveries.c.delivered_at.is_(None)).group_by(deliveries.c.box_id).subquery())
+               .where(sa.or_(deliveries.c.delivered_at.is_(None),  # attachments still to follow count too
+                             deliveries.c.blobs_later & deliveries.c.blobs_delivered_at.is_(None)))
+               .group_by(deliveries.c.box_id).subquery())
     failed = (sa.select(outbound.c.box_id, sa.func.count().label("failed"))
               .where(outbound.c.state == "failed").group_by(outbound.c.box_id).subquery())
     query = (sa.select(boxes.c.name, boxes.c.domain, boxes.c.last_sync_at, boxes.c.revoked_at,

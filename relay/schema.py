@@ -54,11 +54,18 @@ deliveries = sa.Table(
     sa.Column("created_at", sa.Integer, nullable=False),
     sa.Column("pouch_name", sa.String(200)),  # the pouch it was last offered in
     sa.Column("delivered_at", sa.Integer),  # set only when the box acks that pouch
+    # Big mail: the record (text, attachment names and sizes) goes with the small mail, so the
+    # recipient sees what is coming; the attachments follow in a later pouch of their own.
+    sa.Column("blobs_later", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("blobs_pouch_name", sa.String(200)),
+    sa.Column("blobs_delivered_at", sa.Integer),
     sa.UniqueConstraint("inbound_id", "box_id"),
     sa.Index("deliveries_pending", "box_id", "delivered_at"),
 )
 
-# The fate of each message a box sent, owed to that box in a later pouch.
+# Status records owed to a box in a later pouch: the fate of each message it sent (kind
+# "message"), or how syncing one of its external accounts goes (kind "account": message_id
+# holds the box's account id, reason the error, synced_at the last good sync).
 statuses = sa.Table(
     "statuses", metadata,
     sa.Column("id", sa.Integer, primary_key=True),
@@ -67,6 +74,8 @@ statuses = sa.Table(
     sa.Column("state", sa.String(16), nullable=False),
     sa.Column("reason", sa.Text, nullable=False, server_default=""),
     sa.Column("at", sa.Integer, nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False, server_default="message"),
+    sa.Column("synced_at", sa.Integer),
     sa.Column("pouch_name", sa.String(200)),
     sa.Column("delivered_at", sa.Integer),
     sa.Index("statuses_pending", "box_id", "delivered_at"),
@@ -106,4 +115,64 @@ outbound = sa.Table(
     sa.Column("done_at", sa.Integer),
     sa.UniqueConstraint("box_id", "record_id"),
     sa.Index("outbound_due", "state", "next_attempt_at"),
+)
+
+# External IMAP accounts of box users (issue #9), synced by relay.accounts.  ``sealed`` is the
+# settings exactly as the box sealed them (encrypted at rest); removing an account deletes the row.
+accounts = sa.Table(
+    "accounts", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("box_id", sa.Integer, sa.ForeignKey("boxes.id"), nullable=False),
+    sa.Column("box_account_id", sa.String(64), nullable=False),  # AccountRecord.id
+    sa.Column("owner", sa.String(320), nullable=False),  # the box user the mail is for
+    sa.Column("address", sa.String(320), nullable=False),  # the external address
+    sa.Column("sealed", sa.LargeBinary, nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),  # active | paused: what the box (or operator) wants
+    sa.Column("sync_state", sa.String(16), nullable=False),  # new | syncing | error | paused
+    sa.Column("last_error", sa.Text, nullable=False, server_default=""),
+    sa.Column("synced_at", sa.Integer),
+    sa.Column("version", sa.Integer, nullable=False, server_default="1"),  # bumped when settings/state change
+    sa.Column("claimed_by", sa.String(64)),  # the relay process syncing it, while its lease runs
+    sa.Column("lease_until", sa.Float),
+    sa.Column("next_attempt_at", sa.Float, nullable=False, server_default="0"),  # backoff survives restarts
+    sa.Column("created_at", sa.Integer, nullable=False),
+    sa.Column("updated_at", sa.Integer, nullable=False),
+    sa.UniqueConstraint("box_id", "box_account_id"),
+    sa.Index("accounts_address", "address"),
+)
+
+# The folders of an account the relay keeps track of; uidnext is NULL until the initial sync
+# of the folder's window is complete (a restart then resumes it).
+account_folders = sa.Table(
+    "account_folders", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("account_id", sa.Integer, sa.ForeignKey("accounts.id"), nullable=False),
+    sa.Column("role", sa.String(8), nullable=False),  # inbox | sent
+    sa.Column("name", sa.String(1000), nullable=False),
+    sa.Column("uidvalidity", sa.BigInteger),
+    sa.Column("uidnext", sa.BigInteger),
+    sa.Column("highestmodseq", sa.BigInteger),
+    sa.UniqueConstraint("account_id", "role"),
+)
+
+# Each message synced from an account, keyed per account by its Message-ID (or a digest):
+# re-syncs (a restart, a new UIDVALIDITY) find it here instead of queueing it twice.  The
+# (uidvalidity, uid) binding is dropped when the folder's UIDVALIDITY changes and found again.
+# seen_wanted is read state the box asked for, kept until it is set on the server.
+account_messages = sa.Table(
+    "account_messages", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("account_id", sa.Integer, sa.ForeignKey("accounts.id"), nullable=False),
+    sa.Column("folder_id", sa.Integer, sa.ForeignKey("account_folders.id"), nullable=False),
+    sa.Column("key", sa.String(255), nullable=False),
+    sa.Column("uidvalidity", sa.BigInteger),
+    sa.Column("uid", sa.BigInteger),
+    sa.Column("inbound_id", sa.Integer, sa.ForeignKey("inbound.id")),  # NULL: not brought over
+    sa.Column("seen", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("seen_wanted", sa.Boolean),
+    sa.Column("wanted_at", sa.Integer),
+    sa.UniqueConstraint("account_id", "key"),
+    sa.Index("account_messages_uid", "folder_id", "uidvalidity", "uid"),
+    sa.Index("account_messages_inbound", "inbound_id"),
+    sa.Index("account_messages_wanted", "account_id", "seen_wanted"),
 )

@@ -86,10 +86,12 @@ class Sync:
     big_message_bytes: int = 256 * 1024  # messages this big travel after the small ones
     max_upload_bytes: int = 64 * MB
     max_upload_expanded_bytes: int = 256 * MB  # an upload once decompressed (mail packs 5-12x)
-    # zstd level of downloaded pouches. Bytes on the modem cost the box's users; relay CPU is cheap:
-    # 19 (the container's default, which bench/bandwidth.py measures) packs the corpus at 8 MB/s;
-    # 15 at 24 MB/s for 1.7% more bytes, 12 at 71 MB/s for 1.9% more (bench/relay.py with
-    # MAILPOUCH_SYNC_PACK_LEVEL set).
+    # zstd level of downloaded pouches. Bytes on the modem cost the box's users; relay CPU is cheap.
+    # bench/relay.py on the corpus (902 messages, whole packing path): 19 packs 8-9 MB/s; 17 and
+    # 16 about 15 MB/s for 0.4% and 0.7% more bytes; 15 about 22 MB/s for 1.4% more. Zstd's own
+    # threads and a shallower search at 19 (search_log 3, target_length 64) gained 10-35% speed
+    # for 0.3% more bytes. A 10 MB pouch packs in about 1 s at 19, while the box needs a minute
+    # to download it at 256 kbit/s.
     pack_level: int = 19
 
 
@@ -97,6 +99,14 @@ class Sync:
 class Accounts:
     """External IMAP accounts the relay syncs for box users (issue #9)."""
     key_file: Path | None = None  # the X25519 key that opens sealed account settings; default: <data_dir>/account.key
+    poll_s: float = 5.0  # how often a relay process looks for accounts to start/stop and read state to send back
+    timeout_s: float = 60.0  # IMAP/SMTP connect and read timeout for an account's servers
+    backoff_s: float = 10.0  # first retry after an account's server could not be reached, doubled each time
+    backoff_max_s: float = 900.0
+    auth_retry_s: float = 3600.0  # after a server refused the credentials: retry slowly, never hammer
+    batch: int = 50  # messages fetched and stored per transaction
+    batch_bytes: int = 8 * MB  # and at most this many bytes of mail per fetch (memory stays flat)
+    lease_s: float = 60.0  # a process's claim on an account (several relay processes share them)
 
 
 @dataclass(frozen=True)

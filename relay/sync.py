@@ -52,10 +52,14 @@ def acknowledge(engine, box, names):
         if owned:
             db.execute(pouches.update().where(pouches.c.name.in_(owned), pouches.c.state == packing.OFFERED)
                        .values(state=packing.ACKED, done_at=now))
-            for table in (deliveries, statuses):
+            delivered = ((deliveries.c.pouch_name, deliveries.c.delivered_at),
+                         (deliveries.c.blobs_pouch_name, deliveries.c.blobs_delivered_at),
+                         (statuses.c.pouch_name, statuses.c.delivered_at))
+            for pouch_column, done_column in delivered:
+                table = pouch_column.table
                 db.execute(table.update().where(
-                    table.c.box_id == box.id, table.c.pouch_name.in_(owned), table.c.delivered_at.is_(None),
-                ).values(delivered_at=now))
+                    table.c.box_id == box.id, pouch_column.in_(owned), done_column.is_(None),
+                ).values({done_column.name: now}))
         db.execute(boxes.update().where(boxes.c.id == box.id).values(last_sync_at=now))
     return owned
 

@@ -1,22 +1,27 @@
-"""Taking over a pouch a box uploaded: its messages join the outbound queue.
+"""Taking over a pouch a box uploaded: its messages join the outbound queue, its
+AccountRecords change the box's external accounts, its FlagRecords are kept as
+read state to set on those accounts' servers.
 
 Idempotent: the pouch row moves from ``expected`` to ``taken`` in the same
-transaction that queues its messages, and a message already queued for that
-box (same record id, from any pouch) is never queued again.
+transaction that queues its messages and applies its other records, and a
+message already queued for that box (same record id, from any pouch) is never
+queued again.
 """
 
 import asyncio
 import io
 import logging
 import time
+from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
 from pouch import mime
 from pouch.container.errors import PouchError
 from pouch.container.reader import PouchReader
-from pouch.records import BlobRecord, MessageRecord
+from pouch.records import AccountRecord, BlobRecord, FlagRecord, MessageRecord
 from relay import boxes, inbound, payload
+from relay.accounts import mailmap, registry
 from relay.outbound import queue
 from relay.schema import pouches
 
@@ -31,31 +36,53 @@ class TakeoverError(Exception):
     """The pouch cannot be taken over (yet, or at all)."""
 
 
-def read_messages(data, max_raw_bytes):
-    """(messages, {sha256: bytes}, skipped) of an uploaded pouch; PouchError if unreadable."""
+@dataclass
+class Upload:
+    """What an uploaded pouch carries, and the records that had to be skipped."""
+
+    messages: list = field(default_factory=list)
+    blobs: dict = field(default_factory=dict)  # sha256 -> bytes
+    accounts: list = field(default_factory=list)
+    flags: list = field(default_factory=list)
+    skipped: list = field(default_factory=list)
+
+
+def read_upload(data, max_raw_bytes):
+    """The Upload in pouch bytes ``data``; PouchError if unreadable."""
     reader = PouchReader(io.BytesIO(data), max_raw_bytes=max_raw_bytes, errors="skip")
-    messages, blobs, skipped = {}, {}, []
+    upload, messages = Upload(), {}
     for record in reader:
         if isinstance(record, MessageRecord) and 0 < len(record.id) <= MAX_RECORD_ID:
             messages.setdefault(record.id, record)  # a repeated id is the same message
         elif isinstance(record, MessageRecord):
-            skipped.append(f"a message id of {len(record.id)} characters")
+            upload.skipped.append(f"a message id of {len(record.id)} characters")
         elif isinstance(record, BlobRecord):
-            blobs[record.sha256] = record.data
-    return list(messages.values()), blobs, skipped + [problem.reason for problem in reader.skipped]
+            upload.blobs[record.sha256] = record.data
+        elif isinstance(record, AccountRecord):
+            upload.accounts.append(record)  # in order: a later record of an account wins
+        elif isinstance(record, FlagRecord):
+            upload.flags.append(record)
+    upload.messages = list(messages.values())
+    upload.skipped += [problem.reason for problem in reader.skipped]
+    return upload
 
 
-def queue_messages(engine, box, name, messages, blobs):
-    """Queue each new message of pouch ``name``; returns how many were new (0 if taken before)."""
+def take(engine, box, name, upload):
+    """Take pouch ``name`` over: queue each new message, apply the account and flag records;
+    returns how many messages were new (0 if taken before)."""
     with engine.begin() as db:
         claimed = db.execute(pouches.update().where(
             pouches.c.name == name, pouches.c.box_id == box.id, pouches.c.state == EXPECTED,
         ).values(state=TAKEN, done_at=int(time.time()))).rowcount
         if not claimed:
             return 0
-        fresh = [m for m in messages if not queue.exists(db, box.id, m.id)]
+        # Accounts first: a message sent from an account may come in the same pouch.
+        for problem in registry.apply(db, box, upload.accounts):
+            log.warning("upload record skipped box=%s pouch=%s reason=%r", box.name, name, problem)
+        mailmap.want_seen(db, box.id, upload.flags)
+        fresh = [m for m in upload.messages if not queue.exists(db, box.id, m.id)]
         for message in fresh:
-            _queue_one(db, box, name, message, blobs)
+            _queue_one(db, box, name, message, upload.blobs)
     return len(fresh)
 
 
@@ -107,14 +134,14 @@ async def take_over(engine, store, settings, box, name):
         await asyncio.to_thread(reject, engine, box, name, error)
         raise TakeoverError(f"{name}: {error}")
     try:
-        messages, blobs, skipped = await asyncio.to_thread(read_messages, data,
-                                                             settings.sync.max_upload_expanded_bytes)
+        upload = await asyncio.to_thread(read_upload, data, settings.sync.max_upload_expanded_bytes)
     except PouchError as error:
         await asyncio.to_thread(reject, engine, box, name, error)
         raise TakeoverError(f"{name} is not a readable pouch: {error}") from None
-    for reason in skipped:
+    for reason in upload.skipped:
         log.warning("upload record skipped box=%s pouch=%s reason=%r", box.name, name, reason)
-    new = await asyncio.to_thread(queue_messages, engine, box, name, messages, blobs)
-    log.info("upload taken box=%s pouch=%s messages=%d new=%d", box.name, name, len(messages), new)
+    new = await asyncio.to_thread(take, engine, box, name, upload)
+    log.info("upload taken box=%s pouch=%s messages=%d new=%d accounts=%d flags=%d", box.name, name,
+             len(upload.messages), new, len(upload.accounts), len(upload.flags))
     await store.delete(name)
     return True

@@ -13,6 +13,7 @@ pytest_plugins = [
     "tests.support.azurite",
     "tests.support.flaky_proxy",
     "tests.support.dbus",
+    "tests.support.dovecot",
     "tests.support.postgres",
     "tests.support.sendgrid",
 ]

@@ -1,5 +1,7 @@
 """Each side migrates its database, refuses to serve an out-of-date one, and serves."""
 
+import json
+import logging
 import os
 import signal
 import subprocess
@@ -10,6 +12,8 @@ from pathlib import Path
 
 import pytest
 from tornado.testing import bind_unused_port
+
+from pouch import logs
 
 BIN = Path(sys.executable).parent
 
@@ -70,3 +74,24 @@ def test_migrate_then_serve(tmp_path, side):
     finally:
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=10) == 0
+
+
+def test_log_lines_can_be_json_with_the_key_value_pairs_as_fields(tmp_path):
+    port = free_port()
+    env = environment(tmp_path, "MAILPOUCH_RELAY_DATA_DIR", port)
+    assert run("mailpouch-relay", env, "migrate").returncode == 0
+    process = subprocess.Popen([BIN / "mailpouch-relay", "--log-json", "serve"], env=env,
+                               stderr=subprocess.PIPE, text=True)
+    try:
+        fetch_when_up(f"http://127.0.0.1:{port}/", process)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=10)
+    lines = [json.loads(line) for line in stderr.splitlines()]
+    assert any("listening" in line["message"] and line["level"] == "INFO" for line in lines)
+
+    record = logging.LogRecord("relay.sync", logging.INFO, __file__, 1,
+                               "sync box=%s acked=%d reason=%r", ("goma", 2, "a 'quoted' reason"), None)
+    fields = json.loads(logs.JsonFormatter().format(record))
+    assert (fields["box"], fields["acked"], fields["logger"]) == ("goma", 2, "relay.sync")
+    assert fields["reason"] == "a 'quoted' reason"

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from appliance import mailtext
 from appliance.store import accounts, addresses, contacts, search_index
 from appliance.store.messages import INBOX, RECEIVED, add_view, insert_attachment
-from appliance.store.tables import messages, users
+from appliance.store.tables import attachments, messages, users
 
 log = logging.getLogger(__name__)
 
@@ -19,6 +19,8 @@ def deliver_incoming(store, conn, record, blobs):
     ``blobs`` maps raw sha256 digests to attachment bytes (the pouch's BlobRecords).
     Idempotent: a record already imported (same ``record.id``) is not stored again.
     Mail for addresses nobody has goes to the admins rather than being lost.
+    Mail the relay synced from an external account carries ``extra["account"]`` (kept,
+    to show which address it came to) and arrives read when ``extra["seen"]``.
     Returns the message id.
     """
     origin = f"relay:{record.id}"
@@ -36,12 +38,23 @@ def deliver_incoming(store, conn, record, blobs):
                           sha_hex, attachment.cid, attachment.inline)
     for user_id in owners:
         add_view(conn, user_id, message_id, INBOX, record.subject, record.date,
-                 [*record.references, record.in_reply_to])
+                 [*record.references, record.in_reply_to], is_read=record.extra.get("seen") is True)
         contacts.learn(conn, user_id, record.from_)
     everyone = addresses.format_list([*record.from_, *record.to, *record.cc])
     search_index.index_message(conn, message_id, record.subject, everyone,
                                mailtext.body_text(record.body, record.body_type), owners)
     return message_id
+
+
+def store_awaited_blobs(store, conn, blobs):
+    """Keep attachment bytes that follow their message in a later pouch (the relay sends big
+    mail's text first); returns how many a message was waiting for."""
+    wanted = {digest.hex(): data for digest, data in blobs.items()}
+    awaited = set(conn.execute(sa.select(attachments.c.sha256).where(
+        attachments.c.sha256.in_(list(wanted)))).scalars()) if wanted else set()
+    for sha_hex in awaited:
+        store.blobs.put(wanted[sha_hex], expected_hex=sha_hex)
+    return len(awaited)
 
 
 def _recipients(conn, local_addresses):
@@ -65,4 +78,10 @@ def _insert(conn, origin, record):
         date=record.date, message_id=record.message_id or origin, in_reply_to=record.in_reply_to,
         references=" ".join(record.references), body=record.body, body_type=record.body_type,
         snippet=mailtext.snippet(text), state=RECEIVED, state_reason="", state_at=record.date,
-        envelope_json="[]")).inserted_primary_key[0]
+        envelope_json="[]", account_id=_account(record))).inserted_primary_key[0]
+
+
+def _account(record):
+    """The external account the relay synced this mail from, if any."""
+    account = record.extra.get("account")
+    return account if isinstance(account, str) and 0 < len(account) <= 32 else None

@@ -5,7 +5,7 @@ not the user's gives None, exactly as one that does not exist."""
 
 import sqlalchemy as sa
 
-from appliance.store import changes, search_index
+from appliance.store import account_flags, changes, search_index
 from appliance.store.messages import (DRAFT, DRAFTS, INBOX, QUEUED, SENT_FOLDER, TRASH)
 from appliance.store.tables import attachments, messages, threads, user_messages
 
@@ -14,7 +14,7 @@ FOLDERS = ("inbox", "outbox", "sent", "drafts", "starred", "trash")
 SUMMARY_COLUMNS = (
     messages.c.id, messages.c.from_json, messages.c.to_json, messages.c.subject, messages.c.snippet,
     messages.c.state, messages.c.state_reason, messages.c.state_at, messages.c.uploaded_at,
-    messages.c.sender_user_id, user_messages.c.date,
+    messages.c.sender_user_id, messages.c.account_id, user_messages.c.date,
     user_messages.c.is_read, user_messages.c.starred, user_messages.c.thread_id,
     user_messages.c.folder,
 )
@@ -116,6 +116,8 @@ def set_flags(conn, user_id, message_ids, **flags):
     owned = conn.execute(sa.select(user_messages.c.message_id).where(
         user_messages.c.user_id == user_id, user_messages.c.message_id.in_(message_ids))).scalars().all()
     if owned:
+        if "is_read" in flags:  # mail from an external account: its server learns at the next sync
+            account_flags.note(conn, user_id, owned, flags["is_read"])
         conn.execute(user_messages.update().where(
             user_messages.c.user_id == user_id, user_messages.c.message_id.in_(owned)).values(**flags))
         _log_updates(conn, user_id, owned)

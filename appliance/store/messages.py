@@ -10,7 +10,7 @@ from email.utils import make_msgid
 import sqlalchemy as sa
 
 from appliance import mailtext
-from appliance.store import accounts, addresses, changes, contacts, search_index, threads
+from appliance.store import accounts, addresses, changes, contacts, external_accounts, search_index, threads
 from appliance.store.errors import N_, StoreError
 from appliance.store.tables import attachments, messages, user_messages
 
@@ -42,6 +42,7 @@ class Draft:
     references: list = field(default_factory=list)
     new_files: list = field(default_factory=list)
     kept_attachments: list = field(default_factory=list)  # ids of attachments the user can see
+    account_id: str | None = None  # send from this external account instead of the box address
 
     def recipients(self):
         return self.to + self.cc + self.bcc
@@ -131,7 +132,7 @@ def _write(store, conn, user, draft, state, draft_id, envelope):
     kept = _visible_attachments(conn, user["id"], draft.kept_attachments)
     text = mailtext.body_text(draft.body, draft.body_type)
     values = dict(
-        from_json=addresses.dumps([(user["display_name"], user["email"])]),
+        from_json=addresses.dumps([_sender(conn, user, draft)]), account_id=draft.account_id,
         to_json=addresses.dumps(draft.to), cc_json=addresses.dumps(draft.cc),
         bcc_json=addresses.dumps(draft.bcc), subject=draft.subject[:998], date=int(time.time()),
         body=draft.body, body_type=draft.body_type, snippet=mailtext.snippet(text), state=state,
@@ -150,6 +151,12 @@ def _write(store, conn, user, draft, state, draft_id, envelope):
     for new in draft.new_files:
         insert_attachment(conn, draft_id, new.name, new.type, len(new.data), store.blobs.put(new.data))
     return draft_id
+
+
+def _sender(conn, user, draft):
+    if draft.account_id:
+        return external_accounts.sender(conn, user["id"], draft.account_id)
+    return user["display_name"], user["email"]
 
 
 def _visible_attachments(conn, user_id, attachment_ids):

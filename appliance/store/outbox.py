@@ -73,4 +73,5 @@ def as_record(row, files):
         attachments=[Attachment(name=f["name"], type=f["type"], size=f["size"],
                                 sha256=bytes.fromhex(f["sha256"]), cid=f["cid"], inline=f["inline"])
                      for f in files],
-        recipients=addresses.emails(addresses.loads(row["envelope_json"])))
+        recipients=addresses.emails(addresses.loads(row["envelope_json"])),
+        extra={"account": row["account_id"]} if row["account_id"] else {})  # sent by the account's SMTP

@@ -3,10 +3,12 @@ the relay it is registered with, pouches imported but not yet acked, and the
 outgoing pouch in flight.  Kept in the database so a crash or a dropped link
 resumes where it stopped instead of starting from zero."""
 
+import base64
+import binascii
 import json
 import time
 
-from appliance.store import boxinfo, outbox
+from appliance.store import account_flags, account_records, boxinfo, outbox
 from appliance.store.tables import messages
 
 RELAY_URL, BOX_NAME, BOX_DOMAIN = "relay_url", "relay_box_name", "relay_box_domain"
@@ -14,6 +16,7 @@ UNACKED = "sync_unacked"  # names of pouches imported, the relay not yet told
 UPLOAD = "sync_upload"  # the outgoing pouch in flight: {path, uids, name, url, done}
 WINDOWS = "sync_windows"  # set on the admin page; wins over [sync] windows
 WAITING = "sync_waiting"  # {"pouches", "bytes"} the budget left at the relay at the last sync
+ACCOUNT_KEY = "relay_account_key"  # base64 of the relay's public key for sealing account settings
 
 
 def registration(conn):
@@ -58,6 +61,31 @@ def windows(conn):
 
 def save_windows(conn, text):
     boxinfo.put(conn, WINDOWS, text)
+
+
+def account_key(conn):
+    """The relay's public key (32 raw bytes) to seal external accounts' settings, or None."""
+    value = boxinfo.get(conn, ACCOUNT_KEY)
+    return base64.b64decode(value) if value else None
+
+
+def save_account_key(conn, text):
+    """Keep the key the relay sent (base64); False, and nothing kept, if it is not one."""
+    try:
+        key = base64.b64decode(text, validate=True) if isinstance(text, str) else b""
+    except binascii.Error:
+        key = b""
+    if len(key) != 32:
+        return False
+    boxinfo.put(conn, ACCOUNT_KEY, text)
+    return True
+
+
+def upload_taken(conn, upload):
+    """The relay took the pouch ``upload``: its mail, account changes and read states are delivered."""
+    mark_uploaded(conn, upload["uids"])
+    account_records.taken(conn, upload.get("accounts", {}))
+    account_flags.forget(conn, upload.get("flags", []))
 
 
 def mark_uploaded(conn, uids):

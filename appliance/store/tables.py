@@ -47,6 +47,7 @@ messages = sa.Table(
     sa.Column("state_at", sa.Integer),
     sa.Column("envelope_json", sa.Text, nullable=False, default="[]"),  # outside recipients
     sa.Column("uploaded_at", sa.Integer),  # when it left the box (migration a0004)
+    sa.Column("account_id", sa.String(32)),  # the external account it came to or leaves by (a0005)
 )
 
 threads = sa.Table(

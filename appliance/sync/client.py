@@ -45,17 +45,20 @@ class RelayClient:
         self.counter = Counter()
 
     async def register(self, code):
-        """{"box", "domain", "token"} for a one-time registration ``code``."""
+        """{"box", "domain", "token"} (and the relay's "account_key") for a one-time ``code``."""
         answer = await self._post("/api/v1/register", {"code": code})
         if not all(isinstance(answer.get(key), str) for key in ("box", "domain", "token")):
             raise RelayError("the relay's registration answer lacks box, domain or token", False)
         return answer
 
-    async def sync(self, received=(), uploaded=(), outgoing_size=None):
-        """One handshake request; returns the relay's answer document."""
-        outgoing = None if outgoing_size is None else {"size": outgoing_size}
-        answer = await self._post("/api/v1/sync", {"received": list(received),
-                                                   "uploaded": list(uploaded), "outgoing": outgoing})
+    async def sync(self, received=(), uploaded=(), outgoing_size=None, want_account_key=False):
+        """One handshake request; returns the relay's answer document.  ``want_account_key``
+        asks for the relay's public key for sealing external accounts (``account_key``)."""
+        document = {"received": list(received), "uploaded": list(uploaded),
+                    "outgoing": None if outgoing_size is None else {"size": outgoing_size}}
+        if want_account_key:
+            document["want_account_key"] = True
+        answer = await self._post("/api/v1/sync", document)
         if not isinstance(answer.get("downloads"), list):
             raise RelayError("the relay's sync answer has no list of downloads", True)
         return answer

@@ -56,14 +56,18 @@ class Handshake:
             return sync_state.unacked(conn)
 
     async def _request(self, upload, outgoing_size):
-        self.sent_acks = self._acks()
+        with self.store.read() as conn:
+            self.sent_acks = sync_state.unacked(conn)
+            want_key = sync_state.account_key(conn) is None  # a box registered before accounts
         uploaded = [upload["name"]] if upload and upload["done"] else []
-        return await self.client.sync(self.sent_acks, uploaded, outgoing_size)
+        return await self.client.sync(self.sent_acks, uploaded, outgoing_size, want_account_key=want_key)
 
     async def _settle(self, answer, upload):
         """Take in what the relay's answer says; returns the upload still in flight, if any."""
         with self.store.write() as conn:
             sync_state.forget_acked(conn, self.sent_acks)  # acked in the request's transaction
+            if "account_key" in answer and not sync_state.save_account_key(conn, answer["account_key"]):
+                log.error("the relay sent an account key that is not one: ignored")
         if upload and upload["name"] in answer.get("accepted", []):
             return await asyncio.to_thread(self._uploaded, upload)
         for refused in answer.get("rejected", []):
@@ -79,19 +83,19 @@ class Handshake:
     # -- outgoing -------------------------------------------------------------
 
     def _pending_upload(self):
-        """The pouch in flight from an earlier attempt, else a new one of the outbox."""
+        """The pouch in flight from an earlier attempt, else a new one of what the relay is owed."""
         with self.store.read() as conn:
             upload = sync_state.upload(conn)
         if upload and Path(upload["path"]).is_file():
             return upload
         path = self.work_dir / "outgoing.pouch"
         path.parent.mkdir(parents=True, exist_ok=True)
-        uids = outgoing.pack_outbox(self.store, path, self.box_name, self.budget)
-        if not uids:
+        packed = outgoing.pack(self.store, path, self.box_name, self.budget)
+        if packed is None:
             return None
         self.committed += path.stat().st_size
-        upload = {"path": str(path), "uids": uids, "size": path.stat().st_size,
-                  "name": None, "url": None, "done": False}
+        upload = {"path": str(path), "size": path.stat().st_size, "name": None, "url": None,
+                  "done": False, **packed}
         self._save_upload(upload)
         return upload
 
@@ -113,7 +117,7 @@ class Handshake:
 
     def _uploaded(self, upload):
         with self.store.write() as conn:
-            sync_state.mark_uploaded(conn, upload["uids"])
+            sync_state.upload_taken(conn, upload)
             sync_state.save_upload(conn, None)
         self.tally.messages_up += len(upload["uids"])
         Path(upload["path"]).unlink(missing_ok=True)

@@ -7,9 +7,9 @@ imports the pouch twice (and the store skips a message it already holds)."""
 import logging
 from dataclasses import dataclass
 
-from appliance.store import incoming, outbox, sync_state
+from appliance.store import account_records, incoming, outbox, sync_state
 from pouch.container import PouchError, PouchReader
-from pouch.records import BlobRecord, MessageRecord, StatusRecord
+from pouch.records import AccountStatusRecord, BlobRecord, MessageRecord, StatusRecord
 
 log = logging.getLogger(__name__)
 
@@ -24,11 +24,14 @@ class UnreadablePouch(Exception):
 class Imported:
     messages: int = 0
     statuses: int = 0
+    account_statuses: int = 0
     skipped: int = 0
+    attachments: int = 0  # attachments whose bytes came after their message (big mail)
 
 
 def read_pouch(path):
-    """(messages, {sha256: bytes}, statuses, skipped count) of the pouch at ``path``."""
+    """(messages, {sha256: bytes}, statuses, skipped count) of the pouch at ``path``;
+    ``statuses`` holds StatusRecords and AccountStatusRecords."""
     messages, blobs, statuses = [], {}, []
     try:
         with open(path, "rb") as source:
@@ -38,7 +41,7 @@ def read_pouch(path):
                     messages.append(record)
                 elif isinstance(record, BlobRecord):
                     blobs[record.sha256] = record.data
-                elif isinstance(record, StatusRecord):
+                elif isinstance(record, (StatusRecord, AccountStatusRecord)):
                     statuses.append(record)
     except PouchError as error:
         raise UnreadablePouch(f"{path.name}: {error}") from None
@@ -56,8 +59,12 @@ def import_pouch(store, path, name):
             for record in messages:
                 incoming.deliver_incoming(store, conn, record, blobs)
                 result.messages += 1
+            result.attachments = incoming.store_awaited_blobs(store, conn, blobs)
             for status in statuses:
-                result.statuses += outbox.apply_status(conn, status)
+                if isinstance(status, AccountStatusRecord):
+                    result.account_statuses += account_records.apply_status(conn, status)
+                else:
+                    result.statuses += outbox.apply_status(conn, status)
             sync_state.add_unacked(conn, name)
     except (ValueError, TypeError, KeyError) as error:  # a record the store cannot take: none is kept
         raise UnreadablePouch(f"{path.name} cannot be imported: {error}") from None

@@ -1,6 +1,9 @@
-"""Packing the outbox into one pouch file for the relay, within the sync's byte budget."""
+"""Packing what the relay is owed into one pouch file: the outbox within the sync's byte
+budget, and the external accounts' changes and read states (a few bytes each, always)."""
 
 from pouch.container import PouchWriter
+
+from appliance.store import account_flags, account_records
 
 RECIPIENT = "relay"
 
@@ -23,17 +26,26 @@ def within_budget(records, budget):
     return chosen
 
 
-def pack_outbox(store, path, sender, budget=0):
-    """Write queued mail (within ``budget`` bytes) to a pouch at ``path``; returns the uids packed."""
+def pack(store, path, sender, budget=0):
+    """Write a pouch at ``path`` of queued mail (within ``budget`` bytes), account records and
+    flag records; returns what it holds, ``{"uids", "accounts", "flags"}`` (see
+    ``sync_state.upload_taken``), or None when the relay is owed nothing."""
     records = within_budget(store.outbox(), budget)
-    if not records:
-        return []
+    with store.read() as conn:
+        accounts, versions = account_records.pending(conn)
+        flags, flag_ids = account_flags.pending(conn)
+    if not (records or accounts or flags):
+        return None
     with open(path, "wb") as out, PouchWriter(out, sender=sender, recipient=RECIPIENT) as pouch:
+        for account in accounts:
+            pouch.add_account(account)
+        for flag in flags:
+            pouch.add_flag(flag)
         for record in records:
             for attachment in record.attachments:
                 _add_attachment(store, pouch, attachment)
             pouch.add_message(record)
-    return [record.id for record in records]
+    return {"uids": [record.id for record in records], "accounts": versions, "flags": flag_ids}
 
 
 def _add_attachment(store, pouch, attachment):

@@ -39,6 +39,8 @@ async def register(settings, store, http, relay_url, code):
     save_token(settings, answer["token"])
     with store.write() as conn:
         sync_state.save_registration(conn, relay_url.rstrip("/"), answer["box"], answer["domain"])
+        if "account_key" in answer:  # an older relay has none: the first sync asks for it
+            sync_state.save_account_key(conn, answer["account_key"])
     return {"box": answer["box"], "domain": answer["domain"]}
 
 

@@ -10,6 +10,7 @@ from appliance.api.routes import api_routes
 from appliance.store import Store
 from appliance.web import accounts, admin, compose, files, mail, search
 from appliance.web.modem_admin import modem_routes
+from appliance.web.other_addresses import address_routes
 from appliance.web.sync_admin import sync_routes
 from appliance.web.tokens import token_routes
 from appliance.web.throttle import LoginThrottle
@@ -49,7 +50,7 @@ def routes():
         (r"/settings", accounts.SettingsHandler),
         (r"/admin/users", admin.UsersHandler),
         (r"/admin/box", admin.BoxHandler),
-    ] + token_routes() + modem_routes() + sync_routes() + api_routes()  # the API's JSON 404 for /api/* comes last
+    ] + token_routes() + address_routes() + modem_routes() + sync_routes() + api_routes()  # the API's JSON 404 for /api/* comes last
 
 
 def make_app(settings, engine):

@@ -3,7 +3,7 @@
 import tornado.web
 
 from appliance import mailtext
-from appliance.store import addresses, boxinfo, contacts, mailbox
+from appliance.store import addresses, boxinfo, contacts, external_accounts, mailbox
 from appliance.store.errors import N_, StoreError
 from appliance.store.messages import DRAFT, QUEUED, Draft, NewFile, save_draft, send
 from appliance.web.base import BaseHandler, as_id
@@ -11,7 +11,7 @@ from appliance.web.present import Presenter
 from appliance.web.sanitize import clean_html
 
 FIELDS = ("to", "cc", "bcc", "subject", "body", "html", "format", "draft_id", "in_reply_to",
-          "references")
+          "references", "account")
 
 
 class ComposeHandler(BaseHandler):
@@ -61,7 +61,8 @@ class ComposeHandler(BaseHandler):
             bcc=addresses.parse(values["bcc"], strict), subject=values["subject"].strip(),
             body=clean_html(values["html"]) if rich else values["body"],
             body_type="html" if rich else "text", in_reply_to=values["in_reply_to"] or None,
-            references=values["references"].split(), new_files=files, kept_attachments=kept_ids)
+            references=values["references"].split(), new_files=files, kept_attachments=kept_ids,
+            account_id=values["account"] or None)
 
     def _check_size(self, conn, draft):
         limit = boxinfo.max_attachment_bytes(conn)
@@ -94,15 +95,19 @@ class ComposeHandler(BaseHandler):
         with self.store.read() as conn:
             known = contacts.most_used(conn, self.current_user["id"])
             limit = boxinfo.max_attachment_bytes(conn)
+            senders = external_accounts.list_for(conn, self.current_user["id"])
+        if values["account"] not in [row["id"] for row in senders]:
+            values["account"] = ""  # the box address, the first choice: that account is gone
         self.render("compose.html", values=values, kept=kept, error=error, contacts=known,
-                    limit=limit, saved=self.get_argument("saved", "") == "1")
+                    limit=limit, senders=senders, saved=self.get_argument("saved", "") == "1")
 
 
 def _base(source, subject_prefix):
+    """Subject and sender: mail that came through an external account is answered from it."""
     subject = source["subject"]
     if not subject.lower().startswith(subject_prefix.lower()):
         subject = f"{subject_prefix} {subject}"
-    return dict(dict.fromkeys(FIELDS, ""), subject=subject)
+    return dict(dict.fromkeys(FIELDS, ""), subject=subject, account=source["account_id"] or "")
 
 
 def _quote(handler, source):
@@ -115,8 +120,9 @@ def _quote(handler, source):
 
 
 def _reply(handler, source, everyone=False):
-    me = handler.current_user["email"]
-    mine = source["sender_user_id"] == handler.current_user["id"]
+    user_id = handler.current_user["id"]
+    me = {handler.current_user["email"], *external_accounts.addresses_of(handler.db, user_id).values()}
+    mine = source["sender_user_id"] == user_id
     reply_to = addresses.loads(source["reply_to_json"]) or addresses.loads(source["from_json"])
     to = addresses.loads(source["to_json"]) if mine else reply_to
     cc = []
@@ -125,8 +131,8 @@ def _reply(handler, source, everyone=False):
         cc = addresses.loads(source["cc_json"])
     values = _base(source, "Re:")
     values.update(
-        to=addresses.format_list([p for p in to if p[1] != me]),
-        cc=addresses.format_list([p for p in cc if p[1] != me]),
+        to=addresses.format_list([p for p in to if p[1] not in me]),
+        cc=addresses.format_list([p for p in cc if p[1] not in me]),
         body=_quote(handler, source), in_reply_to=source["message_id"],
         references=" ".join([*source["references"].split(), source["message_id"]]))
     return values
@@ -153,7 +159,8 @@ def _edit_draft(handler, source):
         subject=source["subject"], format="text",
         body=mailtext.body_text(source["body"], source["body_type"]),
         html=source["body"] if rich else "", draft_id=str(source["id"]),
-        in_reply_to=source["in_reply_to"] or "", references=source["references"])
+        in_reply_to=source["in_reply_to"] or "", references=source["references"],
+        account=source["account_id"] or "")
 
 
 PREFILL = {

@@ -2,7 +2,7 @@
 
 import tornado.web
 
-from appliance.store import mailbox
+from appliance.store import external_accounts, mailbox
 from appliance.store.errors import N_
 from appliance.web.base import PAGE_SIZE, BaseHandler
 
@@ -29,7 +29,8 @@ class FolderHandler(BaseHandler):
         page, offset = self.paging()
         rows, more = mailbox.list_folder(self.db, self.current_user["id"], folder, offset, PAGE_SIZE)
         self.render("folder.html", folder=folder, title=FOLDER_TITLES[folder], rows=rows,
-                    page=page, more=more, base_url=f"/folder/{folder}?")
+                    page=page, more=more, base_url=f"/folder/{folder}?",
+                    tags=external_accounts.addresses_of(self.db, self.current_user["id"]))
 
 
 class ThreadHandler(BaseHandler):
@@ -43,7 +44,8 @@ class ThreadHandler(BaseHandler):
             head, rows = found
             mailbox.mark_thread_read(conn, user_id, int(thread_id))
             files = mailbox.attachments_of(conn, [row["id"] for row in rows])
-        self.render("thread.html", rows=rows, files=files,
+            tags = external_accounts.addresses_of(conn, user_id)
+        self.render("thread.html", rows=rows, files=files, tags=tags,
                     title=rows[-1]["subject"] if rows else head["subject_key"])
 
 

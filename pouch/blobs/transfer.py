@@ -37,10 +37,13 @@ from pouch.blobs import rest
 # that rarely drops (heads near 2%, and a 0.3-0.5 s modem round trip leaves
 # the link mostly busy), a few KiB on one that drops every few seconds.  D is
 # not known in advance, so the size adapts, as TCP's window does: it starts
-# at the configured size, halves after each dropped attempt (down to
+# at the configured size, halves after each block the link drops (down to
 # MIN_BLOCK_SIZE, where heads reach ~20% and a drop loses 2 KiB), and doubles
 # back after GROW_AFTER_BLOCKS blocks in a row arrive whole.  Block ids name
 # their byte range, so blocks of any earlier size are reused on resume.
+# A drop after some blocks got through is retried at once, without going back
+# to the sync's handshake (a request and its answer on the modem); a link
+# that carries nothing is left to the sync's own backoff.
 BLOCK_SIZE = 32 * 1024
 MIN_BLOCK_SIZE = 4 * 1024
 GROW_AFTER_BLOCKS = 8
@@ -116,12 +119,8 @@ class BlobTransfer:
     async def upload(self, url, path):
         """Upload the file at ``path`` to the blob of ``url`` (an upload URL)."""
         report = TransferReport()
-        try:
-            with _reported(report):
-                await self._upload(url, path, report)
-        except TemporaryTransferError:
-            self._shrink_blocks()
-            raise
+        with _reported(report):
+            await self._upload(url, path, report)
         return report
 
     def _shrink_blocks(self):
@@ -140,8 +139,16 @@ class BlobTransfer:
         if committed is not None and _covers(committed, sha256, size):
             report.reused_bytes = size  # committed by an attempt whose answer was lost
             return
-        ids = await self._put_blocks(url, path, size, sha256, _held(uncommitted, sha256, size),
-                                     report)
+        held = _held(uncommitted, sha256, size)
+        while True:
+            progress = report.sent_bytes
+            try:
+                ids = await self._put_blocks(url, path, size, sha256, held, report)
+                break
+            except TemporaryTransferError:
+                self._shrink_blocks()
+                if report.sent_bytes == progress:
+                    raise  # the link carried nothing: the sync's own backoff takes over
         await self._request(report, "commit blocks of", _with_query(url, comp="blocklist"), "PUT",
                             (201,), body=rest.block_list_request(ids),
                             headers={"Content-Type": "application/xml"})
@@ -161,7 +168,8 @@ class BlobTransfer:
     async def _put_blocks(self, url, path, size, sha256, held, report):
         """Send the file's bytes the store does not hold, in order; return the
         ids of all its blocks.  A held block is reused when the plan reaches
-        its offset, and a new block ends where the next held one starts."""
+        its offset, and a new block ends where the next held one starts.
+        Each block sent joins ``held`` ({offset: length}), for a retry."""
         starts = sorted(held)
         ids = []
         digest = hashlib.sha256()
@@ -183,6 +191,7 @@ class BlobTransfer:
                                         _with_query(url, comp="block", blockid=block_id), "PUT",
                                         (201,), body=data)
                     report.sent_bytes += length
+                    held[offset] = length
                     self._count_whole_block()
                 ids.append(block_id)
                 offset += length
@@ -221,16 +230,19 @@ class BlobTransfer:
         """Append bytes offset.. of the blob to ``target``; return how many came."""
         end = min(offset + self.range_size, size)
         sink = _RangeSink(target, offset, size)
+        cut = None
         try:
             await self._request(report, "read", url, "GET", (206,), sink=sink,
                                 headers={"x-ms-range": f"bytes={offset}-{end - 1}"})
+        except TemporaryTransferError as error:
+            cut = error  # bytes that came before the drop are kept; the next range starts after them
         finally:
             sink.settle()
             report.received_bytes += sink.written
         if sink.problem:
             raise PermanentTransferError(f"{_safe(url)}: {sink.problem}")
-        if sink.written == 0:
-            raise TemporaryTransferError(f"{_safe(url)} sent no bytes for range {offset}-{end - 1}")
+        if sink.written == 0:  # the link carried nothing: the sync's own backoff takes over
+            raise cut or TemporaryTransferError(f"{_safe(url)} sent no bytes for range {offset}-{end - 1}")
         return sink.written
 
     # -- requests ---------------------------------------------------------------

@@ -82,6 +82,13 @@ def claim(engine, limit, lease_s):
                 json.loads(row["recipients"]), row["attempts"]) for row in rows]
 
 
+def extend_claim(engine, job, lease_s):
+    """Give a claimed job ``lease_s`` from now: its send may take longer than most."""
+    with engine.begin() as db:
+        db.execute(outbound.update().where(outbound.c.id == job.id, outbound.c.state == SENDING)
+                   .values(next_attempt_at=time.time() + lease_s))
+
+
 def mark_sent(engine, job, note=""):
     _finish(engine, job, SENT, note)
 

@@ -11,6 +11,7 @@ import os
 import re
 import smtplib
 import socket
+import ssl
 import urllib.error
 from pathlib import Path
 
@@ -49,25 +50,48 @@ class SmtpTransport:
 
     def send(self, record, blobs, recipients, key):
         config = self.config
-        raw = mime.build(record, blobs)
+        login = (lambda smtp: smtp.login(config.smtp_user, config.smtp_password)) if config.smtp_user else None
         sender = record.from_[0][1] if record.from_ else ""
-        try:
-            with smtplib.SMTP(config.smtp_host, config.smtp_port, timeout=config.timeout_s) as smtp:
-                if config.smtp_starttls:
-                    smtp.starttls()
-                if config.smtp_user:
-                    smtp.login(config.smtp_user, config.smtp_password)
-                refused = smtp.sendmail(sender, recipients, raw)
-        except smtplib.SMTPRecipientsRefused as error:
-            raise _by_code(min(code for code, _ in error.recipients.values()),
-                           f"all recipients refused: {_replies(error.recipients)}") from None
-        except smtplib.SMTPResponseException as error:
-            raise _by_code(error.smtp_code, f"SMTP {error.smtp_code} {_text(error.smtp_error)}") from None
-        except (smtplib.SMTPException, OSError) as error:
-            raise TemporaryFailure(f"SMTP server {config.smtp_host}:{config.smtp_port}: {error}") from None
-        if refused:
-            return f"not accepted for {_replies(refused)}"
-        return ""
+        # context None: smtplib's own, which does not check the operator's relay's certificate
+        return smtp_send(mime.build(record, blobs), sender, recipients, config.smtp_host, config.smtp_port,
+                         "starttls" if config.smtp_starttls else "none", config.timeout_s, login=login)
+
+
+def smtp_send(raw, sender, recipients, host, port, security, timeout_s, login=None, context=None):
+    """Hand ``raw`` to an SMTP server; returns a note on recipients it did not accept.
+
+    ``security``: "tls" (from the start), "starttls" or "none"; ``login(smtp)`` authenticates.
+    Raises TemporaryFailure or PermanentFailure, with a reason for people.
+    """
+    where = f"the SMTP server {host}:{port}"
+    try:
+        if security == "tls":
+            smtp = smtplib.SMTP_SSL(host, port, timeout=timeout_s, context=context)
+        else:
+            smtp = smtplib.SMTP(host, port, timeout=timeout_s)
+        with smtp:
+            if security == "starttls":
+                smtp.starttls(context=context)
+            if login is not None:
+                login(smtp)
+            refused = smtp.sendmail(sender, recipients, raw)
+    except smtplib.SMTPAuthenticationError as error:
+        raise PermanentFailure(f"{where} refused the user name or password "
+                               f"({error.smtp_code} {_text(error.smtp_error)})") from None
+    except smtplib.SMTPNotSupportedError as error:
+        raise PermanentFailure(f"{where} cannot do this ({error}); check the account's SMTP settings") from None
+    except smtplib.SMTPRecipientsRefused as error:
+        raise _by_code(min(code for code, _ in error.recipients.values()),
+                       f"all recipients refused: {_replies(error.recipients)}") from None
+    except smtplib.SMTPResponseException as error:
+        raise _by_code(error.smtp_code, f"SMTP {error.smtp_code} {_text(error.smtp_error)}") from None
+    except ssl.SSLCertVerificationError as error:
+        raise PermanentFailure(f"the certificate of {where} could not be verified ({error.verify_message})") from None
+    except (smtplib.SMTPException, OSError) as error:
+        raise TemporaryFailure(f"{where}: {error}") from None
+    if refused:
+        return f"not accepted for {_replies(refused)}"
+    return ""
 
 
 def _by_code(code, reason):

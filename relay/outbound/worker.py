@@ -11,9 +11,10 @@ log = logging.getLogger(__name__)
 
 
 class Worker:
-    def __init__(self, engine, transport, config, stopping=None):
+    def __init__(self, engine, transport, config, stopping=None, accounts=None):
         self.engine = engine
         self.transport = transport
+        self.accounts = accounts  # AccountSender: mail from a box user's external address
         self.config = config
         # A claim outlives any send that respects the timeout; past it, its process is gone.
         self.lease_s = 2 * config.timeout_s + 5
@@ -37,7 +38,14 @@ class Worker:
         where = f"box={job.box_id} record={job.record_id!r} attempt={job.attempts + 1}"
         try:
             record, blobs = payload.unpack(job.payload)
-            note = self.transport.send(record, blobs, job.recipients, f"{job.box_id}-{job.record_id}")
+            if record.extra.get("account") is not None:
+                if self.accounts is None:
+                    raise PermanentFailure("this relay does not send mail through external accounts")
+                # Its own servers' timeouts, SMTP then IMAP: the claim must outlive both.
+                queue.extend_claim(self.engine, job, 2 * self.accounts.timeout_s + 5)
+                note = self.accounts.send(job.box_id, record, blobs, job.recipients)
+            else:
+                note = self.transport.send(record, blobs, job.recipients, f"{job.box_id}-{job.record_id}")
         except TemporaryFailure as error:
             log.info("outbound retry %s reason=%r", where, str(error))
             queue.retry_later(self.engine, job, str(error), self.config)

@@ -2,10 +2,12 @@
 behind the operator's credentials."""
 
 import asyncio
+import collections
 
 import tornado.web
 
 from relay import report
+from relay.accounts import registry as accounts
 from relay.web.base import check_basic_auth
 
 
@@ -15,7 +17,7 @@ class OperatorHandler(tornado.web.RequestHandler):
         check_basic_auth(self, operator.user, operator.password, "operator")
 
     async def snapshot(self):
-        return await asyncio.to_thread(report.snapshot, self.settings["engine"])
+        return await asyncio.to_thread(snapshot, self.settings["engine"])
 
 
 class StatusHandler(OperatorHandler):
@@ -29,6 +31,10 @@ class MetricsHandler(OperatorHandler):
     async def get(self):
         self.set_header("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
         self.write(metrics_text(await self.snapshot()))
+
+
+def snapshot(engine):
+    return dict(report.snapshot(engine), accounts=accounts.overview(engine))
 
 
 def metrics_text(snapshot):
@@ -50,6 +56,9 @@ def metrics_text(snapshot):
            [(_box(box), box["last_sync_at"] or 0) for box in boxes])
     metric("mailpouch_relay_outbound_messages", "gauge", "Outbound messages by state.",
            [(f'{{state="{state}"}}', count) for state, count in sorted(snapshot["outbound"].items())])
+    states = collections.Counter(account["sync_state"] for account in snapshot["accounts"])
+    metric("mailpouch_relay_accounts", "gauge", "External accounts by sync state.",
+           [(f'{{state="{state}"}}', count) for state, count in sorted(states.items())])
     return "\n".join(lines) + "\n"
 
 

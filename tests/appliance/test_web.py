@@ -1,11 +1,15 @@
 """The mail client over HTTP against a real server: accounts, mail, safety, isolation."""
 
+import hashlib
+import os
 import re
 
 import requests
 
 from appliance.store import outbox, sync_state
-from pouch.records import STATUS_SENT, StatusRecord
+from appliance.sync.importer import import_pouch
+from pouch.container import PouchWriter
+from pouch.records import STATUS_SENT, Attachment, MessageRecord, StatusRecord
 from tests.appliance.conftest import DOMAIN, PASSWORD
 
 
@@ -190,3 +194,27 @@ def test_the_sender_sees_when_mail_left_the_box_and_when_the_relay_sent_it(clien
         outbox.apply_status(conn, StatusRecord(record.id, STATUS_SENT, at=1_700_000_000))
     sent = zawadi.get("/folder/sent").text
     assert "Left the box" in sent and "sent by the relay" in sent and "2023" in sent
+
+
+def test_attachments_that_follow_their_message_show_as_coming_until_they_arrive(client, make_user, store,
+                                                                                tmp_path):
+    make_user("neema")
+    video = os.urandom(5000)
+    digest = hashlib.sha256(video).digest()
+    store.deliver_incoming(MessageRecord(  # big mail: the relay sent the text first
+        id="r-big", from_=[("", "friend@example.org")], subject="The wedding video", date=1_700_000_000,
+        body="Here it is.", recipients=[f"neema@{DOMAIN}"],
+        attachments=[Attachment("wedding.mp4", "video/mp4", len(video), digest)]), {})
+    neema = client("neema")
+    thread_url = re.search(r'href="(/thread/\d+)#m\d+"', neema.get("/").text).group(1)
+    waiting = neema.get(thread_url).text
+    assert "wedding.mp4" in waiting and "coming with a later sync" in waiting
+    assert "/attachment/" not in waiting
+
+    pouch_file = tmp_path / "later.pouch"
+    with open(pouch_file, "wb") as out, PouchWriter(out, sender="relay", recipient="box") as pouch:
+        pouch.add_blob(digest, video)
+    assert import_pouch(store, pouch_file, "box/down/later.pouch").attachments == 1
+    arrived = neema.get(thread_url).text
+    assert "coming with a later sync" not in arrived
+    assert neema.get(re.search(r'href="(/attachment/\d+)"', arrived).group(1)).content == video

@@ -25,9 +25,11 @@ DEBIAN_PACKAGES = {
     "azure-storage-blob": "python3-azure",
     "bleach": "python3-bleach",
     "babel": "python3-babel",
+    "cryptography": "python3-cryptography",
     "aiosmtpd": "python3-aiosmtpd",
     "psycopg2-binary": "python3-psycopg2",
     "sendgrid": None,
+    "imapclient": None,
 }
 # Needed by hardware/ only, which the relay package does not carry.
 BOX_ONLY = {"pyserial", "dbus-next"}

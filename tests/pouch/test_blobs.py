@@ -257,16 +257,15 @@ async def test_upload_cut_off_resumes_with_only_the_missing_blocks(
     data, source = outgoing(tmp_path, 12 * BLOCK + 500)
     proxy = flaky_proxy(*store_address(store))
     url = proxy.url(store.upload_url("box/out.pouch", 60))
-    # curl resends a request once on a fresh connection when a reused one dies
-    # before any answer; the second cut, at once, makes the link stay down.
-    proxy.cut_after(len(data) // 2, 0, direction="up")
+    proxy.cut_after(len(data) // 2, direction="up", then_down=True)
 
     with pytest.raises(TemporaryTransferError) as cut:
         await transfer.upload(url, source)
     first_up = proxy.bytes_up
-    assert proxy.cuts == 2
+    assert proxy.cuts == 1
     assert not await store.exists("box/out.pouch")
 
+    proxy.come_up()
     proxy.reset_counts()
     report = await transfer.upload(url, source)
     assert await store.get_bytes("box/out.pouch") == data
@@ -289,7 +288,7 @@ async def test_download_cut_off_resumes_from_the_partial_file(
     url = proxy.url(store.download_url("box/in.pouch", 60))
     dest = tmp_path / "in.pouch"
     partial = tmp_path / "in.pouch.partial"
-    proxy.cut_after(len(data) // 2, direction="down")
+    proxy.cut_after(len(data) // 2, direction="down", then_down=True)
 
     with pytest.raises(TemporaryTransferError) as cut:
         await transfer.download(url, dest, len(data), sha256(data))
@@ -299,6 +298,7 @@ async def test_download_cut_off_resumes_from_the_partial_file(
     assert len(data) // 2 - HEADER_ALLOWANCE * 3 <= kept <= len(data) // 2
     assert cut.value.report.received_bytes == kept
 
+    proxy.come_up()
     proxy.reset_counts()
     report = await transfer.download(url, dest, len(data), sha256(data))
     assert dest.read_bytes() == data
@@ -377,10 +377,11 @@ async def test_a_cut_upload_resumes_with_smaller_blocks_sending_only_what_is_mis
     data, source = outgoing(tmp_path, 12 * BLOCK + 500)
     proxy = flaky_proxy(*store_address(store))
     url = store.upload_url("box/out.pouch", 60)
-    proxy.cut_after(len(data) // 2, 0, direction="up")  # the second cut: curl's own resend
+    proxy.cut_after(len(data) // 2, direction="up", then_down=True)
 
-    with pytest.raises(TemporaryTransferError):
+    with pytest.raises(TemporaryTransferError):  # cut, then the retry finds the link down
         await transfer.upload(proxy.url(url), source)
+    proxy.come_up()
     proxy.reset_counts()
     report = await transfer.upload(proxy.url(url), source)
 
@@ -388,19 +389,26 @@ async def test_a_cut_upload_resumes_with_smaller_blocks_sending_only_what_is_mis
     whole = report.reused_bytes // BLOCK  # the blocks that arrived before the cut
     assert whole >= 3 and report.reused_bytes == whole * BLOCK
     sizes = await committed_sizes(http_client, url)
-    assert sizes[:whole + 8] == [BLOCK] * whole + [BLOCK // 2] * 8
+    assert sizes[:whole + 8] == [BLOCK] * whole + [BLOCK // 4] * 8  # halved for each dropped block
     assert report.sent_bytes == len(data) - report.reused_bytes
     assert report.sent_bytes <= proxy.bytes_up <= (
         report.sent_bytes + report.requests * HEADER_ALLOWANCE)
 
 
 async def test_blocks_shrink_to_a_floor_on_drops_and_grow_back_after_a_clean_run(
-        store, transfer, http_client, tmp_path):
+        store, transfer, flaky_proxy, http_client, tmp_path):
     source = tmp_path / "out.pouch"
     source.write_bytes(b"x")
-    for _ in range(3):
+    with pytest.raises(TemporaryTransferError):
+        await transfer.upload(dead_url(), source)
+    assert transfer.block_size == BLOCK  # no block was lost: nothing says blocks are too big
+    proxy = flaky_proxy(*store_address(store))
+    source.write_bytes(content(2 * BLOCK))
+    for _ in range(3):  # every block cut short, the link then down
+        proxy.cut_after(2_000 + BLOCK // 8, direction="up", then_down=True)
         with pytest.raises(TemporaryTransferError):
-            await transfer.upload(dead_url(), source)
+            await transfer.upload(proxy.url(store.upload_url("box/cut.pouch", 60)), source)
+        proxy.come_up()
     assert transfer.block_size == BLOCK // 4  # halved twice, then held at the floor
 
     data = content(8 * BLOCK // 4 + 8 * BLOCK // 2 + 2 * BLOCK + 100)
@@ -414,6 +422,24 @@ async def test_blocks_shrink_to_a_floor_on_drops_and_grow_back_after_a_clean_run
     assert (report.sent_bytes, report.requests) == (len(data), 1 + 19 + 1)
 
 
+async def test_drops_that_let_bytes_through_are_retried_at_once_and_cost_little(
+        store, transfer, flaky_proxy, tmp_path):
+    data, source = outgoing(tmp_path, 20 * BLOCK)
+    proxy = flaky_proxy(*store_address(store))
+    proxy.cut_after(3 * BLOCK, 5 * BLOCK, 4 * BLOCK)  # both ways: three drops, the link then fine
+    report = await transfer.upload(proxy.url(store.upload_url("box/out.pouch", 60)), source)
+    assert proxy.cuts == 3 and await store.get_bytes("box/out.pouch") == data
+    # each drop lost at most the block in flight: no new list of blocks, no second copy
+    assert proxy.bytes_up <= len(data) + 3 * BLOCK + report.requests * HEADER_ALLOWANCE
+
+    dest = tmp_path / "in.pouch"
+    proxy.cut_after(7 * BLOCK, 6 * BLOCK)
+    got = await transfer.download(proxy.url(store.download_url("box/out.pouch", 60)), dest, len(data),
+                                  sha256(data))
+    assert proxy.cuts == 5 and dest.read_bytes() == data
+    assert got.received_bytes == len(data)  # every byte that came before a drop was kept
+
+
 async def test_a_resume_across_block_size_changes_commits_the_right_blob(
         store, transfer, flaky_proxy, http_client, tmp_path):
     data, source = outgoing(tmp_path, 10 * BLOCK + 321)
@@ -421,13 +447,14 @@ async def test_a_resume_across_block_size_changes_commits_the_right_blob(
     url = store.upload_url("box/out.pouch", 60)
     restarted = make_transfer(http_client, block_size=12 * 1024)  # a box restarted, reconfigured
     for attempt in (transfer, restarted):
-        proxy.cut_after(3 * BLOCK, 0, direction="up")
+        proxy.cut_after(3 * BLOCK, direction="up", then_down=True)
         with pytest.raises(TemporaryTransferError):
             await attempt.upload(proxy.url(url), source)
+        proxy.come_up()
 
-    report = await transfer.upload(proxy.url(url), source)  # now with 8 KiB blocks
+    report = await transfer.upload(proxy.url(url), source)  # now with 4 KiB blocks
     sizes = await committed_sizes(http_client, url)
-    assert {BLOCK, 12 * 1024, BLOCK // 2} <= set(sizes)
+    assert {BLOCK, 12 * 1024, BLOCK // 4} <= set(sizes)
     assert report.reused_bytes >= 2 * BLOCK + 12 * 1024
     dest = tmp_path / "in.pouch"
     await transfer.download(store.download_url("box/out.pouch", 60), dest, len(data), sha256(data))

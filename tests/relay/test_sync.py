@@ -2,13 +2,14 @@
 
 import base64
 import json
+import os
 
 import pytest
 import sqlalchemy as sa
 
 from pouch import sealing
-from pouch.records import MessageRecord
-from relay import keys
+from pouch.records import BlobRecord, MessageRecord
+from relay import keys, report
 from relay.schema import deliveries
 from tests.relay.conftest import BoxClient, email_bytes
 
@@ -77,6 +78,33 @@ async def test_packing_sends_small_mail_first_in_capped_pouches(relay, tmp_path)
     answer = await box.sync()
     per_pouch = [subjects(await box.fetch(tmp_path, offer)) for offer in answer["downloads"]]
     assert per_pouch == [["small-0", "small-1", "small-2", "small-3"], ["big-old"]]
+
+
+@pytest.mark.parametrize("relay_overrides", [{"sync_big_message_bytes": 20_000}])
+@pytest.mark.gen_test(timeout=30)
+async def test_big_mail_sends_its_text_first_and_its_attachments_in_a_later_pouch(relay, tmp_path):
+    box = await relay.register("goma")
+    video = os.urandom(60_000)
+    await deliver(relay, "m@goma.relay.test", subject="the video", attachments=[("v.mp4", "video/mp4", video)])
+    await deliver(relay, "m@goma.relay.test", subject="small", body="just text")
+    first, second = (await box.sync())["downloads"]
+    records = await box.fetch(tmp_path, first)
+    assert subjects(records) == ["small", "the video"]
+    announced = [r for r in records if isinstance(r, MessageRecord) and r.attachments][0]
+    assert [(a.name, a.size) for a in announced.attachments] == [("v.mp4", len(video))]
+    assert first["size"] < 5_000 and not any(isinstance(r, BlobRecord) for r in records)
+    assert [r.data for r in await box.fetch(tmp_path, second)] == [video]
+    assert second["size"] > len(video)
+
+    # Acking the text delivers the messages; the attachments stay owed until their pouch is acked.
+    answer = await box.sync(received=[first["name"]])
+    assert [offer["name"] for offer in answer["downloads"]] == [second["name"]]
+    with relay.engine.connect() as db:
+        assert report.box_rows(db)[0]["pending"] == 1
+    await box.sync(received=[second["name"]])
+    with relay.engine.connect() as db:
+        assert report.box_rows(db)[0]["pending"] == 0
+    assert (await box.sync())["downloads"] == []
 
 
 @pytest.mark.gen_test(timeout=30)

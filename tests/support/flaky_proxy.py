@@ -37,6 +37,8 @@ class FlakyProxy:
         self._gaps = []  # bytes to carry before each planned cut, in order
         self._cut_direction = BOTH
         self._until_cut = None
+        self._down_after_cuts = False
+        self.down = False  # new connections are dropped at once, as by a modem that lost its carrier
         self._links = set()
         self._pacers = {UP: _Pacer(self), DOWN: _Pacer(self)}
         self.reset_counts()
@@ -64,13 +66,21 @@ class FlakyProxy:
         """``url`` with its host and port replaced by the proxy's."""
         return urllib.parse.urlsplit(url)._replace(netloc=f"{self.host}:{self.port}").geturl()
 
-    def cut_after(self, *byte_counts, direction=BOTH):
+    def cut_after(self, *byte_counts, direction=BOTH, then_down=False):
         """Plan cuts: the first after ``byte_counts[0]`` more bytes in ``direction``,
-        the next ``byte_counts[1]`` bytes later, and so on; replaces earlier plans."""
+        the next ``byte_counts[1]`` bytes later, and so on; replaces earlier plans.
+        ``then_down``: after the last cut the link stays down, dropping every new
+        connection at once, until ``come_up``."""
         with self._lock:
             self._cut_direction = direction
             self._gaps = list(byte_counts)
             self._until_cut = self._gaps.pop(0) if self._gaps else None
+            self._down_after_cuts = then_down
+            self.down = False
+
+    def come_up(self):
+        with self._lock:
+            self.down = False
 
     def cut_randomly(self, count, between, seed=None, direction=BOTH):
         """Plan ``count`` cuts, each after a random number of bytes in ``between``."""
@@ -98,6 +108,9 @@ class FlakyProxy:
         return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(START_TIMEOUT_S)
 
     async def _serve(self, client_reader, client_writer):
+        if self.down:
+            client_writer.transport.abort()
+            return
         try:
             target_reader, target_writer = await asyncio.open_connection(*self.target)
         except OSError:
@@ -146,6 +159,7 @@ class FlakyProxy:
                 return data, False
             data = data[:self._until_cut]
             self._until_cut = self._gaps.pop(0) if self._gaps else None
+            self.down = self._until_cut is None and self._down_after_cuts
             return data, True
 
     def _count(self, direction, size):

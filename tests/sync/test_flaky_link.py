@@ -18,10 +18,11 @@ RATE_BPS = 256_000
 MESSAGES = 200
 ATTACHMENT_BYTES = 1000  # incompressible, so the volume is known: ~200 KB each way
 CUTS = 20
-# Upload blocks shrink as the link drops, but starting at the default 32 KiB the first
-# drops cost enough that this sync carries 1.19-1.23x a clean one (by seed), against
-# 1.08-1.11x starting at 8 KiB: too near the 1.2x bound for a test.
-BLOCK_KIB = 8
+# The box's default settings (32 KiB upload blocks to start with): a cut that let bytes
+# through is retried at once, without a new handshake, and blocks shrink to fit the run
+# the link carried between cuts.  Seeds 1, 2 and 5 carry 1.185x, 1.137x, 1.150x a clean
+# sync (1.19-1.23x before those two changes).
+BLOCK_KIB = 8  # for the window-close test below, whose cut must land inside the upload
 
 
 @pytest.fixture
@@ -56,8 +57,8 @@ def carried(proxy):
 @pytest.mark.gen_test(timeout=240)
 async def test_twenty_cut_offs_lose_and_duplicate_nothing(relay, make_box, proxy, http_port):
     relay.url = f"http://127.0.0.1:{http_port}"  # the webhook does not take the box's link
-    clean = await make_box("bukavu", relay_url=proxy.url(relay.url), block_kib=BLOCK_KIB)
-    flaky = await make_box("goma", relay_url=proxy.url(relay.url), block_kib=BLOCK_KIB)
+    clean = await make_box("bukavu", relay_url=proxy.url(relay.url))
+    flaky = await make_box("goma", relay_url=proxy.url(relay.url))
     await fill(relay, clean, "bukavu")
     goma_user = await fill(relay, flaky, "goma")
     proxy.rate_bps = RATE_BPS
@@ -104,7 +105,7 @@ async def test_an_upload_cut_when_the_window_closes_resumes_at_the_next_sync(rel
         goma.send(marie, [f"friend{index}@example.com"], f"out {index}",
                   files=[("data.bin", "application/octet-stream", os.urandom(ATTACHMENT_BYTES))])
     proxy.rate_bps = RATE_BPS
-    proxy.cut_after(70_000, 2_000)  # curl resends once on a new connection: cut that one too
+    proxy.cut_after(70_000, then_down=True)  # the modem loses its carrier
 
     cut = await goma.sync(seconds=0)  # the window closes at the first failure
     assert not cut.ok and cut.blob_bytes_up > 40_000
@@ -112,6 +113,7 @@ async def test_an_upload_cut_when_the_window_closes_resumes_at_the_next_sync(rel
         size = sync_state.upload(conn)["size"]
     assert all(row["state"] == QUEUED for row in goma.folder(marie, "sent"))
 
+    proxy.come_up()
     resumed = await goma.sync()
     assert resumed.ok and resumed.messages_up == 100, resumed.error
     assert resumed.blob_bytes_up < size - 40_000  # the blocks already sent were not sent again

@@ -1,0 +1,32 @@
+"""Tables of external accounts (migration a0005): the accounts and the read state owed to the relay."""
+
+import sqlalchemy as sa
+
+from appliance.store.tables import metadata
+
+external_accounts = sa.Table(
+    "external_accounts", metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id"), nullable=False),
+    sa.Column("address", sa.String(254), nullable=False),
+    sa.Column("display_name", sa.String(100), nullable=False, default=""),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("servers_json", sa.Text, nullable=False),
+    sa.Column("sealed", sa.LargeBinary),
+    sa.Column("version", sa.Integer, nullable=False, default=1),
+    sa.Column("taken_version", sa.Integer, nullable=False, default=0),
+    sa.Column("relay_state", sa.String(16)),
+    sa.Column("relay_error", sa.Text, nullable=False, default=""),
+    sa.Column("relay_at", sa.Integer),
+    sa.Column("synced_at", sa.Integer),
+    sa.Column("created_at", sa.Integer, nullable=False),
+)
+
+account_flags = sa.Table(
+    "account_flags", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("relay_message_id", sa.String(200), nullable=False, unique=True),
+    sa.Column("seen", sa.Boolean, nullable=False),
+    sa.Column("at", sa.Integer, nullable=False),
+    sqlite_autoincrement=True,
+)

@@ -1,0 +1,87 @@
+"""Sending mail a box user wrote from an external address: through that account's own SMTP
+server, then a copy into its Sent folder over IMAP, as a mail client would."""
+
+import logging
+import ssl
+
+import sqlalchemy as sa
+
+from pouch import mime
+from relay.accounts import credentials as account_credentials
+from relay.accounts import mailmap
+from relay.accounts.errors import AccountError, AuthFailure, Unreachable
+from relay.accounts.session import connect
+from relay.outbound.transports import PermanentFailure, TemporaryFailure, smtp_send
+from relay.schema import accounts
+
+log = logging.getLogger(__name__)
+
+# Providers whose SMTP server files what it sends in Sent itself: a copy would show twice.
+FILES_SENT_ITSELF = ("imap.gmail.com",)
+
+
+class AccountSender:
+    def __init__(self, engine, settings, tokens=None):
+        self.engine = engine
+        self.settings = settings
+        self.tokens = tokens or account_credentials.TokenSource(settings.accounts.timeout_s)
+
+    @property
+    def timeout_s(self):
+        """How long one send may take: SMTP, then the copy to Sent."""
+        return 2 * self.settings.accounts.timeout_s
+
+    def send(self, box_id, record, blobs, recipients):
+        """Send ``record`` through the account named by its extra["account"]; returns a note."""
+        account = self._account(box_id, record.extra["account"])
+        try:
+            settings = account_credentials.open_sealed(self.settings, account["sealed"])
+            secret = self.tokens.secret(settings)
+        except AuthFailure as error:
+            raise PermanentFailure(str(error)) from None
+        except Unreachable as error:
+            raise TemporaryFailure(str(error)) from None
+        if not settings.smtp_host:
+            raise PermanentFailure(f"the account {account['address']} has no SMTP server in its settings")
+        raw = mime.build(record, blobs)
+        sender = record.from_[0][1] if record.from_ else account["address"]
+        note = smtp_send(raw, sender, recipients, settings.smtp_host, settings.smtp_port, settings.smtp_security,
+                         self.settings.accounts.timeout_s, login=_login(settings, secret),
+                         context=ssl.create_default_context())
+        return "; ".join(part for part in (note, self._copy_to_sent(account, settings, raw)) if part)
+
+    def _account(self, box_id, box_account_id):
+        with self.engine.connect() as db:
+            row = db.execute(sa.select(accounts).where(
+                accounts.c.box_id == box_id, accounts.c.box_account_id == str(box_account_id))).mappings().first()
+            sent = row and mailmap.folder(db, row["id"], mailmap.SENT)
+        if row is None:
+            raise PermanentFailure(f"the account it is sent from ({box_account_id}) is not set up on the relay")
+        return dict(row, sent_folder=sent["name"] if sent else None)
+
+    def _copy_to_sent(self, account, settings, raw):
+        """APPEND the sent message to the account's Sent folder; a note if that failed (it was sent)."""
+        if settings.imap_host.lower() in FILES_SENT_ITSELF:
+            return ""
+        try:
+            connection = connect(settings, self.tokens, self.settings.accounts.timeout_s)
+            try:
+                connection.append(account["sent_folder"] or connection.sent_folder(), raw)
+            finally:
+                connection.close()
+        except AccountError as error:
+            log.warning("account=%d sent, no copy in Sent: %s", account["id"], error)
+            return f"sent, but no copy could be put in the Sent folder: {error}"
+        return ""
+
+
+def _login(settings, secret):
+    if settings.auth != "xoauth2":
+        return lambda smtp: smtp.login(settings.username, secret)
+    token = f"user={settings.username}\1auth=Bearer {secret}\1\1"
+
+    def xoauth2(smtp):
+        smtp.ehlo_or_helo_if_needed()
+        # On failure the server sends a 334 challenge with details; the empty answer ends the exchange.
+        smtp.auth("XOAUTH2", lambda challenge=None: token if challenge is None else "")
+    return xoauth2
