@@ -6,13 +6,13 @@ from appliance.api import filters, objects, params
 from appliance.api.base import ApiHandler
 from appliance.api.errors import APIError, bad_request, not_found, refused_as_bad_request
 from appliance.api.mail import RAW_MIME, MessageListHandler
-from appliance.store import addresses, boxinfo, drafts, mailbox, uploads
+from appliance.store import addresses, boxinfo, drafts, external_accounts, mailbox, uploads
 from appliance.store.errors import N_, StoreError
 from appliance.store.messages import Draft, NewFile, save_draft, send
 from appliance.web.sanitize import clean_html
 from pouch.mime import MimeError, parse
 
-FIELDS = {"subject", "body", "to", "cc", "bcc", "file_ids", "reply_to_message_id", "version",
+FIELDS = {"subject", "body", "to", "cc", "bcc", "from", "file_ids", "reply_to_message_id", "version",
           "thread_id", "draft_id"}
 
 
@@ -110,7 +110,7 @@ def check_version(current, version):
 def as_fields(encoded):
     """A draft's JSON as the fields a PUT may change, so that absent ones stay as they are."""
     return {"subject": encoded["subject"], "body": encoded["body"], "to": encoded["to"],
-            "cc": encoded["cc"], "bcc": encoded["bcc"],
+            "cc": encoded["cc"], "bcc": encoded["bcc"], "from": encoded["from"],
             "file_ids": [f["id"] for f in encoded["files"]]}
 
 
@@ -121,7 +121,7 @@ def draft_from(conn, handler, body, strict=False):
         raise bad_request(f"Unknown field(s): {', '.join(sorted(unknown))}")
     draft = Draft(to=_people(body, "to"), cc=_people(body, "cc"), bcc=_people(body, "bcc"),
                   subject=_text(body, "subject")[:998].strip(), body=clean_html(_text(body, "body")),
-                  body_type="html")
+                  body_type="html", account_id=_sending_account(conn, handler, body))
     _reply_to(conn, handler.user_id, body.get("reply_to_message_id"), draft)
     _files(conn, handler, body.get("file_ids", []), draft)
     if strict:
@@ -148,6 +148,20 @@ def _people(body, name):
             raise bad_request(f"{name} must be a list of {{\"name\", \"email\"}}")
         pairs.append(((person.get("name") or "")[:200], person["email"].strip()[:254]))
     return pairs
+
+
+def _sending_account(conn, handler, body):
+    """The external account ``from`` names (None: the box address, also when ``from`` is absent)."""
+    sender = _people(body, "from")
+    if len(sender) > 1:
+        raise bad_request("from must name one sender")
+    email = sender[0][1].lower() if sender else handler.current_user["email"].lower()
+    if email == handler.current_user["email"].lower():
+        return None
+    for account in external_accounts.list_for(conn, handler.user_id):
+        if account["address"].lower() == email:
+            return account["id"]
+    raise bad_request(f"from: {email} is not one of your addresses (see Settings, Your other addresses)")
 
 
 def _check_sendable(draft):

@@ -77,7 +77,7 @@ MARKS = _closed({"unread": {"type": "boolean"}, "starred": {"type": "boolean"},
 def _draft_body(required=()):
     return _closed({
         "subject": {"type": "string"}, "body": {"type": "string"}, "to": PEOPLE, "cc": PEOPLE,
-        "bcc": PEOPLE,
+        "bcc": PEOPLE, "from": PEOPLE,
         "file_ids": {"type": "array", "items": {"type": "string", "pattern": PATH_IDS["file"]}},
         "reply_to_message_id": {"type": "string", "pattern": NUMBER, "nullable": True},
         "version": {"type": "integer", "minimum": 0, "maximum": params.MAX_INT}}, required)

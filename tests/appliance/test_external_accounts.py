@@ -8,11 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from appliance.store import external_accounts, sync_state
+from appliance.store import accounts, external_accounts, sync_state, tokens
 from appliance.sync import importer, outgoing
 from pouch import sealing
 from pouch.container import PouchReader, PouchWriter
 from pouch.records import AccountRecord, AccountStatusRecord, FlagRecord, MessageRecord
+from tests.api.conftest import Api
 from tests.appliance.conftest import DOMAIN
 
 SECRET = "app-pass-Zq9wxyv-unique"  # found nowhere but inside the seal
@@ -343,3 +344,28 @@ def test_replies_to_mail_from_an_account_go_out_from_it(amani, store, relay_key,
     refused = amani.post("/compose", data={"to": "baba@example.org", "account": account_id, "action": "send"})
     assert refused.status_code == 400 and "You can no longer send from this address" in refused.text
 
+
+
+def test_apps_choose_the_address_they_send_from_through_the_api(amani, store, box_url):
+    amani.post("/settings/addresses", data=GMAIL)
+    account_id = account_of(store)["id"]
+    with store.write() as conn:
+        token = tokens.create(conn, accounts.find_by_email(conn, f"amani@{DOMAIN}")["id"], "app")
+    app = Api(box_url + "/api", token)
+    baba = [{"name": "Baba", "email": "baba@example.org"}]
+
+    app.ok("POST", "/send", json={"subject": "From Gmail", "body": "Hi", "to": baba,
+                                  "from": [{"email": "Amani@Gmail.com"}]})
+    draft = app.ok("POST", "/drafts", json={"subject": "Draft from Gmail", "to": baba,
+                                             "from": [{"email": "amani@gmail.com"}]})
+    assert draft["from"][0]["email"] == "amani@gmail.com"
+    app.ok("POST", "/send", json={"draft_id": draft["id"], "version": draft["version"]})
+    app.ok("POST", "/send", json={"subject": "From the box", "body": "Hi", "to": baba})
+    refused = app.post("/send", json={"subject": "x", "to": baba, "from": [{"email": "boss@example.org"}]})
+    assert refused.status_code == 400 and "not one of your addresses" in refused.json()["message"]
+
+    sent = {record.subject: record for record in store.outbox()}
+    for subject in ("From Gmail", "Draft from Gmail"):
+        assert sent[subject].from_[0][1] == "amani@gmail.com"
+        assert sent[subject].extra == {"account": account_id}
+    assert sent["From the box"].from_[0][1] == f"amani@{DOMAIN}" and sent["From the box"].extra == {}
