@@ -31,6 +31,12 @@ def note(conn, user_id, message_ids, seen):
         conn.execute(account_flags.insert().values(relay_message_id=relay_id, seen=seen, at=now))
 
 
+def owed(conn, relay_message_id):
+    """Whether a read state the user set here waits to go to the relay for this message."""
+    return conn.execute(sa.select(account_flags.c.id).where(
+        account_flags.c.relay_message_id == relay_message_id)).first() is not None
+
+
 def pending(conn):
     """(FlagRecords, row ids) waiting for the relay, oldest first."""
     rows = conn.execute(sa.select(account_flags).order_by(account_flags.c.id)).mappings().all()

@@ -6,9 +6,9 @@ import secrets
 import sqlalchemy as sa
 
 from appliance import mailtext
-from appliance.store import accounts, addresses, contacts, search_index
+from appliance.store import account_flags, accounts, addresses, contacts, mailbox, search_index
 from appliance.store.messages import INBOX, RECEIVED, add_view, insert_attachment
-from appliance.store.tables import attachments, messages, users
+from appliance.store.tables import attachments, messages, user_messages, users
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +44,22 @@ def deliver_incoming(store, conn, record, blobs):
     search_index.index_message(conn, message_id, record.subject, everyone,
                                mailtext.body_text(record.body, record.body_type), owners)
     return message_id
+
+
+def apply_server_read_state(conn, flag):
+    """A FlagRecord from the relay: another of the owner's mail clients read (or unread) this
+    message on its account's server, so the copies here follow.  A change the user made here
+    since, still owed to the relay, wins.  Returns how many copies changed."""
+    message_id = conn.execute(sa.select(messages.c.id).where(
+        messages.c.origin_id == account_flags.ORIGIN_PREFIX + flag.message_id,
+        messages.c.account_id.is_not(None))).scalar()
+    if message_id is None or account_flags.owed(conn, flag.message_id):
+        return 0
+    owners = conn.execute(sa.select(user_messages.c.user_id).where(
+        user_messages.c.message_id == message_id, user_messages.c.is_read != flag.seen)).scalars().all()
+    for user_id in owners:
+        mailbox.set_flags(conn, user_id, [message_id], tell_server=False, is_read=flag.seen)
+    return len(owners)
 
 
 def store_awaited_blobs(store, conn, blobs):

@@ -111,12 +111,13 @@ def attachment_by_cid(conn, user_id, message_id, cid):
     return conn.execute(query).mappings().first()
 
 
-def set_flags(conn, user_id, message_ids, **flags):
-    """Set ``is_read`` and/or ``starred`` on the user's copies; returns how many changed."""
+def set_flags(conn, user_id, message_ids, tell_server=True, **flags):
+    """Set ``is_read`` and/or ``starred`` on the user's copies; returns how many changed.
+    ``tell_server``: False when the change comes from an external account's server."""
     owned = conn.execute(sa.select(user_messages.c.message_id).where(
         user_messages.c.user_id == user_id, user_messages.c.message_id.in_(message_ids))).scalars().all()
     if owned:
-        if "is_read" in flags:  # mail from an external account: its server learns at the next sync
+        if "is_read" in flags and tell_server:  # mail from an external account: its server learns at the next sync
             account_flags.note(conn, user_id, owned, flags["is_read"])
         conn.execute(user_messages.update().where(
             user_messages.c.user_id == user_id, user_messages.c.message_id.in_(owned)).values(**flags))

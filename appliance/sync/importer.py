@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from appliance.store import account_records, incoming, outbox, sync_state
 from pouch.container import PouchError, PouchReader
-from pouch.records import AccountStatusRecord, BlobRecord, MessageRecord, StatusRecord
+from pouch.records import AccountStatusRecord, BlobRecord, FlagRecord, MessageRecord, StatusRecord
 
 log = logging.getLogger(__name__)
 
@@ -27,11 +27,12 @@ class Imported:
     account_statuses: int = 0
     skipped: int = 0
     attachments: int = 0  # attachments whose bytes came after their message (big mail)
+    read_elsewhere: int = 0  # copies marked read or unread as the account's server says
 
 
 def read_pouch(path):
     """(messages, {sha256: bytes}, statuses, skipped count) of the pouch at ``path``;
-    ``statuses`` holds StatusRecords and AccountStatusRecords."""
+    ``statuses`` holds StatusRecords, AccountStatusRecords and FlagRecords."""
     messages, blobs, statuses = [], {}, []
     try:
         with open(path, "rb") as source:
@@ -41,7 +42,7 @@ def read_pouch(path):
                     messages.append(record)
                 elif isinstance(record, BlobRecord):
                     blobs[record.sha256] = record.data
-                elif isinstance(record, (StatusRecord, AccountStatusRecord)):
+                elif isinstance(record, (StatusRecord, AccountStatusRecord, FlagRecord)):
                     statuses.append(record)
     except PouchError as error:
         raise UnreadablePouch(f"{path.name}: {error}") from None
@@ -63,6 +64,8 @@ def import_pouch(store, path, name):
             for status in statuses:
                 if isinstance(status, AccountStatusRecord):
                     result.account_statuses += account_records.apply_status(conn, status)
+                elif isinstance(status, FlagRecord):  # read elsewhere: the box's copies follow
+                    result.read_elsewhere += incoming.apply_server_read_state(conn, status)
                 else:
                     result.statuses += outbox.apply_status(conn, status)
             sync_state.add_unacked(conn, name)

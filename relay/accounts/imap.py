@@ -161,6 +161,15 @@ class Connection:
         answer = self._call(self.client.fetch, uids, ["BODY.PEEK[]"])
         return {uid: bytes(data[b"BODY[]"]) for uid, data in answer.items() if b"BODY[]" in data}
 
+    def seen_since(self, modseq):
+        """{uid: seen} of the selected folder's messages whose flags changed after ``modseq``
+        (CONDSTORE), as another of the user's mail clients left them."""
+        changed = self._call(self.client.search, ["MODSEQ", str(modseq + 1)])
+        if not changed:
+            return {}
+        answer = self._call(self.client.fetch, changed, ["FLAGS"])
+        return {uid: SEEN in data.get(b"FLAGS", ()) for uid, data in answer.items()}
+
     def set_seen(self, uids, seen):
         change = self.client.add_flags if seen else self.client.remove_flags
         self._call(change, uids, [SEEN], silent=True)
@@ -212,7 +221,7 @@ class Connection:
 
 def _changed(responses):
     for response in responses:
-        if len(response) > 1 and response[1] in (b"EXISTS", b"RECENT"):
+        if len(response) > 1 and response[1] in (b"EXISTS", b"RECENT", b"FETCH"):  # FETCH: flags changed
             return True
         if response and response[0] == b"BYE":
             raise Unreachable("the server closed the connection")

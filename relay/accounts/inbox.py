@@ -76,6 +76,7 @@ class InboxSync:
                 and state.highestmodseq is not None:
             return 0  # CONDSTORE: nothing changed since the last look
         else:
+            self.follow_server_reads(state, folder)
             uids = self.connection.uids_from(folder["uidnext"])
             new = self.bring(uids, state.uidvalidity, folder)
             uidnext = max([state.uidnext, folder["uidnext"]] + [uid + 1 for uid in uids])
@@ -128,6 +129,18 @@ class InboxSync:
                                 self.account_id, meta.uid, meta.size)
                 mailmap.add(db, self.account_id, folder["id"], uidvalidity, meta.uid, key, inbound_id, meta.seen)
         return new
+
+    def follow_server_reads(self, state, folder):
+        """Read state another of the user's clients set on the server goes to the box too
+        (CONDSTORE servers: only what changed since the last look is fetched)."""
+        if state.highestmodseq is None or folder["highestmodseq"] is None:
+            return 0
+        changes = self.connection.seen_since(folder["highestmodseq"])
+        if not changes:
+            return 0
+        with self.engine.begin() as db:
+            registry.mine(db, self.account_id, self.token)
+            return mailmap.server_seen(db, self.account, folder["id"], state.uidvalidity, changes)
 
     def apply_wishes(self, state):
         """Set on the server the read state the box asked for (messages of the selected inbox)."""

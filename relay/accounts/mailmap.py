@@ -11,6 +11,7 @@ import hashlib
 
 import sqlalchemy as sa
 
+from relay.accounts import statuses
 from relay.schema import account_folders, account_messages, accounts, deliveries
 
 INBOX, SENT = "inbox", "sent"
@@ -99,6 +100,25 @@ def want_seen(db, box_id, flags):
             sa.or_(account_messages.c.wanted_at.is_(None), account_messages.c.wanted_at <= flag.at),
         ).values(seen_wanted=bool(flag.seen), wanted_at=flag.at)).rowcount
     return applied
+
+
+def server_seen(db, account, folder_id, uidvalidity, changes):
+    """The server's read state ({uid: seen}) of mapped messages, where it differs from what
+    the relay knew and the box wishes nothing else: kept, and owed to the box as a FlagRecord.
+    Returns how many changed."""
+    rows = db.execute(sa.select(account_messages.c.id, account_messages.c.uid, account_messages.c.inbound_id)
+                      .where(account_messages.c.folder_id == folder_id, account_messages.c.uidvalidity == uidvalidity,
+                             account_messages.c.uid.in_(list(changes)), account_messages.c.seen_wanted.is_(None),
+                             account_messages.c.inbound_id.isnot(None))).all()
+    changed = 0
+    for row in rows:
+        seen = changes[row.uid]
+        if db.execute(account_messages.update().where(account_messages.c.id == row.id,
+                                                      account_messages.c.seen != seen)
+                      .values(seen=seen)).rowcount:
+            statuses.owe_flag(db, account["box_id"], row.inbound_id, seen)
+            changed += 1
+    return changed
 
 
 def wishes(db, account_id):

@@ -78,6 +78,8 @@ def import_records(store, tmp_path, *records, name="relay/down/1.pouch"):
         for record in records:
             if isinstance(record, MessageRecord):
                 pouch.add_message(record)
+            elif isinstance(record, FlagRecord):
+                pouch.add_flag(record)
             else:
                 pouch.add_account_status(record)
     return importer.import_pouch(store, path, name)
@@ -270,6 +272,23 @@ def test_reading_mail_from_an_account_sends_its_read_state_back(amani, store, re
     assert flag.seen is False
     relay_takes(store, pack(store, tmp_path)[0])
     assert pack(store, tmp_path) == (None, [])
+
+
+def test_mail_read_on_another_client_shows_read_here_and_owes_the_relay_nothing(amani, store, tmp_path):
+    amani.post("/settings/addresses", data=GMAIL)
+    relay_takes(store, pack(store, tmp_path)[0])
+    deliver_from_account(store, account_of(store)["id"], "in-1")
+    now = int(time.time())
+    result = import_records(store, tmp_path, FlagRecord("in-1", True, now), FlagRecord("not-here", True, now))
+    assert result.read_elsewhere == 1
+    state, _, message_id = rows_of(amani.get("/").text)["Habari ya Gmail"]
+    assert state == ""  # read, as the phone left it
+    assert pack(store, tmp_path) == (None, [])  # nothing echoed back to the server
+
+    # Marked unread here and not yet synced: the box's own newer change wins.
+    amani.post(f"/message/{message_id}/unread", data={"next": "/"})
+    import_records(store, tmp_path, FlagRecord("in-1", True, now), name="relay/down/2.pouch")
+    assert rows_of(amani.get("/").text)["Habari ya Gmail"][0] == "unread"
 
 
 def test_reading_ordinary_mail_owes_the_relay_nothing(amani, store, tmp_path):

@@ -5,11 +5,14 @@ import datetime
 import socket
 import time
 
+import imapclient
 import pytest
+import sqlalchemy as sa
 
 from pouch import mime
 from pouch.records import ACCOUNT_PAUSED, ACCOUNT_REMOVED, FlagRecord
 from relay.accounts import mailmap
+from relay.schema import statuses
 from tests.relay.accounts_support import (ACCOUNT_ID, ADDRESS, FAST, OWNER, PASSWORD, account_record, account_row,
                                           accounts_running, database_url, mapped, message, queued_subjects,
                                           received, relay_overrides, settings_for, until, upload)
@@ -163,6 +166,34 @@ async def test_read_state_set_on_the_box_reaches_the_imap_server(relay, dovecot,
         await until(lambda: dovecot.seen_subjects(ADDRESS) == {"unread": True, "read": False},
                     "the read state on Dovecot")
         await until(lambda: all(row["seen_wanted"] is None for row in mapped(relay)), "the wishes done")
+
+
+@pytest.mark.gen_test(timeout=60)
+async def test_read_state_set_by_another_client_reaches_the_box(relay, dovecot, tmp_path):
+    dovecot.add_user(ADDRESS, PASSWORD)
+    dovecot.seed(ADDRESS, [message("read on the phone", 1), message("read on the box", 2)])
+    box = await relay.register("goma")
+    await upload(box, tmp_path, account_record(relay, settings_for(dovecot)))
+    async with accounts_running(relay):
+        await until(lambda: len(queued_subjects(relay)) == 2, "the initial sync")
+        mail, _ = await received(box, tmp_path)
+        ids = {m.subject: m.id for m in mail}
+        await upload(box, tmp_path, FlagRecord(ids["read on the box"], True, int(time.time())))
+        await until(lambda: dovecot.seen_subjects(ADDRESS)["read on the box"], "the box's read state on Dovecot")
+
+        with dovecot.client(ADDRESS) as phone:  # the user's phone reads the other one
+            phone.select_folder("INBOX")
+            phone.add_flags(phone.search(["SUBJECT", "read on the phone"]), [imapclient.SEEN])
+        await until(lambda: owed_flags(relay) == 1, "the server's read state owed to the box")
+        _, records = await box.receive(tmp_path)
+        flags = [r for r in records if isinstance(r, FlagRecord)]
+        # what the box itself asked for does not come back to it
+        assert [(f.message_id, f.seen) for f in flags] == [(ids["read on the phone"], True)]
+
+
+def owed_flags(relay):
+    with relay.engine.connect() as db:
+        return db.execute(sa.select(sa.func.count()).where(statuses.c.kind == "flag")).scalar()
 
 
 @pytest.mark.gen_test(timeout=60)
