@@ -75,6 +75,7 @@ def send(store, conn, user, draft, draft_id=None):
     outside = [email for email in emails if addresses.domain_of(email) != store.domain]
     if draft_id is not None:
         _check_own_draft(conn, user, draft_id)
+    _check_arrived(store, conn, user, draft)
     state = QUEUED if outside else DELIVERED
     message_id = _write(store, conn, user, draft, state, draft_id, envelope=outside)
     now = int(time.time())
@@ -126,6 +127,15 @@ def _check_own_draft(conn, user, draft_id):
         messages.c.id == draft_id, messages.c.sender_user_id == user["id"], messages.c.state == DRAFT)
     if conn.execute(query).first() is None:
         raise StoreError(N_("This draft no longer exists; it may have been sent already."))
+
+
+def _check_arrived(store, conn, user, draft):
+    """A kept attachment whose bytes are still on their way (big mail's follow at a later
+    sync) cannot leave yet: the relay could not build the mail."""
+    for row in _visible_attachments(conn, user["id"], draft.kept_attachments):
+        if not store.blobs.has(row["sha256"]):
+            raise StoreError(N_("%(name)s has not arrived yet: send after the next sync, or remove it."),
+                             name=row["name"])
 
 
 def _write(store, conn, user, draft, state, draft_id, envelope):

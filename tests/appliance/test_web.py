@@ -210,6 +210,12 @@ def test_attachments_that_follow_their_message_show_as_coming_until_they_arrive(
     waiting = neema.get(thread_url).text
     assert "wedding.mp4" in waiting and "coming with a later sync" in waiting
     assert "/attachment/" not in waiting
+    message_id = re.search(r'/compose\?forward=(\d+)', waiting).group(1)
+    forward = neema.post("/compose", data={"to": "friend@example.org", "subject": "Fwd: video", "action": "send",
+                                           "keep": re.search(r'name="keep" value="(\d+)"', neema.get(
+                                               f"/compose?forward={message_id}").text).group(1)})
+    assert "wedding.mp4 has not arrived yet" in forward.text  # said now, not as a failure later
+    assert store.outbox() == []
 
     pouch_file = tmp_path / "later.pouch"
     with open(pouch_file, "wb") as out, PouchWriter(out, sender="relay", recipient="box") as pouch:
