@@ -152,14 +152,9 @@ async def test_a_server_gone_mid_sync_loses_and_repeats_nothing_once_it_is_back(
 
 @pytest.mark.gen_test(timeout=60)
 async def test_read_state_set_on_the_box_reaches_the_imap_server(relay, dovecot, tmp_path):
-    dovecot.add_user(ADDRESS, PASSWORD)
-    dovecot.seed(ADDRESS, [message("unread", 1), message("read", 2, seen=True)])
-    box = await relay.register("goma")
-    await upload(box, tmp_path, account_record(relay, settings_for(dovecot)))
+    box = await box_with_account(relay, dovecot, tmp_path, message("unread", 1), message("read", 2, seen=True))
     async with accounts_running(relay):
-        await until(lambda: len(queued_subjects(relay)) == 2, "the initial sync")
-        mail, _ = await received(box, tmp_path)
-        ids = {m.subject: m.id for m in mail}
+        ids = await first_mail_ids(relay, box, tmp_path, 2)
         now = int(time.time())
         await upload(box, tmp_path, FlagRecord(ids["unread"], True, now), FlagRecord(ids["read"], False, now),
                      FlagRecord("999999", True, now))  # not a message of this box's accounts: ignored
@@ -170,14 +165,10 @@ async def test_read_state_set_on_the_box_reaches_the_imap_server(relay, dovecot,
 
 @pytest.mark.gen_test(timeout=60)
 async def test_read_state_set_by_another_client_reaches_the_box(relay, dovecot, tmp_path):
-    dovecot.add_user(ADDRESS, PASSWORD)
-    dovecot.seed(ADDRESS, [message("read on the phone", 1), message("read on the box", 2)])
-    box = await relay.register("goma")
-    await upload(box, tmp_path, account_record(relay, settings_for(dovecot)))
+    box = await box_with_account(relay, dovecot, tmp_path, message("read on the phone", 1),
+                                 message("read on the box", 2))
     async with accounts_running(relay):
-        await until(lambda: len(queued_subjects(relay)) == 2, "the initial sync")
-        mail, _ = await received(box, tmp_path)
-        ids = {m.subject: m.id for m in mail}
+        ids = await first_mail_ids(relay, box, tmp_path, 2)
         await upload(box, tmp_path, FlagRecord(ids["read on the box"], True, int(time.time())))
         await until(lambda: dovecot.seen_subjects(ADDRESS)["read on the box"], "the box's read state on Dovecot")
 
@@ -189,6 +180,22 @@ async def test_read_state_set_by_another_client_reaches_the_box(relay, dovecot, 
         flags = [r for r in records if isinstance(r, FlagRecord)]
         # what the box itself asked for does not come back to it
         assert [(f.message_id, f.seen) for f in flags] == [(ids["read on the phone"], True)]
+
+
+async def box_with_account(relay, dovecot, tmp_path, *seeded):
+    """A box that added the Dovecot account holding ``seeded`` messages."""
+    dovecot.add_user(ADDRESS, PASSWORD)
+    dovecot.seed(ADDRESS, list(seeded))
+    box = await relay.register("goma")
+    await upload(box, tmp_path, account_record(relay, settings_for(dovecot)))
+    return box
+
+
+async def first_mail_ids(relay, box, tmp_path, count):
+    """{subject: record id} of the initial sync's ``count`` messages, once the box has them."""
+    await until(lambda: len(queued_subjects(relay)) == count, "the initial sync")
+    mail, _ = await received(box, tmp_path)
+    return {m.subject: m.id for m in mail}
 
 
 def owed_flags(relay):
