@@ -1,5 +1,5 @@
-"""Background loops of a serving relay: prepare inbound mail, send outbound mail, sync
-external accounts (relay.accounts.supervisor).
+"""Background loops of a serving relay: prepare inbound mail, send outbound mail, clear
+delivered mail past its retention, sync external accounts (relay.accounts.supervisor).
 
 Each loop repeats a blocking step in a thread while the step finds work, and
 polls otherwise.  The steps keep their state in the database, so any number
@@ -9,8 +9,9 @@ of relay processes can run them side by side.
 import asyncio
 import logging
 import threading
+import time
 
-from relay import preparation, smtp
+from relay import preparation, retention, smtp
 from relay.accounts import supervisor as account_supervisor
 from relay.outbound.accounts import AccountSender
 from relay.outbound.transports import make_transport
@@ -28,7 +29,14 @@ async def repeat(step, poll_s, stopping):
             log.exception("background step %s failed", getattr(step, "__name__", step))
             busy = False
         if not busy:
-            await asyncio.sleep(poll_s)
+            await pause(poll_s, stopping)
+
+
+async def pause(seconds, stopping):
+    """Sleep ``seconds``, or less once ``stopping`` is set: a long poll never holds up a stop."""
+    deadline = time.monotonic() + seconds
+    while not stopping.is_set() and (left := deadline - time.monotonic()) > 0:
+        await asyncio.sleep(min(left, 0.5))
 
 
 class Background:
@@ -47,13 +55,15 @@ class Background:
 
 
 async def start(settings, engine):
-    """Start preparing and sending mail, syncing external accounts and, if configured,
-    listening for SMTP."""
+    """Start preparing, sending and in time clearing mail, syncing external accounts and, if
+    configured, listening for SMTP."""
     stopping = threading.Event()  # read by the steps' threads too
     worker = Worker(engine, make_transport(settings), settings.outbound, stopping, AccountSender(engine, settings))
     poll_s = settings.outbound.poll_s
     tasks = [asyncio.create_task(repeat(worker.run_once, poll_s, stopping)),
-             asyncio.create_task(repeat(lambda: preparation.prepare_some(engine) > 0, poll_s, stopping))]
+             asyncio.create_task(repeat(lambda: preparation.prepare_some(engine) > 0, poll_s, stopping)),
+             asyncio.create_task(repeat(lambda: retention.clear_some(engine, settings.retention.keep_days) > 0,
+                                        settings.retention.poll_s, stopping))]
     smtp_server = None
     if settings.inbound.smtp_host:
         smtp_server = await smtp.start(engine, settings.inbound.smtp_host, settings.inbound.smtp_port,

@@ -40,15 +40,21 @@ def pouch_name(box, direction):
 
 
 def plan(pending, max_bytes, cost=lambda row: row.size):
-    """Split (id, size) rows, in their order, into lists of ids that each cost at most ``max_bytes``."""
+    """Split (id, size) rows, in their order, into (ids, cost) chunks of at most ``max_bytes`` each
+    (a row that costs more travels alone)."""
     chunks, current, total = [], [], 0
     for row in pending:
         if current and total + cost(row) > max_bytes:
-            chunks.append(current)
+            chunks.append((current, total))
             current, total = [], 0
         current.append(row.id)
         total += cost(row)
-    return chunks + [current] if current else chunks
+    return chunks + [(current, total)] if current else chunks
+
+
+def pack_level(config, mail_bytes):
+    """Level 19 on a small pouch costs a fraction of a second; a big one gets the bulk level."""
+    return config.bulk_pack_level if mail_bytes > config.bulk_pack_bytes else config.pack_level
 
 
 def pending_deliveries(db, box_id):
@@ -75,12 +81,14 @@ def pending_statuses(db, box_id):
 @dataclass
 class Contents:
     """What one pouch carries: delivery ids whose record (and maybe attachments) it holds,
-    those whose attachments follow later, those whose attachments alone it holds, statuses."""
+    those whose attachments follow later, those whose attachments alone it holds, statuses;
+    and about how many bytes of mail that is."""
 
     records: list = field(default_factory=list)
     split: list = field(default_factory=list)
     attachments: list = field(default_factory=list)
     statuses: list = field(default_factory=list)
+    mail_bytes: int = 0
 
 
 def _prepared_rows(engine, delivery_ids):
@@ -99,7 +107,7 @@ def write_pouch(engine, settings, box, name, contents):
     """The bytes of one pouch holding ``contents``; fills in ``contents.split``."""
     buffer = io.BytesIO()
     with PouchWriter(buffer, sender=settings.relay.domain, recipient=box.name, pouch_id=name,
-                     level=settings.sync.pack_level) as writer:
+                     level=pack_level(settings.sync, contents.mail_bytes)) as writer:
         for status in contents.statuses:
             if not account_statuses.add_to(writer, status):  # else an AccountStatusRecord
                 writer.add_status(StatusRecord(status["message_id"], status["state"], status["at"], status["reason"]))
@@ -153,7 +161,8 @@ async def pack_pending(engine, store, settings, box):
     rows, status_rows = await asyncio.to_thread(_read, engine, box, pending_deliveries, pending_statuses)
     big = config.big_message_bytes  # big mail's record goes after the small mail; its attachments later still
     rows = sorted(rows, key=lambda row: (row.size > big, row.id))
-    chunks = [Contents(records=ids) for ids in plan(rows, config.pouch_max_bytes, lambda row: min(row.size, big))]
+    chunks = [Contents(records=ids, mail_bytes=size)
+              for ids, size in plan(rows, config.pouch_max_bytes, lambda row: min(row.size, big))]
     if status_rows:
         chunks = chunks or [Contents()]
         chunks[0].statuses = status_rows
@@ -162,7 +171,8 @@ async def pack_pending(engine, store, settings, box):
         return names
     later, = await asyncio.to_thread(_read, engine, box, pending_attachments)
     more, _ = await _pack(engine, store, settings, box,
-                          [Contents(attachments=ids) for ids in plan(later, config.pouch_max_bytes)])
+                          [Contents(attachments=ids, mail_bytes=size)
+                           for ids, size in plan(later, config.pouch_max_bytes)])
     return names + more
 
 

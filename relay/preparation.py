@@ -40,7 +40,7 @@ def prepare(raw, inbound_id, mail_from):
 def prepare_some(engine, limit=20):
     """Prepare up to ``limit`` inbound messages; returns how many."""
     due = (sa.select(inbound.c.id, inbound.c.raw, inbound.c.mail_from)
-           .where(inbound.c.prepared_at.is_(None)).order_by(inbound.c.id).limit(limit)
+           .where(inbound.c.prepared_at.is_(None), inbound.c.cleared_at.is_(None)).order_by(inbound.c.id).limit(limit)
            .with_for_update(skip_locked=True))
     with engine.begin() as db:
         rows = db.execute(due).all()

@@ -4,6 +4,7 @@ import time
 
 import sqlalchemy as sa
 
+from relay import retention
 from relay.schema import boxes, deliveries, inbound, outbound, pouches
 
 
@@ -62,4 +63,5 @@ def recent_failures(db, limit=50):
 def snapshot(engine):
     with engine.connect() as db:
         return {"boxes": box_rows(db), "outbound": outbound_counts(db), "inbound": inbound_count(db),
+                "kept": retention.kept(db),
                 "failures": recent_failures(db)}

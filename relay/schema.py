@@ -1,8 +1,9 @@
 """The relay's tables (SQLAlchemy Core).  migrations/relay creates them.
 
-Nothing lives only in memory: inbound mail (raw MIME kept), each box's
-delivery queue, the pouches offered and taken, outbound sends and the status
-records owed to boxes are all rows, so any relay process can pick work up.
+Nothing lives only in memory: inbound mail (raw MIME kept until
+relay.retention clears it), each box's delivery queue, the pouches offered and
+taken, outbound sends and the status records owed to boxes are all rows, so
+any relay process can pick work up.
 """
 
 import sqlalchemy as sa
@@ -40,7 +41,10 @@ inbound = sa.Table(
     # during a box's sync, while its modem is online, only compresses.
     sa.Column("prepared", sa.LargeBinary),
     sa.Column("prepared_at", sa.Integer),
+    # When relay.retention dropped raw and prepared, keep_days after the last box's ack.
+    sa.Column("cleared_at", sa.Integer),
     sa.Index("inbound_unprepared", "prepared_at"),
+    sa.Index("inbound_kept", "cleared_at", "received_at"),
 )
 
 # One row per (message, box): mail for several boxes is queued once per box.
@@ -61,6 +65,7 @@ deliveries = sa.Table(
     sa.Column("blobs_delivered_at", sa.Integer),
     sa.UniqueConstraint("inbound_id", "box_id"),
     sa.Index("deliveries_pending", "box_id", "delivered_at"),
+    sa.Index("deliveries_inbound", "inbound_id"),
 )
 
 # Status records owed to a box in a later pouch: the fate of each message it sent (kind

@@ -86,13 +86,14 @@ class Sync:
     big_message_bytes: int = 256 * 1024  # messages this big travel after the small ones
     max_upload_bytes: int = 64 * MB
     max_upload_expanded_bytes: int = 256 * MB  # an upload once decompressed (mail packs 5-12x)
-    # zstd level of downloaded pouches. Bytes on the modem cost the box's users; relay CPU is cheap.
-    # bench/relay.py on the corpus (902 messages, whole packing path): 19 packs 8-9 MB/s; 17 and
-    # 16 about 15 MB/s for 0.4% and 0.7% more bytes; 15 about 22 MB/s for 1.4% more. Zstd's own
-    # threads and a shallower search at 19 (search_log 3, target_length 64) gained 10-35% speed
-    # for 0.3% more bytes. A 10 MB pouch packs in about 1 s at 19, while the box needs a minute
-    # to download it at 256 kbit/s.
+    # zstd levels of downloaded pouches (the box writes its own at 19). bench/relay.py on the corpus
+    # (whole packing path, 10 MB pouches, rounds interleaved, this 2-core VM whose speed varies
+    # 1.6x over a day): 19 packs 9-13 MB/s of mail; 17 packs 17-24 for 0.2% more pouch bytes; 15
+    # packs 22-32 for 1.7% more. A pouch of up to bulk_pack_bytes of mail (a day's mail) takes a
+    # fraction of a second at 19; bigger ones, a backlog the box's modem waits for, get 15.
     pack_level: int = 19
+    bulk_pack_level: int = 15
+    bulk_pack_bytes: int = 2 * MB
 
 
 @dataclass(frozen=True)
@@ -110,6 +111,14 @@ class Accounts:
 
 
 @dataclass(frozen=True)
+class Retention:
+    # Days inbound mail stays whole (raw MIME, prepared records) after the last box acked it, so an
+    # operator can look into a complaint; then its bytes are cleared. 0: cleared at the ack.
+    keep_days: int = 7
+    poll_s: float = 600.0  # how often a relay process looks for mail to clear
+
+
+@dataclass(frozen=True)
 class Operator:
     user: str = ""  # the status page stays closed while these are empty
     password: str = ""
@@ -124,6 +133,7 @@ class RelaySettings:
     outbound: Outbound = field(default_factory=Outbound)
     sync: Sync = field(default_factory=Sync)
     accounts: Accounts = field(default_factory=Accounts)
+    retention: Retention = field(default_factory=Retention)
     operator: Operator = field(default_factory=Operator)
 
     @property

@@ -48,6 +48,9 @@ def metrics_text(snapshot):
     metric("mailpouch_relay_boxes", "gauge", "Boxes known to the relay.", [("", len(boxes))])
     metric("mailpouch_relay_inbound_messages_total", "counter", "Inbound messages stored.",
            [("", snapshot["inbound"])])
+    metric("mailpouch_relay_kept_messages", "gauge", "Inbound messages kept whole (not yet cleared).",
+           [("", snapshot["kept"][0])])
+    metric("mailpouch_relay_kept_bytes", "gauge", "Bytes of raw inbound mail kept.", [("", snapshot["kept"][1])])
     metric("mailpouch_relay_pending_messages", "gauge", "Messages waiting for a box's ack.",
            [(_box(box), box["pending"]) for box in boxes])
     metric("mailpouch_relay_pending_bytes", "gauge", "Bytes of raw mail waiting for a box's ack.",

@@ -206,6 +206,15 @@ def multipart(fields, files):
     return b"".join(parts) + f"--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
 
 
+async def deliver(relay, to, **message):
+    """Post a message for ``to`` (an address or a list) to the relay's webhook, as SendGrid does;
+    returns its bytes."""
+    raw = email_bytes(to, **message)
+    response = await relay.webhook({"email": raw, "envelope": json.dumps({"to": [to] if isinstance(to, str) else to})})
+    assert response.code == 200, response.body
+    return raw
+
+
 def email_bytes(to, subject="Hello", body="Hi there.", sender="ami@example.org", attachments=(), cc=()):
     """A small RFC 5322 message; ``attachments``: (filename, mime type, bytes)."""
     from email.message import EmailMessage

@@ -7,7 +7,7 @@ import urllib.error
 import urllib.request
 
 import pytest
-from sendgrid.helpers.mail import (Attachment, Bcc, Cc, Content, ContentId, Disposition, FileContent, FileName,
+from sendgrid.helpers.mail import (Attachment, Bcc, Cc, ContentId, Disposition, FileContent, FileName,
                                    FileType, Mail)
 
 from tests.support.sendgrid import mail_send_errors

@@ -11,14 +11,7 @@ from pouch import sealing
 from pouch.records import BlobRecord, MessageRecord
 from relay import keys, report
 from relay.schema import deliveries
-from tests.relay.conftest import BoxClient, email_bytes
-
-
-async def deliver(relay, to, **message):
-    raw = email_bytes(to, **message)
-    response = await relay.webhook({"email": raw, "envelope": json.dumps({"to": [to]})})
-    assert response.code == 200
-    return raw
+from tests.relay.conftest import BoxClient, deliver
 
 
 def subjects(records):
