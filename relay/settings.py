@@ -108,6 +108,9 @@ class Accounts:
     batch: int = 50  # messages fetched and stored per transaction
     batch_bytes: int = 8 * MB  # and at most this many bytes of mail per fetch (memory stays flat)
     lease_s: float = 60.0  # a process's claim on an account (several relay processes share them)
+    # Box users name the servers: by default the relay refuses any that resolves to a loopback,
+    # private or link-local address, so they cannot reach services beside it. yes: a lab, tests.
+    allow_private_hosts: bool = False
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from pouch import sealing
 from relay import keys
+from relay.accounts import destinations
 from relay.accounts.errors import AuthFailure, Unreachable
 
 SECURITIES = ("tls", "starttls", "none")
@@ -36,7 +37,8 @@ class Credentials:
 
 
 def open_sealed(settings, sealed):
-    """The Credentials in ``sealed``; AuthFailure (for people) when they cannot be used."""
+    """The Credentials in ``sealed``; AuthFailure (for people) when they cannot be used, or point
+    where this relay does not connect (relay.accounts.destinations)."""
     if not sealed:
         raise AuthFailure("the relay has no settings for this account yet; enter them again on the box")
     private_key, _ = keys.account_keys(settings)
@@ -45,7 +47,9 @@ def open_sealed(settings, sealed):
     except sealing.SealError as error:
         raise AuthFailure(f"the relay cannot open this account's settings ({error}); "
                           "enter them again on the box") from None
-    return parse(values)
+    credentials = parse(values)
+    destinations.check(credentials, settings.accounts.allow_private_hosts)
+    return credentials
 
 
 def parse(values):
