@@ -172,7 +172,7 @@ account_messages = sa.Table(
     sa.Column("key", sa.String(255), nullable=False),
     sa.Column("uidvalidity", sa.BigInteger),
     sa.Column("uid", sa.BigInteger),
-    sa.Column("inbound_id", sa.Integer, sa.ForeignKey("inbound.id")),  # NULL: not brought over
+    sa.Column("inbound_id", sa.Integer, sa.ForeignKey("inbound.id")),  # NULL: too big (before notices)
     sa.Column("seen", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("seen_wanted", sa.Boolean),
     sa.Column("wanted_at", sa.Integer),

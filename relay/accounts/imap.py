@@ -45,6 +45,8 @@ class Meta:
     sender: str  # the From header, for the log and unreadable mail
     size: int
     seen: bool
+    subject: str = ""  # Subject and Date as in the header, for the notice of mail too big to bring
+    date: str = ""
 
 
 @contextlib.contextmanager
@@ -143,7 +145,7 @@ class Connection:
 
     def metas(self, uids):
         """Meta of each of ``uids`` still on the server, in the order of ``uids``."""
-        items = ["FLAGS", "RFC822.SIZE", "BODY.PEEK[HEADER.FIELDS (MESSAGE-ID FROM)]"]
+        items = ["FLAGS", "RFC822.SIZE", "BODY.PEEK[HEADER.FIELDS (MESSAGE-ID FROM SUBJECT DATE)]"]
         answer = self._call(self.client.fetch, uids, items)
         metas = []
         for uid in uids:
@@ -153,7 +155,8 @@ class Connection:
             header = _HEADERS.parsebytes(bytes(next(
                 (value for key, value in data.items() if key.startswith(b"BODY[HEADER")), b"")))
             metas.append(Meta(uid, message_id(header.get("Message-ID")), str(header.get("From") or ""),
-                              data.get(b"RFC822.SIZE", 0), SEEN in data.get(b"FLAGS", ())))
+                              data.get(b"RFC822.SIZE", 0), SEEN in data.get(b"FLAGS", ()),
+                              str(header.get("Subject") or ""), str(header.get("Date") or "")))
         return metas
 
     def bodies(self, uids):

@@ -11,7 +11,7 @@ import email.utils
 import logging
 
 from relay import inbound
-from relay.accounts import mailmap, registry
+from relay.accounts import mailmap, notices, registry
 from relay.accounts.errors import Stopped
 from relay.accounts.imap import INBOX
 
@@ -120,13 +120,12 @@ class InboxSync:
                         mailmap.bind(db, found[key], folder["id"], uidvalidity, meta.uid)
                     continue
                 found[key] = None  # a second copy in this batch is the same message
-                inbound_id = None
-                if raw is not None:
-                    inbound_id = inbound.keep(db, raw, {box_id: [owner]}, SOURCE, sender(meta))
-                    new += 1
-                else:
-                    log.warning("account=%d uid=%d bytes=%d over the relay's limit: not brought over",
+                if raw is None:
+                    log.warning("account=%d uid=%d bytes=%d over the relay's limit: a notice goes instead",
                                 self.account_id, meta.uid, meta.size)
+                    raw = notices.too_big(meta, self.account["address"], self.max_message_bytes)
+                inbound_id = inbound.keep(db, raw, {box_id: [owner]}, SOURCE, sender(meta))
+                new += 1
                 mailmap.add(db, self.account_id, folder["id"], uidvalidity, meta.uid, key, inbound_id, meta.seen)
         return new
 

@@ -49,6 +49,25 @@ async def test_initial_sync_brings_the_last_days_newest_first_tagged_with_the_ac
     assert account_row(relay)["sync_state"] == "syncing"
 
 
+@pytest.mark.parametrize("relay_overrides", [dict(FAST, inbound_max_message_bytes=40_000)])
+@pytest.mark.gen_test(timeout=60)
+async def test_mail_over_the_relays_limit_comes_as_a_notice_saying_where_it_is(relay, dovecot, tmp_path):
+    dovecot.add_user(ADDRESS, PASSWORD)
+    big_raw, arrived, _ = message("=?utf-8?q?Photos_de_l=E2=80=99=C3=A9cole?=", 1, body="x" * 60_000)
+    dovecot.seed(ADDRESS, [(big_raw, arrived, False), message("small", 0.5)])
+    box = await relay.register("goma")
+    await upload(box, tmp_path, account_record(relay, settings_for(dovecot)))
+    async with accounts_running(relay):
+        await until(lambda: len(queued_subjects(relay)) == 2, "both messages queued")
+        mail, _ = await received(box, tmp_path)
+    small, notice = mail
+    assert small.subject == "small" and "x" * 100 not in notice.body
+    assert notice.subject == "Photos de l\u2019\u00e9cole" and notice.from_ == [("Ami", "ami@elsewhere.example")]
+    assert f"is {round(len(big_raw) / 1024)} KB, more than the 39 KB" in notice.body and ADDRESS in notice.body
+    assert notice.message_id == mime.parse(big_raw, "x").record.message_id  # replies thread with the original
+    assert notice.extra["account"] == ACCOUNT_ID and notice.recipients == [OWNER]
+
+
 @pytest.mark.gen_test(timeout=60)
 async def test_new_mail_arriving_while_idle_is_queued_within_seconds(relay, dovecot, tmp_path):
     dovecot.add_user(ADDRESS, PASSWORD)
