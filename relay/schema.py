@@ -181,3 +181,17 @@ account_messages = sa.Table(
     sa.Index("account_messages_inbound", "inbound_id"),
     sa.Index("account_messages_wanted", "account_id", "seen_wanted"),
 )
+
+# Copies of mail sent through an account's SMTP whose APPEND to its Sent folder failed: the
+# account's session puts them there once its server answers, with backoff, a bounded number of times.
+sent_copies = sa.Table(
+    "sent_copies", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("account_id", sa.Integer, sa.ForeignKey("accounts.id"), nullable=False),
+    sa.Column("raw", sa.LargeBinary, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="1"),
+    sa.Column("next_attempt_at", sa.Float, nullable=False),
+    sa.Column("last_error", sa.Text, nullable=False, server_default=""),
+    sa.Column("created_at", sa.Integer, nullable=False),
+    sa.Index("sent_copies_due", "account_id", "next_attempt_at"),
+)

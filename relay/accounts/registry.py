@@ -7,7 +7,7 @@ import sqlalchemy as sa
 
 from pouch.records import ACCOUNT_ACTIVE, ACCOUNT_PAUSED, ACCOUNT_REMOVED
 from relay import boxes
-from relay.accounts import mailmap, statuses
+from relay.accounts import mailmap, sentcopies, statuses
 from relay.accounts.errors import Stopped
 from relay.schema import accounts
 from relay.schema import boxes as boxes_table
@@ -79,6 +79,7 @@ def remove(db, box_id, box_account_id, why=""):
         accounts.c.box_id == box_id, accounts.c.box_account_id == box_account_id)).scalar()
     if account_id is not None:
         mailmap.forget(db, account_id)
+        sentcopies.forget(db, account_id)
         db.execute(accounts.delete().where(accounts.c.id == account_id))
     statuses.owe(db, box_id, box_account_id, statuses.REMOVED, why)
 

@@ -6,7 +6,7 @@ import logging
 import time
 
 from relay.accounts import credentials as account_credentials
-from relay.accounts import mailmap, registry, statuses
+from relay.accounts import mailmap, registry, sentcopies, statuses
 from relay.accounts.errors import AuthFailure
 from relay.accounts.imap import Connection
 from relay.accounts.inbox import InboxSync
@@ -39,6 +39,7 @@ class Session:
         self.wake = wake  # threading.Event: the box asked for read state changes
         self.connection = None
         self.connected = False
+        self.sent_folder = None
 
     def run(self):
         account = registry.load(self.engine, self.account_id, self.token)
@@ -64,6 +65,7 @@ class Session:
         state, folder = inbox.select()
         applied = inbox.apply_wishes(state)
         new = inbox.sync(state, folder)
+        sentcopies.put_due(self.engine, self.account_id, self.connection, self.sent_folder, self.settings.accounts)
         registry.report(self.engine, self.account_id, self.token, statuses.SYNCING, "",
                         synced_at=int(time.time()), new_mail=new > 0)
         if new or applied:
@@ -72,10 +74,10 @@ class Session:
                      elapsed, new / elapsed if elapsed else 0)
 
     def _remember_sent_folder(self):
-        name = self.connection.sent_folder()
+        self.sent_folder = self.connection.sent_folder()
         with self.engine.begin() as db:
             registry.mine(db, self.account_id, self.token)
-            mailmap.save_folder(db, self.account_id, mailmap.SENT, name)
+            mailmap.save_folder(db, self.account_id, mailmap.SENT, self.sent_folder)
 
     def abort(self):
         """Break the connection from another thread: a call blocked on a silent server returns."""

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from pouch import mime
 from relay.accounts import credentials as account_credentials
-from relay.accounts import mailmap
+from relay.accounts import mailmap, sentcopies
 from relay.accounts.errors import AccountError, AuthFailure, Unreachable
 from relay.accounts.session import connect
 from relay.outbound.transports import PermanentFailure, TemporaryFailure, smtp_send
@@ -48,7 +48,8 @@ class AccountSender:
         note = smtp_send(raw, sender, recipients, settings.smtp_host, settings.smtp_port, settings.smtp_security,
                          self.settings.accounts.timeout_s, login=_login(settings, secret),
                          context=ssl.create_default_context())
-        return "; ".join(part for part in (note, self._copy_to_sent(account, settings, raw)) if part)
+        self._copy_to_sent(account, settings, raw)
+        return note
 
     def _account(self, box_id, box_account_id):
         with self.engine.connect() as db:
@@ -60,9 +61,10 @@ class AccountSender:
         return dict(row, sent_folder=sent["name"] if sent else None)
 
     def _copy_to_sent(self, account, settings, raw):
-        """APPEND the sent message to the account's Sent folder; a note if that failed (it was sent)."""
+        """APPEND the sent message to the account's Sent folder, or keep it for the account's
+        session to put there when the server answers (relay.accounts.sentcopies)."""
         if settings.imap_host.lower() in FILES_SENT_ITSELF:
-            return ""
+            return
         try:
             connection = connect(settings, self.tokens, self.settings.accounts.timeout_s)
             try:
@@ -70,9 +72,8 @@ class AccountSender:
             finally:
                 connection.close()
         except AccountError as error:
-            log.warning("account=%d sent, no copy in Sent: %s", account["id"], error)
-            return f"sent, but no copy could be put in the Sent folder: {error}"
-        return ""
+            log.warning("account=%d sent; its copy for Sent waits: %s", account["id"], error)
+            sentcopies.keep(self.engine, account["id"], raw, error, self.settings.accounts)
 
 
 def _login(settings, secret):

@@ -7,19 +7,21 @@ import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import imapclient
 import pytest
 import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
 from pouch.records import STATUS_FAILED, STATUS_SENT, MessageRecord, StatusRecord
+from relay.accounts import sentcopies
 from relay.outbound.accounts import AccountSender
 from relay.outbound.transports import make_transport
 from relay.outbound.worker import Worker
 from relay.schema import outbound
-from tests.relay.accounts_support import (ACCOUNT_ID, ADDRESS, PASSWORD, account_record, accounts_running,
-                                          database_url, message, queued_subjects, relay_overrides, settings_for,
-                                          until, upload)
+from tests.relay.accounts_support import (ACCOUNT_ID, ADDRESS, PASSWORD, account_record, account_row,
+                                          accounts_running, database_url, message, queued_subjects,
+                                          relay_overrides, settings_for, until, upload)
 from tests.support.azurite import free_port
 
 __all__ = ["database_url", "relay_overrides"]  # fixtures, imported by name
@@ -133,6 +135,39 @@ async def test_a_refused_smtp_password_fails_clearly_and_an_unreachable_server_i
     await relay.send_all()
     assert [subject_line(content) for _, _, content, _ in late_peer.received] == [b"Subject: Retried"]
     assert (await statuses_of(box, tmp_path))["out-2"].state == STATUS_SENT
+
+
+@pytest.mark.gen_test(timeout=60)
+async def test_a_sent_copy_the_imap_server_could_not_take_goes_in_sent_once_it_answers(
+        relay, dovecot, smtp_factory, flaky_proxy, tmp_path, monkeypatch):
+    peer, port = smtp_factory()
+    dovecot.add_user(ADDRESS, PASSWORD)
+    imap = flaky_proxy(dovecot.host, dovecot.port)
+    imap.go_down()  # the IMAP server cannot be reached when the mail leaves; SMTP can
+    settings = dict(settings_for(dovecot, smtp_port=port), imap_host=imap.host, imap_port=imap.port)
+    box = await relay.register("goma")
+    await upload(box, tmp_path, account_record(relay, settings), from_account("out-1", "Filed later"))
+    use_account_sender(relay, monkeypatch)
+    await relay.send_all()
+    assert [subject_line(content) for _, _, content, _ in peer.received] == [b"Subject: Filed later"]
+    status = (await statuses_of(box, tmp_path))["out-1"]
+    assert status.state == STATUS_SENT and status.reason == ""
+    with relay.engine.connect() as db:
+        assert sentcopies.waiting(db, account_row(relay)["id"]) == 1
+
+    imap.come_up()
+    async with accounts_running(relay):
+        await until(lambda: sent_subjects(dovecot) == {"Filed later": True}, "the copy in Sent")
+    with relay.engine.connect() as db:
+        assert sentcopies.waiting(db, account_row(relay)["id"]) == 0
+    assert len(peer.received) == 1  # the mail itself left once
+
+
+def sent_subjects(dovecot):
+    try:
+        return dovecot.seen_subjects(ADDRESS, "Sent")
+    except imapclient.exceptions.IMAPClientError:  # no Sent folder yet
+        return {}
 
 
 def subject_line(content):

@@ -78,6 +78,12 @@ class FlakyProxy:
             self._down_after_cuts = then_down
             self.down = False
 
+    def go_down(self):
+        """Drop every open connection and refuse new ones, until ``come_up``."""
+        with self._lock:
+            self.down = True
+        self.cut_now()
+
     def come_up(self):
         with self._lock:
             self.down = False
