@@ -1,8 +1,9 @@
 """Copies for an account's Sent folder that could not be put there when the mail left.
 
 The mail itself was sent (the account's SMTP server took it); only its copy
-waits.  The account's session puts the due copies in Sent after each round,
-backing off copy by copy, and gives a copy up after MAX_ATTEMPTS, in the log.
+waits.  The account's session puts the due copies in Sent after each round (the
+supervisor wakes it when one is due), backing off copy by copy, and gives a
+copy up after MAX_ATTEMPTS, in the log.
 """
 
 import logging
@@ -57,6 +58,15 @@ def _failed(engine, account_id, copy, error, config):
         delay = min(config.backoff_s * 2 ** (attempts - 1), config.backoff_max_s)
         db.execute(sent_copies.update().where(sent_copies.c.id == copy.id).values(
             attempts=attempts, next_attempt_at=time.time() + delay, last_error=str(error)))
+
+
+def accounts_due(engine, account_ids):
+    """Those of ``account_ids`` with a copy due now: their sessions are woken to file it."""
+    if not account_ids:
+        return []
+    with engine.connect() as db:
+        return db.execute(sa.select(sent_copies.c.account_id).distinct().where(
+            sent_copies.c.account_id.in_(account_ids), sent_copies.c.next_attempt_at <= time.time())).scalars().all()
 
 
 def waiting(db, account_id):

@@ -1,13 +1,13 @@
 """The accounts a relay process syncs: each tick it claims the active accounts no live
 process runs (several processes share the database), starts a Runner for each, stops
 those paused, removed, changed or taken elsewhere, and wakes those whose box asked for
-read state changes."""
+read state changes or that have a Sent copy due."""
 
 import asyncio
 import logging
 import uuid
 
-from relay.accounts import mailmap, registry
+from relay.accounts import mailmap, registry, sentcopies
 from relay.accounts.credentials import TokenSource
 from relay.accounts.runner import Runner
 
@@ -48,8 +48,10 @@ class Supervisor:
             if account_id not in self.runners:
                 self.runners[account_id] = Runner(self.engine, self.settings, account_id, version, self.token,
                                                   self.tokens)
-        for account_id in await asyncio.to_thread(mailmap.accounts_with_wishes, self.engine, list(self.runners)):
-            self.runners[account_id].wake.set()
+        running = list(self.runners)
+        for find in (mailmap.accounts_with_wishes, sentcopies.accounts_due):
+            for account_id in await asyncio.to_thread(find, self.engine, running):
+                self.runners[account_id].wake.set()
 
     async def stop(self):
         self._stopping.set()
