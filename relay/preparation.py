@@ -47,6 +47,7 @@ def prepare_some(engine, limit=20):
         # Parse before the first write: SQLite's write lock is then held only for the updates.
         prepared = [(row.id, prepare(row.raw, row.id, row.mail_from)) for row in rows]
         for inbound_id, data in prepared:
-            db.execute(inbound.update().where(inbound.c.id == inbound_id).values(
+            # Not over mail that relay.retention cleared meanwhile (SQLite has no row locks).
+            db.execute(inbound.update().where(inbound.c.id == inbound_id, inbound.c.cleared_at.is_(None)).values(
                 prepared=data, prepared_at=int(time.time())))
     return len(rows)

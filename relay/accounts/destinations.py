@@ -23,15 +23,24 @@ def check(credentials, allow_private):
     if credentials.smtp_host:
         servers.append((credentials.smtp_host, credentials.smtp_port, "SMTP server"))
     if credentials.auth == "xoauth2":
-        url = urllib.parse.urlsplit(credentials.oauth["token_url"])
-        if url.scheme != "https" or not url.hostname:
-            raise AuthFailure("the OAuth2 token URL must start with https://; enter the account again on the box")
-        servers.append((url.hostname, url.port or 443, "OAuth2 token server"))
+        servers.append(_token_server(credentials.oauth["token_url"]))
     for host, port, what in servers:
         address = _first_private(host, port)
         if address:
             raise AuthFailure(f"the {what} {host} is at a private address ({address}), which this relay "
                               "does not connect to; check the server name")
+
+
+def _token_server(token_url):
+    try:
+        url = urllib.parse.urlsplit(token_url)
+        scheme, host, port = url.scheme, url.hostname, url.port or 443
+    except ValueError:  # a bracket or port that does not parse
+        scheme = host = port = None
+    if scheme != "https" or not host:
+        raise AuthFailure("the OAuth2 token URL must be a URL that starts with https://; "
+                          "enter the account again on the box")
+    return host, port, "OAuth2 token server"
 
 
 def _first_private(host, port):

@@ -22,6 +22,10 @@ def credentials(imap_host=PUBLIC_V4, smtp_host="", token_url=None):
     return account_credentials.parse(values)
 
 
+def url_host(host):
+    return f"[{host}]" if ":" in host else host
+
+
 @pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "10.1.2.3", "192.168.1.1", "172.16.0.9",
                                   "169.254.169.254", "0.0.0.0", "::1", "fd00::1", "100.64.0.1"])
 def test_a_server_on_a_private_address_is_refused_with_a_reason(host):
@@ -30,8 +34,7 @@ def test_a_server_on_a_private_address_is_refused_with_a_reason(host):
     with pytest.raises(AuthFailure, match="the SMTP server .* private address"):
         destinations.check(credentials(smtp_host=host), allow_private=False)
     with pytest.raises(AuthFailure, match="the OAuth2 token server .* private address"):
-        destinations.check(credentials(token_url=f"https://{host}:8443/token".replace("::1", "[::1]")
-                                       .replace("fd00::1", "[fd00::1]")), allow_private=False)
+        destinations.check(credentials(token_url=f"https://{url_host(host)}:8443/token"), allow_private=False)
     destinations.check(credentials(imap_host=host, smtp_host=host), allow_private=True)
 
 
@@ -42,9 +45,10 @@ def test_public_servers_and_names_that_do_not_resolve_pass():
     destinations.check(credentials(imap_host="imap.nowhere.invalid"), allow_private=False)
 
 
-def test_a_token_url_without_tls_is_refused():
-    with pytest.raises(AuthFailure, match="must start with https://"):
-        destinations.check(credentials(token_url=f"http://{PUBLIC_V4}/token"), allow_private=False)
+@pytest.mark.parametrize("url", [f"http://{PUBLIC_V4}/token", f"https://{PUBLIC_V4}:port/token", "token"])
+def test_a_token_url_without_tls_or_that_does_not_parse_is_refused(url):
+    with pytest.raises(AuthFailure, match="must be a URL that starts with https://"):
+        destinations.check(credentials(token_url=url), allow_private=False)
 
 
 @pytest.mark.parametrize("relay_overrides", [dict(FAST, accounts_allow_private_hosts=False)])
