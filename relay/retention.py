@@ -21,7 +21,7 @@ DAY_S = 86400
 
 
 def _done_before(cutoff):
-    """A delivery whose box acked it, attachments too, before ``cutoff``; or whose box was revoked
+    """A delivery whose box acked it, attachments too, by ``cutoff``; or whose box was revoked
     by then.  Never NULL, so that NOT of it is never NULL either."""
     acked = sa.and_(deliveries.c.delivered_at.isnot(None), deliveries.c.delivered_at <= cutoff,
                     sa.or_(sa.not_(deliveries.c.blobs_later),
@@ -31,7 +31,7 @@ def _done_before(cutoff):
     return sa.or_(acked, revoked)
 
 
-def clearable(cutoff, limit):
+def _clearable(cutoff, limit):
     """Ids of kept inbound mail every box was done with by ``cutoff``."""
     still_wanted = (sa.select(deliveries.c.id).join(boxes, boxes.c.id == deliveries.c.box_id)
                     .where(deliveries.c.inbound_id == inbound.c.id, sa.not_(_done_before(cutoff))))
@@ -45,7 +45,7 @@ def clear_some(engine, keep_days, now=None, limit=500):
     returns how many."""
     now = int(time.time() if now is None else now)
     with engine.begin() as db:
-        ids = db.execute(clearable(now - keep_days * DAY_S, limit)).scalars().all()
+        ids = db.execute(_clearable(now - keep_days * DAY_S, limit)).scalars().all()
         if ids:
             db.execute(inbound.update().where(inbound.c.id.in_(ids), inbound.c.cleared_at.is_(None))
                        .values(raw=b"", prepared=None, cleared_at=now))

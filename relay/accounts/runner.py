@@ -9,6 +9,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+from relay import backoff
 from relay.accounts import registry, statuses
 from relay.accounts.errors import AccountError, AuthFailure, Stopped
 from relay.accounts.session import Session
@@ -16,10 +17,6 @@ from relay.accounts.session import Session
 log = logging.getLogger(__name__)
 
 STOP_TIMEOUT_S = 10
-
-
-def backoff(config, failures):
-    return min(config.backoff_s * 2 ** max(failures - 1, 0), config.backoff_max_s)
 
 
 class Runner:
@@ -70,7 +67,7 @@ class Runner:
         if isinstance(error, AuthFailure):
             delay = config.auth_retry_s
         else:
-            delay = backoff(config, failures)
+            delay = backoff.delay(config, failures)
             if not isinstance(error, AccountError):
                 log.exception("account=%d sync failed", self.account_id, exc_info=error)
                 error = AccountError(f"the relay could not sync this account ({error})")

@@ -11,6 +11,7 @@ import time
 
 import sqlalchemy as sa
 
+from relay import backoff
 from relay.accounts.errors import AccountError
 from relay.schema import sent_copies
 
@@ -55,9 +56,8 @@ def _failed(engine, account_id, copy, error, config):
                         copy.attempts, error)
             db.execute(sent_copies.delete().where(sent_copies.c.id == copy.id))
             return
-        delay = min(config.backoff_s * 2 ** (attempts - 1), config.backoff_max_s)
         db.execute(sent_copies.update().where(sent_copies.c.id == copy.id).values(
-            attempts=attempts, next_attempt_at=time.time() + delay, last_error=str(error)))
+            attempts=attempts, next_attempt_at=time.time() + backoff.delay(config, attempts), last_error=str(error)))
 
 
 def accounts_due(engine, account_ids):
@@ -67,11 +67,6 @@ def accounts_due(engine, account_ids):
     with engine.connect() as db:
         return db.execute(sa.select(sent_copies.c.account_id).distinct().where(
             sent_copies.c.account_id.in_(account_ids), sent_copies.c.next_attempt_at <= time.time())).scalars().all()
-
-
-def waiting(db, account_id):
-    return db.execute(sa.select(sa.func.count()).select_from(sent_copies)
-                      .where(sent_copies.c.account_id == account_id)).scalar()
 
 
 def forget(db, account_id):

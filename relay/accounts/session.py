@@ -36,7 +36,7 @@ class Session:
         self.token = token
         self.tokens = tokens
         self.stopping = stopping  # threading.Event: the account stops
-        self.wake = wake  # threading.Event: the box asked for read state changes
+        self.wake = wake  # threading.Event: the box asked for read state changes, or a Sent copy is due
         self.connection = None
         self.connected = False
         self.sent_folder = None

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from pouch.records import STATUS_FAILED, STATUS_SENT
+from relay import backoff
 from relay.schema import outbound, statuses
 
 QUEUED, SENDING, SENT, FAILED = "queued", "sending", "sent", "failed"
@@ -111,11 +112,10 @@ def retry_later(engine, job, reason, policy):
     if attempts >= policy.max_attempts:
         mark_failed(engine, job, f"gave up after {attempts} attempts: {reason}")
         return
-    delay = min(policy.backoff_s * 2 ** (attempts - 1), policy.backoff_max_s)
     with engine.begin() as db:
         db.execute(outbound.update().where(outbound.c.id == job.id).values(
             state=QUEUED, attempts=attempts, last_error=reason, claimed_by=None,
-            next_attempt_at=time.time() + delay))
+            next_attempt_at=time.time() + backoff.delay(policy, attempts)))
 
 
 def release(engine, job):
