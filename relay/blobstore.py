@@ -3,8 +3,11 @@ through the relay too unless ``direct_urls``)."""
 
 from pathlib import Path
 
+import sqlalchemy as sa
+
 from pouch.blobs import open_store
 from pouch.blobs.signing import load_or_create_key
+from relay.schema import boxes, pouches
 
 BLOB_PATH = "/blobs"
 KEY_FILE = "blob-url-signing.key"
@@ -17,6 +20,19 @@ def signing_key(data_dir):
 
 def blob_base_url(settings):
     return settings.relay.public_url.rstrip("/") + BLOB_PATH
+
+
+def served_pouch(engine):
+    """``allowed(name)`` for the blob handlers: whether blob ``name`` is a pouch of a
+    box not revoked, asked on every request (one lookup by primary key), so a revoked
+    box's signed URLs stop at the revocation, not when they expire."""
+    query = (sa.select(pouches.c.name).join(boxes, boxes.c.id == pouches.c.box_id)
+             .where(pouches.c.name == sa.bindparam("name"), boxes.c.revoked_at.is_(None)))
+
+    def allowed(name):
+        with engine.connect() as db:
+            return db.execute(query, {"name": name}).first() is not None
+    return allowed
 
 
 def make_store(settings):

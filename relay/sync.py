@@ -97,7 +97,7 @@ async def handle(engine, store, settings, box, request):
     upload = None
     if size is not None:
         name = await asyncio.to_thread(expect_upload, engine, box, size)
-        upload = {"name": name, "url": store.upload_url(name, settings.storage.url_lifetime_s)}
+        upload = {"name": name, "url": store.upload_url(name, settings.storage.url_lifetime_s, max_bytes=size)}
     await packing.pack_pending(engine, store, settings, box)
     lifetime = settings.storage.url_lifetime_s
     downloads = [{"name": row.name, "url": store.download_url(row.name, lifetime), "size": row.size,

@@ -46,6 +46,17 @@ class StagingFull(BlobError):
     """A blob has as many staged blocks or bytes as the store allows."""
 
 
+class BlobTooLarge(BlobError):
+    """A block list would make a blob larger than its upload URL allows."""
+
+
+def check_blob_size(name, size, max_bytes):
+    """BlobTooLarge if ``size`` bytes are over ``max_bytes`` (None: no bound)."""
+    if max_bytes is not None and size > max_bytes:
+        raise BlobTooLarge(f"the listed blocks make {size} bytes, over the {max_bytes} bytes "
+                           f"declared for {name!r}")
+
+
 class FolderBlobStore(BlobStore):
     def __init__(self, root, base_url, signing_key, max_staged_bytes=MAX_STAGED_BYTES):
         self.root = Path(root)
@@ -55,14 +66,14 @@ class FolderBlobStore(BlobStore):
 
     # -- URLs ---------------------------------------------------------------
 
-    def upload_url(self, name, lifetime_s):
-        return self._url(name, UPLOAD_PERMISSIONS, lifetime_s)
+    def upload_url(self, name, lifetime_s, max_bytes=None):
+        return self._url(name, UPLOAD_PERMISSIONS, lifetime_s, max_bytes)
 
     def download_url(self, name, lifetime_s):
         return self._url(name, DOWNLOAD_PERMISSIONS, lifetime_s)
 
-    def _url(self, name, permissions, lifetime_s):
-        query = self.signer.query(check_name(name), permissions, lifetime_s)
+    def _url(self, name, permissions, lifetime_s, max_bytes=None):
+        query = self.signer.query(check_name(name), permissions, lifetime_s, max_bytes=max_bytes)
         return f"{self.base_url}/{name}?{query}"
 
     # -- whole blobs ----------------------------------------------------------
@@ -129,16 +140,16 @@ class FolderBlobStore(BlobStore):
         """A new temporary file beside the blobs (the caller removes or renames it)."""
         return tempfile.NamedTemporaryFile(dir=self.root / STAGING, suffix=".tmp", delete=False)
 
-    def stage_block(self, name, block_id, received_path):
-        """Keep the received file as block ``block_id`` of blob ``name``."""
+    def stage_block(self, name, block_id, received_path, max_staged_bytes=None):
+        """Keep the received file as block ``block_id`` of blob ``name``, if the
+        blob's other staged blocks and this one stay within the store's bounds
+        and ``max_staged_bytes``."""
         blocks = self._state_dir(name) / "blocks"
         blocks.mkdir(parents=True, exist_ok=True)
         target = blocks / _block_file_name(block_id)
         others = [path for path in blocks.iterdir() if path != target]
-        staged = sum(path.stat().st_size for path in others) + os.path.getsize(received_path)
-        if len(others) >= rest.MAX_BLOCKS or staged > self.max_staged_bytes:
-            raise StagingFull(f"blob {name!r} may stage at most {rest.MAX_BLOCKS} blocks "
-                              f"and {self.max_staged_bytes} bytes")
+        check_staging(name, len(others), sum(path.stat().st_size for path in others)
+                      + os.path.getsize(received_path), _lower(self.max_staged_bytes, max_staged_bytes))
         os.replace(received_path, target)
 
     def block_lists(self, name):
@@ -152,11 +163,13 @@ class FolderBlobStore(BlobStore):
             raise BlobNotFound(name)
         return committed or [], uncommitted
 
-    def commit_blocks(self, name, entries):
-        """Make blob ``name`` the concatenation of the listed blocks, atomically.
+    def commit_blocks(self, name, entries, max_bytes=None):
+        """Make blob ``name`` the concatenation of the listed blocks, atomically,
+        if that makes at most ``max_bytes`` (else BlobTooLarge, nothing changed).
 
         ``entries`` are (where, block id) pairs of a Put Block List body."""
         sources = self._block_sources(name, entries)
+        check_blob_size(name, sum(size for _, _, size in sources), max_bytes)
         blocks = [rest.Block(block_id, size)
                   for (_, _, size), (_, block_id) in zip(sources, entries)]
         reuses_committed = any(path is None for path, _, _ in sources)
@@ -235,6 +248,17 @@ class FolderBlobStore(BlobStore):
 
     def _state_dir(self, name):
         return self.root / STAGING / hashlib.sha256(name.encode()).hexdigest()
+
+
+def check_staging(name, others, staged_bytes, max_staged_bytes):
+    """StagingFull unless one more block, making ``staged_bytes`` in all, fits."""
+    if others >= rest.MAX_BLOCKS or staged_bytes > max_staged_bytes:
+        raise StagingFull(f"blob {name!r} may stage at most {rest.MAX_BLOCKS} blocks "
+                          f"and {max_staged_bytes} bytes")
+
+
+def _lower(bound, other):
+    return bound if other is None else min(bound, other)
 
 
 def _concatenate(sources, committed_blob, target):

@@ -7,6 +7,7 @@ committing blocks and reading ranges in Azure through the SDK: the box sees
 the same REST subset whatever is behind the relay.
 """
 
+import os
 import tempfile
 
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
@@ -14,7 +15,8 @@ from azure.storage.blob import BlobBlock
 
 from pouch.blobs import rest
 from pouch.blobs.azure import AzureBlobStore
-from pouch.blobs.folder import FolderBlobStore, InvalidBlockList
+from pouch.blobs.folder import (MAX_STAGED_BYTES, FolderBlobStore, InvalidBlockList,
+                                check_blob_size, check_staging)
 from pouch.blobs.signing import UrlSigner
 from pouch.blobs.store import BlobNotFound
 
@@ -38,7 +40,12 @@ class RelayedAzureStore(AzureBlobStore):
         self.staging_dir.mkdir(parents=True, exist_ok=True)
         return tempfile.NamedTemporaryFile(dir=self.staging_dir, suffix=".tmp", delete=False)
 
-    def stage_block(self, name, block_id, received_path):
+    def stage_block(self, name, block_id, received_path, max_staged_bytes=None):
+        # One Get Block List more per block, inside the datacenter: staging stays bounded.
+        others = [block for block in self._block_lists_or_none(name)[1] if block.id != block_id]
+        limit = MAX_STAGED_BYTES if max_staged_bytes is None else min(MAX_STAGED_BYTES, max_staged_bytes)
+        check_staging(name, len(others), sum(block.size for block in others)
+                      + os.path.getsize(received_path), limit)
         with open(received_path, "rb") as data:
             self.container.get_blob_client(name).stage_block(block_id, data.read())
 
@@ -51,7 +58,9 @@ class RelayedAzureStore(AzureBlobStore):
         as_rest = lambda blocks: [rest.Block(block.id, block.size) for block in blocks]  # noqa: E731
         return as_rest(committed), as_rest(uncommitted)
 
-    def commit_blocks(self, name, entries):
+    def commit_blocks(self, name, entries, max_bytes=None):
+        if max_bytes is not None:
+            check_blob_size(name, self._listed_size(name, entries), max_bytes)
         blocks = [BlobBlock(block_id) for _, block_id in entries]
         try:
             self.container.get_blob_client(name).commit_block_list(blocks)
@@ -59,6 +68,26 @@ class RelayedAzureStore(AzureBlobStore):
             if getattr(error, "error_code", None) == "InvalidBlockList":
                 raise InvalidBlockList(f"a block of {name!r} is not in the store") from None
             raise
+
+    def _block_lists_or_none(self, name):
+        try:
+            return self.block_lists(name)
+        except BlobNotFound:
+            return [], []
+
+    def _listed_size(self, name, entries):
+        """Bytes of the blob the Put Block List ``entries`` would make (as Azure finds blocks)."""
+        committed, uncommitted = (
+            {block.id: block.size for block in blocks} for blocks in self._block_lists_or_none(name))
+        found = {rest.UNCOMMITTED: (uncommitted,), rest.COMMITTED: (committed,),
+                 rest.LATEST: (uncommitted, committed)}
+        size = 0
+        for where, block_id in entries:
+            sizes = [blocks[block_id] for blocks in found[where] if block_id in blocks]
+            if not sizes:
+                raise InvalidBlockList(f"block {block_id} of {name!r} is not in the store")
+            size += sizes[0]
+        return size
 
     def open_blob(self, name):
         """A reader of blob ``name`` with its ``size``; ``seek`` then ``read`` stream a range."""

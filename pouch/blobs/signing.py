@@ -1,5 +1,6 @@
-"""Signed blob URLs for the folder store: HMAC-SHA256 over name, permissions
-and expiry, so a URL grants exactly one blob, some operations, for a while."""
+"""Signed blob URLs for the folder store: HMAC-SHA256 over name, permissions,
+expiry and, for uploads, the most bytes the blob may take, so a URL grants
+exactly one blob, some operations, for a while, up to a size."""
 
 import base64
 import hashlib
@@ -25,28 +26,46 @@ class UrlSigner:
             raise ValueError(f"the signing key needs at least {MIN_KEY_BYTES} bytes")
         self._key = bytes(key)
 
-    def query(self, name, permissions, lifetime_s, now=None):
-        """The query string granting ``permissions`` on ``name`` for ``lifetime_s``."""
+    def query(self, name, permissions, lifetime_s, now=None, max_bytes=None):
+        """The query string granting ``permissions`` on ``name`` for ``lifetime_s``;
+        with ``max_bytes``, on a blob of at most that many bytes (``sz``)."""
         expiry = int((time.time() if now is None else now) + lifetime_s)
-        signature = self._sign(name, permissions, expiry)
-        return urllib.parse.urlencode({"sp": permissions, "se": expiry, "sig": signature})
+        fields = {"sp": permissions, "se": expiry}
+        if max_bytes is not None:
+            fields["sz"] = max_bytes = int(max_bytes)
+        fields["sig"] = self._sign(name, permissions, expiry, max_bytes)
+        return urllib.parse.urlencode(fields)
 
-    def verify(self, name, permissions, expiry, signature, now=None):
-        """Raise SignatureError unless the signature grants ``permissions`` now."""
-        try:
-            expiry = int(expiry)
-        except (TypeError, ValueError):
-            raise SignatureError("the URL has no valid expiry (se)") from None
-        expected = self._sign(name, permissions, expiry)
+    def verify(self, name, permissions, expiry, signature, now=None, max_bytes=None):
+        """Raise SignatureError unless the signature grants ``permissions`` now;
+        return the most bytes it lets the blob take (None: no bound of its own)."""
+        expiry = _integer(expiry, "expiry (se)")
+        if max_bytes is not None:
+            max_bytes = _integer(max_bytes, "size bound (sz)")
+        expected = self._sign(name, permissions, expiry, max_bytes)
         if not hmac.compare_digest(expected.encode(), (signature or "").encode()):
             raise SignatureError("the URL's signature does not match")
         if expiry <= (time.time() if now is None else now):
             raise SignatureError("the URL has expired")
+        return max_bytes
 
-    def _sign(self, name, permissions, expiry):
-        message = f"{name}\n{permissions}\n{expiry}".encode()
+    def _sign(self, name, permissions, expiry, max_bytes=None):
+        message = f"{name}\n{permissions}\n{expiry}"
+        if max_bytes is not None:  # URLs without a bound keep the signature they always had
+            message += f"\n{max_bytes}"
+        message = message.encode()
         digest = hmac.new(self._key, message, hashlib.sha256).digest()
         return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def _integer(value, what):
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise SignatureError(f"the URL has no valid {what}") from None
+    if number < 0 or str(number) != str(value).strip():
+        raise SignatureError(f"the URL has no valid {what}")
+    return number
 
 
 def load_or_create_key(path):

@@ -85,9 +85,10 @@ class BlobStore(abc.ABC):
         return await asyncio.to_thread(self._list, prefix)
 
     @abc.abstractmethod
-    def upload_url(self, name, lifetime_s):
+    def upload_url(self, name, lifetime_s, max_bytes=None):
         """A URL that can stage, list and commit the blocks of blob ``name`` for
-        ``lifetime_s`` seconds from now (negative: already expired)."""
+        ``lifetime_s`` seconds from now (negative: already expired), of a blob of
+        at most ``max_bytes`` where the store can enforce it."""
 
     @abc.abstractmethod
     def download_url(self, name, lifetime_s):

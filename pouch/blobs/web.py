@@ -8,6 +8,10 @@ status codes and error documents, at the URLs the store signs:
     GET  <name>?comp=blocklist&blocklisttype= Get Block List
     PUT  <name>?comp=block&blockid=           Put Block
     PUT  <name>?comp=blocklist                Put Block List (XML body)
+
+An upload URL signed with a size (``sz``, the size the box declared) takes no
+block, block list or staged blocks beyond it; a request for a blob that
+``allowed(name)`` refuses (its box was revoked) is refused at once.
 """
 
 import asyncio
@@ -20,7 +24,7 @@ import tornado.iostream
 import tornado.web
 
 from pouch.blobs import rest
-from pouch.blobs.folder import InvalidBlockList, StagingFull
+from pouch.blobs.folder import BlobTooLarge, InvalidBlockList, StagingFull
 from pouch.blobs.signing import SignatureError
 from pouch.blobs.store import READ, WRITE, BlobNotFound, InvalidBlobName, check_name
 
@@ -39,12 +43,17 @@ OPERATIONS = {
     "put_block_list": ("PUT", "blocklist", WRITE),
 }
 BODY_LIMITS = {"put_block": MAX_BLOCK_BYTES, "put_block_list": MAX_BLOCK_LIST_BYTES}
+# Staged blocks of a blob with a declared size may hold twice that: a resumed
+# upload sends again, at a smaller size, a block whose answer a drop cut off.
+STAGED_PER_DECLARED = 2
 
 
-def blob_routes(store):
-    """The URL routes serving ``store`` at the path of its ``base_url``."""
+def blob_routes(store, allowed=None):
+    """The URL routes serving ``store`` at the path of its ``base_url``;
+    ``allowed(name) -> bool`` (blocking, run in a thread per request), if
+    given, says whether blob ``name`` may still be served."""
     prefix = urllib.parse.urlsplit(store.base_url).path.rstrip("/")
-    return [(rf"{re.escape(prefix)}/(.+)", BlobHandler, {"store": store})]
+    return [(rf"{re.escape(prefix)}/(.+)", BlobHandler, {"store": store, "allowed": allowed})]
 
 
 class AzureError(tornado.web.HTTPError):
@@ -59,20 +68,26 @@ class AzureError(tornado.web.HTTPError):
 
 @tornado.web.stream_request_body
 class BlobHandler(tornado.web.RequestHandler):
-    def initialize(self, store):
+    def initialize(self, store, allowed=None):
         self.store = store
+        self.allowed = allowed
         self.operation = None
+        self.max_bytes = None  # the most bytes the URL lets the blob take
         self.body = None  # where a PUT body goes while it arrives
 
-    def prepare(self):
+    async def prepare(self):
         # First, before any check can fail: no body is read past the largest limit.
         self.request.connection.set_max_body_size(max(BODY_LIMITS.values()))
         self.name = self._blob_name()
         self.operation = self._operation()
         self._authorize()
+        if self.allowed is not None and not await asyncio.to_thread(self.allowed, self.name):
+            raise AzureError(403, "AuthenticationFailed", "The URL's box no longer has access.")
         limit = BODY_LIMITS.get(self.operation, 0)
+        if self.operation == "put_block" and self.max_bytes is not None:
+            limit = min(limit, self.max_bytes)
         self.request.connection.set_max_body_size(limit)
-        if limit:
+        if self.operation in BODY_LIMITS:
             self._receive_body(limit)
 
     def data_received(self, chunk):
@@ -135,8 +150,9 @@ class BlobHandler(tornado.web.RequestHandler):
     def _authorize(self):
         permissions = self.get_query_argument("sp", "")
         try:
-            self.store.signer.verify(self.name, permissions, self.get_query_argument("se", None),
-                                     self.get_query_argument("sig", None))
+            self.max_bytes = self.store.signer.verify(
+                self.name, permissions, self.get_query_argument("se", None),
+                self.get_query_argument("sig", None), max_bytes=self.get_query_argument("sz", None))
         except SignatureError as error:
             raise AzureError(403, "AuthenticationFailed", str(error)) from None
         if not set(permissions) & set(OPERATIONS[self.operation][2]):
@@ -150,7 +166,9 @@ class BlobHandler(tornado.web.RequestHandler):
             raise AzureError(411, "MissingContentLengthHeader", "Content-Length is required.")
         if int(length) > limit:
             raise AzureError(413, "RequestBodyTooLarge",
-                             f"The request body is too large; the limit is {limit} bytes.")
+                             f"The request body is too large; the limit is {limit} bytes"
+                             + (" (the size declared for this upload)." if limit == self.max_bytes
+                                else "."))
         if self.operation == "put_block":
             self._block_id = self.get_query_argument("blockid", "")
             if not rest.valid_block_id(self._block_id):
@@ -173,8 +191,10 @@ class BlobHandler(tornado.web.RequestHandler):
 
     async def _put_block(self):
         self.body.flush()
+        staged = None if self.max_bytes is None else STAGED_PER_DECLARED * self.max_bytes
         try:
-            await asyncio.to_thread(self.store.stage_block, self.name, self._block_id, self.body.name)
+            await asyncio.to_thread(self.store.stage_block, self.name, self._block_id, self.body.name,
+                                    staged)
         except StagingFull as error:
             raise AzureError(409, "BlockCountExceedsLimit", str(error)) from None
         self.set_status(201)
@@ -185,9 +205,11 @@ class BlobHandler(tornado.web.RequestHandler):
         except rest.MalformedXml as error:
             raise AzureError(400, "InvalidXmlDocument", str(error)) from None
         try:
-            await asyncio.to_thread(self.store.commit_blocks, self.name, entries)
+            await asyncio.to_thread(self.store.commit_blocks, self.name, entries, self.max_bytes)
         except InvalidBlockList as error:
             raise AzureError(400, "InvalidBlockList", str(error)) from None
+        except BlobTooLarge as error:
+            raise AzureError(413, "RequestBodyTooLarge", str(error)) from None
         self.set_status(201)
 
     async def _get_block_list(self):

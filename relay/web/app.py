@@ -5,7 +5,7 @@ from pathlib import Path
 import tornado.web
 
 from pouch.blobs.web import blob_routes
-from relay import inbound, signature
+from relay import blobstore, inbound, signature
 from relay.web.inbound import SendGridInboundHandler
 from relay.web.register import RegisterHandler
 from relay.web.status import MetricsHandler, StatusHandler
@@ -35,7 +35,7 @@ def make_app(settings, engine, store):
         (r"/metrics", MetricsHandler),
     ]
     if hasattr(store, "signer"):  # the relay signs its URLs and serves them (else Azure SAS URLs)
-        routes += blob_routes(store)
+        routes += blob_routes(store, allowed=blobstore.served_pouch(engine))
     key = settings.inbound.sendgrid_public_key
     return tornado.web.Application(
         routes,

@@ -4,13 +4,16 @@ with Azurite where both must agree, and malformed requests."""
 import asyncio
 
 import pytest
+import tornado.web
 from tornado.httpclient import HTTPClientError
+from tornado.httpserver import HTTPServer
+from tornado.testing import bind_unused_port
 
-from pouch.blobs import rest
+from pouch.blobs import FolderBlobStore, rest
 from pouch.blobs.signing import load_or_create_key
-from pouch.blobs.web import MAX_BLOCK_BYTES
-from tests.pouch.test_blobs import (azure_store, block_id, call, folder_store,  # noqa: F401
-                                    http_client, store, store_address, with_query)
+from pouch.blobs.web import MAX_BLOCK_BYTES, blob_routes
+from tests.pouch.test_blobs import (SIGNING_KEY, azure_store, block_id, call,  # noqa: F401
+                                    folder_store, http_client, store, store_address, with_query)
 
 pytestmark = pytest.mark.gen_test(timeout=60)
 
@@ -160,3 +163,49 @@ def test_signing_key_is_made_once_and_kept_private(tmp_path):
     path.write_text("not hex")
     with pytest.raises(ValueError, match="signing key"):
         load_or_create_key(path)
+
+
+async def test_an_upload_url_takes_no_more_than_the_size_it_was_signed_for(folder_store, http_client):
+    url = folder_store.upload_url("box/a", 60, max_bytes=1000)
+    # A block over the size is refused from its Content-Length, before its body is read.
+    too_big = await call(http_client, "PUT", with_query(url, comp="block", blockid=block_id("b0")),
+                         b"x" * 1001, headers={"Expect": "100-continue"})
+    assert error_code(too_big) == (413, "RequestBodyTooLarge")
+    assert "declared" in too_big.body.decode()
+    for name in ("b1", "b2"):
+        assert (await stage(http_client, url, name, b"x" * 600)).code == 201
+    # Staged blocks stay within twice the size (room for blocks a drop made the box resend).
+    assert error_code(await stage(http_client, url, "b3", b"x" * 900)) == (409, "BlockCountExceedsLimit")
+    over = await commit(http_client, url, "b1", "b2")
+    assert error_code(over) == (413, "RequestBodyTooLarge")
+    assert "1200 bytes, over the 1000 bytes declared" in over.body.decode()
+    assert not await folder_store.exists("box/a")
+    assert (await commit(http_client, url, "b1")).code == 201
+    assert await folder_store.get_bytes("box/a") == b"x" * 600
+
+
+async def test_a_size_bound_cannot_be_changed_or_dropped_from_a_url(folder_store, http_client):
+    url = folder_store.upload_url("box/a", 60, max_bytes=10)
+    for tampered in (url.replace("sz=10", "sz=10000"), url.replace("sz=10&", ""),
+                     url.replace("sz=10", "sz=-1")):
+        answer = await stage(http_client, tampered, "b1", b"x" * 100)
+        assert error_code(answer) == (403, "AuthenticationFailed")
+    assert (await stage(http_client, url, "b1", b"x" * 10)).code == 201
+
+
+async def test_blobs_the_relay_no_longer_allows_are_refused_at_once(folder_store, http_client):
+    refused = set()
+    sock, port = bind_unused_port()
+    store = FolderBlobStore(folder_store.root, f"http://127.0.0.1:{port}/blobs", SIGNING_KEY)
+    server = HTTPServer(tornado.web.Application(blob_routes(store, allowed=lambda name: name not in refused)))
+    server.add_sockets([sock])
+    try:
+        await store.put_bytes("box/a", b"mail")
+        download, upload = store.download_url("box/a", 60), store.upload_url("box/b", 60)
+        assert (await call(http_client, "GET", download)).code == 200
+        assert (await stage(http_client, upload, "b1", b"x")).code == 201
+        refused.update({"box/a", "box/b"})
+        assert error_code(await call(http_client, "GET", download)) == (403, "AuthenticationFailed")
+        assert error_code(await stage(http_client, upload, "b2", b"x")) == (403, "AuthenticationFailed")
+    finally:
+        server.stop()
