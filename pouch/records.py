@@ -5,7 +5,7 @@ container (pouch.container) and both sides.  It says *what* a record holds;
 how a record is laid out on the wire is the container's business.
 
 Addresses are ``(name, email)`` pairs, name possibly empty.  Dates are Unix
-seconds (UTC).  Digests are raw 32-byte sha256 values.
+seconds (UTC); a message's date may be negative (mail from before 1970).  Digests are raw 32-byte sha256 values.
 """
 
 from dataclasses import dataclass, field
@@ -43,7 +43,7 @@ class MessageRecord:
     bcc: list[Address] = field(default_factory=list)
     reply_to: list[Address] = field(default_factory=list)
     subject: str = ""
-    date: int = 0
+    date: int = 0  # Unix seconds, signed; 0 when the message has no usable date
     message_id: str = ""  # RFC 5322 Message-ID without <>
     in_reply_to: str | None = None
     references: list[str] = field(default_factory=list)

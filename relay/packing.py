@@ -8,6 +8,10 @@ and size) goes right after the small mail; its attachments follow in pouches
 of their own, made after every record pouch.  A box whose byte budget
 stops before them shows the message at once, its attachments marked as
 coming, and fetches them at a later sync.
+
+A message that cannot be packed (its payload does not read, its record would
+be refused, whatever it raises) is set aside (relay.quarantine) and the pouch
+carries the rest.
 """
 
 import asyncio
@@ -22,7 +26,7 @@ import sqlalchemy as sa
 
 from pouch.container.writer import PouchWriter
 from pouch.records import StatusRecord
-from relay import payload, preparation
+from relay import payload, preparation, quarantine
 from relay.accounts import mailmap as account_mail, statuses as account_statuses
 from relay.schema import deliveries, inbound, pouches, statuses
 
@@ -61,7 +65,7 @@ def pending_deliveries(db, box_id):
     """(id, size) of the deliveries whose record has not been packed, oldest first."""
     return db.execute(sa.select(deliveries.c.id, deliveries.c.size).where(
         deliveries.c.box_id == box_id, deliveries.c.pouch_name.is_(None),
-        deliveries.c.delivered_at.is_(None)).order_by(deliveries.c.id)).all()
+        deliveries.c.delivered_at.is_(None), deliveries.c.quarantined_at.is_(None)).order_by(deliveries.c.id)).all()
 
 
 def pending_attachments(db, box_id):
@@ -69,7 +73,7 @@ def pending_attachments(db, box_id):
     return db.execute(sa.select(deliveries.c.id, deliveries.c.size).where(
         deliveries.c.box_id == box_id, deliveries.c.blobs_later.is_(True),
         deliveries.c.blobs_pouch_name.is_(None), deliveries.c.blobs_delivered_at.is_(None),
-    ).order_by(deliveries.c.id)).all()
+        deliveries.c.quarantined_at.is_(None)).order_by(deliveries.c.id)).all()
 
 
 def pending_statuses(db, box_id):
@@ -89,22 +93,26 @@ class Contents:
     attachments: list = field(default_factory=list)
     statuses: list = field(default_factory=list)
     mail_bytes: int = 0
+    set_aside: list = field(default_factory=list)  # (delivery id, pouch column, reason) of mail that would not pack
+
+    def empty(self):
+        return not (self.records or self.attachments or self.statuses)
 
 
 def _prepared_rows(engine, delivery_ids):
-    """The deliveries' prepared payloads, in the order of ``delivery_ids``."""
+    """The deliveries' rows with their prepared payloads, in the order of ``delivery_ids``."""
     with engine.connect() as db:
         rows = db.execute(sa.select(deliveries.c.id.label("delivery_id"), deliveries.c.recipients,
                                     deliveries.c.size, inbound.c.id, inbound.c.prepared)
                           .join(inbound, inbound.c.id == deliveries.c.inbound_id)
                           .where(deliveries.c.id.in_(delivery_ids))).all()
     order = {delivery_id: index for index, delivery_id in enumerate(delivery_ids)}
-    for row in sorted(rows, key=lambda r: order[r.delivery_id]):
-        yield row, payload.unpack(row.prepared or prepare_now(engine, row.id))
+    return sorted(rows, key=lambda r: order[r.delivery_id])
 
 
 def write_pouch(engine, settings, box, name, contents):
-    """The bytes of one pouch holding ``contents``; fills in ``contents.split``."""
+    """The bytes of one pouch holding ``contents``; fills in ``contents.split``, and moves the
+    deliveries that would not pack out of ``contents`` into ``contents.set_aside``."""
     buffer = io.BytesIO()
     with PouchWriter(buffer, sender=settings.relay.domain, recipient=box.name, pouch_id=name,
                      level=pack_level(settings.sync, contents.mail_bytes)) as writer:
@@ -112,20 +120,64 @@ def write_pouch(engine, settings, box, name, contents):
             if not account_statuses.add_to(writer, status):  # else an AccountStatusRecord
                 writer.add_status(StatusRecord(status["message_id"], status["state"], status["at"], status["reason"]))
         tags = account_mail.tags(engine, contents.records)  # mail synced from a box user's external account
-        for row, (record, blobs) in _prepared_rows(engine, contents.records):
-            record.recipients = json.loads(row.recipients)
-            record.extra.update(tags.get(row.delivery_id, {}))
-            if blobs and row.size > settings.sync.big_message_bytes:
-                contents.split.append(row.delivery_id)
-            else:
-                _add_blobs(writer, blobs)
-            writer.add_message(record)
-        for _, (_, blobs) in _prepared_rows(engine, contents.attachments):
-            _add_blobs(writer, blobs)
+        contents.records = _each(engine, box, contents, contents.records, deliveries.c.pouch_name,
+                                 lambda row: _add_message(engine, settings, writer, contents, row, tags))
+        contents.attachments = _each(engine, box, contents, contents.attachments, deliveries.c.blobs_pouch_name,
+                                     lambda row: _add_attachments(writer, _payload(engine, row)[1]))
     return buffer.getvalue()
 
 
-def _add_blobs(writer, blobs):
+def _each(engine, box, contents, delivery_ids, column, add):
+    """``add`` each delivery's row to the pouch; returns the ids that went in.  The others
+    are set aside at the stage whose pouch goes in ``column``."""
+    added = []
+    for row in _prepared_rows(engine, delivery_ids):
+        try:
+            add(row)
+        except quarantine.NOT_THE_MESSAGES:
+            raise
+        except Exception as error:  # whatever else it is, it is this message's: the rest go on
+            contents.set_aside.append((row.delivery_id, column, quarantine.logged(
+                error, "pack", box=box.name, delivery=row.delivery_id, inbound=row.id)))
+        else:
+            added.append(row.delivery_id)
+    return added
+
+
+def _add_message(engine, settings, writer, contents, row, tags):
+    """Write one delivery's record, then its blobs unless they follow later.  Nothing is
+    written for it unless all of it can be: the writer checks a record before writing it,
+    and the blobs are checked first."""
+    record, blobs = _payload(engine, row)
+    record.recipients = json.loads(row.recipients)
+    record.extra.update(tags.get(row.delivery_id, {}))
+    later = bool(blobs) and row.size > settings.sync.big_message_bytes
+    if not later:
+        _check_blobs(blobs)
+    writer.add_message(record)
+    if later:
+        contents.split.append(row.delivery_id)
+    else:
+        _write_blobs(writer, blobs)
+
+
+def _payload(engine, row):
+    return payload.unpack(row.prepared or prepare_now(engine, row.id))
+
+
+def _add_attachments(writer, blobs):
+    _check_blobs(blobs)
+    _write_blobs(writer, blobs)
+
+
+def _check_blobs(blobs):
+    """Before the first chunk of a message's blobs is written: half its blobs would reach the box."""
+    for digest, data in blobs.items():
+        if not isinstance(data, bytes) or hashlib.sha256(data).digest() != digest:
+            raise ValueError(f"attachment {bytes(digest).hex()[:16]}…: its bytes do not match their sha256")
+
+
+def _write_blobs(writer, blobs):
     for digest, data in blobs.items():
         writer.add_blob(digest, data)
 
@@ -133,8 +185,9 @@ def _add_blobs(writer, blobs):
 def prepare_now(engine, inbound_id):
     """Mail the background has not prepared yet is converted here, during the sync."""
     with engine.connect() as db:
-        row = db.execute(sa.select(inbound.c.raw, inbound.c.mail_from).where(inbound.c.id == inbound_id)).one()
-    return preparation.prepare(row.raw, inbound_id, row.mail_from)
+        row = db.execute(sa.select(inbound.c.raw, inbound.c.mail_from, inbound.c.received_at)
+                         .where(inbound.c.id == inbound_id)).one()
+    return preparation.prepare(row.raw, inbound_id, row.mail_from, row.received_at)
 
 
 def record_pouch(engine, box, name, data, contents):
@@ -187,6 +240,10 @@ async def _pack(engine, store, settings, box, chunks):
     for contents in chunks:
         name = pouch_name(box, DOWN)
         data = await asyncio.to_thread(write_pouch, engine, settings, box, name, contents)
+        if contents.set_aside:
+            await asyncio.to_thread(quarantine.set_aside_deliveries, engine, contents.set_aside)
+        if contents.empty():
+            continue
         await store.put_bytes(name, data)
         try:
             await asyncio.to_thread(record_pouch, engine, box, name, data, contents)

@@ -43,6 +43,9 @@ inbound = sa.Table(
     sa.Column("prepared_at", sa.Integer),
     # When relay.retention dropped raw and prepared, keep_days after the last box's ack.
     sa.Column("cleared_at", sa.Integer),
+    # Set aside (relay.quarantine) when converting it raised: not tried again until retried.
+    sa.Column("quarantined_at", sa.Integer),
+    sa.Column("quarantine_reason", sa.Text),
     sa.Index("inbound_unprepared", "prepared_at"),
     sa.Index("inbound_kept", "cleared_at", "received_at"),
 )
@@ -63,9 +66,15 @@ deliveries = sa.Table(
     sa.Column("blobs_later", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("blobs_pouch_name", sa.String(200)),
     sa.Column("blobs_delivered_at", sa.Integer),
+    # Set aside (relay.quarantine) when it could not be converted or packed: never offered
+    # until an operator retries it; dropped_at when one marked it done without delivering.
+    sa.Column("quarantined_at", sa.Integer),
+    sa.Column("quarantine_reason", sa.Text),
+    sa.Column("dropped_at", sa.Integer),
     sa.UniqueConstraint("inbound_id", "box_id"),
     sa.Index("deliveries_pending", "box_id", "delivered_at"),
     sa.Index("deliveries_inbound", "inbound_id"),
+    sa.Index("deliveries_quarantined", "quarantined_at"),
 )
 
 # Status records owed to a box in a later pouch: the fate of each message it sent (kind

@@ -13,6 +13,9 @@ from appliance.web.sanitize import clean_html
 LINK_PARAMS = 'rel="noopener noreferrer nofollow" target="_blank"'
 
 
+SHOWN_FROM, SHOWN_UNTIL = -62135510400, 253402214400  # 2 Jan 0001 and 31 Dec 9999, UTC: a valid moment in every zone
+
+
 @functools.lru_cache(maxsize=16)
 def _month_abbreviations(locale_code):
     # Babel's formatting is too slow for every row of every page; the names are enough.
@@ -28,7 +31,8 @@ class Presenter:
 
     def date(self, timestamp, short=True):
         """Today's mail by its time, older mail by its day; long form with the year and time."""
-        moment = datetime.datetime.fromtimestamp(timestamp, self.zone)
+        # A date from any year travels (pouch records are signed 64-bit); show it within datetime's range.
+        moment = datetime.datetime.fromtimestamp(min(max(timestamp, SHOWN_FROM), SHOWN_UNTIL), self.zone)
         months = _month_abbreviations(self.locale_code)
         clock = f"{moment.hour:02d}:{moment.minute:02d}"
         day = f"{moment.day} {months[moment.month]} {moment.year}"

@@ -68,6 +68,9 @@ def _is(accepts, description):
 _text = _is(lambda value: isinstance(value, str), "text")
 _count = _is(lambda value: isinstance(value, int) and not isinstance(value, bool) and value >= 0,
              "a whole number >= 0")
+# Dates are signed: mail from before 1970 exists, and one must never make a record unreadable.
+_moment = _is(lambda value: isinstance(value, int) and not isinstance(value, bool) and -2**63 <= value < 2**63,
+              "a whole number of seconds (signed, 64-bit)")
 _flag = _is(lambda value: isinstance(value, bool), "true or false")
 _digest = _is(lambda value: isinstance(value, bytes) and len(value) == SHA256_SIZE, f"a {SHA256_SIZE}-byte sha256")
 _bytes = _is(lambda value: isinstance(value, bytes), "bytes")
@@ -117,7 +120,7 @@ MESSAGE_FIELDS = (
     ("bcc", _list(_address), []),
     ("reply_to", _list(_address), []),
     ("subject", _text, ""),
-    ("date", _count, 0),
+    ("date", _moment, 0),
     ("message_id", _text, ""),
     ("in_reply_to", _optional_text, None),
     ("references", _list(_text), []),
