@@ -61,9 +61,12 @@ class Inbound:
     smtp_port: int = 2525
 
 
+TRANSPORT_KINDS = ("folder", "sendgrid", "smtp")  # [outbound] transport; relay.outbound.transports
+
+
 @dataclass(frozen=True)
 class Outbound:
-    transport: str = "folder"  # folder | sendgrid | smtp
+    transport: str = "folder"  # one of TRANSPORT_KINDS
     folder: Path | None = None  # the folder transport's outbox; default: <data_dir>/sent
     sendgrid_api_key: str = ""
     sendgrid_host: str = "https://api.sendgrid.com"

@@ -8,18 +8,20 @@ non-ASCII addresses make the headers UTF-8 (RFC 6532: needs SMTPUTF8).
 """
 
 import base64
+import hashlib
 import re
 import time
 from datetime import datetime, timezone
 from email.message import MIMEPart
 from email.parser import BytesParser
-from email.utils import format_datetime, make_msgid
+from email.utils import format_datetime
 
 from pouch.records import BODY_HTML, MessageRecord
 
 from . import policies
 from .bodytext import html_to_text
 from .errors import MimeError
+from .parse import trimmed_references
 from .parts import safe_name
 
 _FALLBACK_TYPE = ("application", "octet-stream")
@@ -64,14 +66,29 @@ def _headers(record):
         if pairs:
             yield name, _address_list(name, pairs)
     yield "Subject", _encoded("Subject", " ".join(record.subject.split()))
-    when = record.date or int(time.time())  # a message without a date is being sent now
-    yield "Date", format_datetime(datetime.fromtimestamp(when, timezone.utc))
-    yield "Message-ID", _bracketed(record.message_id) or _new_message_id(record)
+    for name, value in identity_headers(record):
+        yield name, _folded(name, value)
+
+
+def identity_headers(record: MessageRecord, now=None) -> list:
+    """Date, Message-ID, In-Reply-To and References of ``record`` as [(name, value)], unfolded:
+    what replies thread on, the same whichever way the message leaves (MIME here, SendGrid's
+    ``headers``). ``now``: the date of a message that has none, default the clock."""
+    identity = [("Date", _date(record.date or now or int(time.time()))),  # no date: sent now
+                ("Message-ID", _bracketed(record.message_id) or _new_message_id(record))]
     if _bracketed(record.in_reply_to):
-        yield "In-Reply-To", _bracketed(record.in_reply_to)
-    references = " ".join(filter(None, map(_bracketed, record.references)))
+        identity.append(("In-Reply-To", _bracketed(record.in_reply_to)))
+    references = " ".join(filter(None, map(_bracketed, trimmed_references(record.references))))
     if references:
-        yield "References", _folded("References", references)
+        identity.append(("References", references))
+    return identity
+
+
+def _date(seconds):
+    try:
+        return format_datetime(datetime.fromtimestamp(seconds, timezone.utc))
+    except (OverflowError, OSError, ValueError):  # past year 9999, say: the box's clock is wrong
+        return format_datetime(datetime.fromtimestamp(int(time.time()), timezone.utc))
 
 
 def _bracketed(message_id):
@@ -135,8 +152,12 @@ def _folded(name, text):
 
 
 def _new_message_id(record):
-    domain = record.from_[0][1].rpartition("@")[2] if record.from_ else ""
-    return make_msgid(domain=domain or None)
+    """An id for a record that has none, derived from it so that every attempt and every
+    transport gives the message the same one."""
+    domain = (record.from_[0][1].rpartition("@")[2] if record.from_ else "") or "mailpouch.invalid"
+    seed = "\0".join([record.id, str(record.date), record.subject, *(email for _, email in record.from_)])
+    digest = hashlib.sha256(seed.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+    return _bracketed(f"{digest}@{domain}")
 
 
 def _blob(blobs, attachment):

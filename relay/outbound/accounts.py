@@ -1,5 +1,6 @@
 """Sending mail a box user wrote from an external address: through that account's own SMTP
-server, then a copy into its Sent folder over IMAP, as a mail client would."""
+server, then a copy into its Sent folder over IMAP, as a mail client would. A transport like
+the others (relay.outbound.transports.base): the same MIME, the same failures."""
 
 import logging
 import ssl
@@ -11,7 +12,7 @@ from relay.accounts import credentials as account_credentials
 from relay.accounts import mailmap, sentcopies
 from relay.accounts.errors import AccountError, AuthFailure, Unreachable
 from relay.accounts.session import connect
-from relay.outbound.transports import PermanentFailure, TemporaryFailure, smtp_send
+from relay.outbound.transports import PermanentFailure, TemporaryFailure, Transport, smtp_send
 from relay.schema import accounts
 
 log = logging.getLogger(__name__)
@@ -20,7 +21,7 @@ log = logging.getLogger(__name__)
 FILES_SENT_ITSELF = ("imap.gmail.com",)
 
 
-class AccountSender:
+class AccountSender(Transport):
     def __init__(self, engine, settings, tokens=None):
         self.engine = engine
         self.settings = settings
@@ -31,9 +32,10 @@ class AccountSender:
         """How long one send may take: SMTP, then the copy to Sent."""
         return 2 * self.settings.accounts.timeout_s
 
-    def send(self, box_id, record, blobs, recipients):
-        """Send ``record`` through the account named by its extra["account"]; returns a note."""
-        account = self._account(box_id, record.extra["account"])
+    def send(self, message):
+        """Send ``message`` through the account named by its record's extra["account"]; returns a note."""
+        record = message.record
+        account = self._account(message.box_id, record.extra["account"])
         try:
             settings = account_credentials.open_sealed(self.settings, account["sealed"])
             secret = self.tokens.secret(settings)
@@ -43,11 +45,10 @@ class AccountSender:
             raise TemporaryFailure(str(error)) from None
         if not settings.smtp_host:
             raise PermanentFailure(f"the account {account['address']} has no SMTP server in its settings")
-        raw = mime.build(record, blobs)
-        sender = record.from_[0][1] if record.from_ else account["address"]
-        note = smtp_send(raw, sender, recipients, settings.smtp_host, settings.smtp_port, settings.smtp_security,
-                         self.settings.accounts.timeout_s, login=_login(settings, secret),
-                         context=ssl.create_default_context())
+        raw = mime.build(record, message.blobs)
+        note = smtp_send(raw, message.sender or account["address"], message.recipients, settings.smtp_host,
+                         settings.smtp_port, settings.smtp_security, self.settings.accounts.timeout_s,
+                         login=_login(settings, secret), context=ssl.create_default_context())
         self._copy_to_sent(account, settings, raw)
         return note
 

@@ -84,10 +84,11 @@ def claim(engine, limit, lease_s):
 
 
 def extend_claim(engine, job, lease_s):
-    """Give a claimed job ``lease_s`` from now: its send may take longer than most."""
+    """Give a claimed job ``lease_s`` from now, as its send starts; False when the claim is no
+    longer this process's (it waited past its lease and was reported interrupted)."""
     with engine.begin() as db:
-        db.execute(outbound.update().where(outbound.c.id == job.id, outbound.c.state == SENDING)
-                   .values(next_attempt_at=time.time() + lease_s))
+        return db.execute(outbound.update().where(outbound.c.id == job.id, outbound.c.state == SENDING)
+                          .values(next_attempt_at=time.time() + lease_s)).rowcount == 1
 
 
 def mark_sent(engine, job, note=""):

@@ -87,11 +87,11 @@ async def test_other_4xx_fail_at_once_and_exhausted_retries_fail(relay, sendgrid
 async def test_a_message_sendgrid_would_refuse_is_a_permanent_failure(relay, sendgrid_standin, tmp_path):
     goma = await relay.register("goma")
     record, blobs = outgoing("m-5", "friend@example.com")
-    record.from_ = [("", "not-an-address")]
+    record.reply_to = [("", "not-an-address")]
     await goma.send(tmp_path, [(record, blobs)])
     await relay.send_all()
     [(_, errors)] = sendgrid_standin.invalid
-    assert errors[0][0] == "from.email"
+    assert errors[0][0] == "reply_to.email"
     _, records = await goma.receive(tmp_path)
     assert statuses(records)["m-5"][0] == STATUS_FAILED
 

@@ -1,8 +1,8 @@
 """A stand-in for SendGrid's v3 Mail Send API: a real HTTP server on a free port.
 
 It checks every request against the documented shape of POST /v3/mail/send
-(Bearer key, personalizations, from, subject, content, attachments, the
-30 MB limit) and answers 400 with SendGrid's error document when a request
+(Bearer key, personalizations, from, subject, content, attachments, headers,
+the 30 MB limit) and answers 400 with SendGrid's error document when a request
 breaks a rule, else what the test asked for (``answer_next(429, 500, ...)``),
 else 202, after ``delay_s``.  Fixture `sendgrid_standin`; point the sendgrid library's host at
 its ``url``.
@@ -12,6 +12,7 @@ import asyncio
 import base64
 import binascii
 import json
+import re
 import threading
 import uuid
 
@@ -23,6 +24,8 @@ import tornado.web
 MAX_BYTES = 30 * 1024 * 1024  # "the total size of your email ... must not exceed 30MB"
 MAX_RECIPIENTS = 1000
 DISPOSITIONS = ("inline", "attachment")
+FIELD_NAME = re.compile(r"[!-9;-~]+")  # RFC 5322 2.2: printable US-ASCII but the colon
+FIELD_VALUE = re.compile(r"[ -~\t]*")  # 7-bit, no line break: it stays one header
 RESERVED_HEADERS = {"x-sg-id", "x-sg-eid", "received", "dkim-signature", "content-type",
                     "content-transfer-encoding", "to", "from", "subject", "reply-to", "cc", "bcc"}
 
@@ -119,11 +122,27 @@ def mail_send_errors(body):
     errors += _content_errors(body.get("content"))
     if "attachments" in body:
         errors += _attachment_errors(body["attachments"])
-    headers = body.get("headers", {})
-    if not isinstance(headers, dict) or not all(isinstance(v, str) for v in headers.values()):
-        errors.append(("headers", "The headers must be an object of strings."))
-    elif RESERVED_HEADERS & {name.lower() for name in headers}:
-        errors.append(("headers", "These headers are reserved and cannot be set."))
+    if "headers" in body:
+        errors += _header_errors(body["headers"])
+    return errors
+
+
+def _header_errors(headers):
+    """Mail Send's reference: "key/value pairs must be strings", "properly encoded if they contain
+    unicode characters", "cannot be one of the reserved headers"; names as RFC 5322 has them."""
+    if not isinstance(headers, dict):
+        return [("headers", "Invalid type. Expected: object, given: " + type(headers).__name__ + ".")]
+    errors = []
+    for name, value in headers.items():
+        if not isinstance(value, str):
+            errors.append((f"headers.{name}", "The headers key/value pairs must be strings."))
+        elif name.lower() in RESERVED_HEADERS:
+            errors.append(("headers", f"The header {name} is reserved and cannot be set."))
+        elif not FIELD_NAME.fullmatch(name):
+            errors.append(("headers", f"{name!r} is not a header name."))
+        elif not FIELD_VALUE.fullmatch(value):
+            errors.append((f"headers.{name}", "Header values must be encoded if they contain unicode "
+                                              "characters, and be one line."))
     return errors
 
 
