@@ -10,6 +10,7 @@ from appliance.sync import commands as sync_commands
 from appliance.sync.scheduler import start_scheduler
 from appliance.users_cli import add_user
 from appliance.web.app import make_app
+from appliance.web.base import FORM_BYTES
 from hardware import LinkError
 from hardware import status as modem_status
 from pouch import service
@@ -51,7 +52,10 @@ def serve(settings, _args):
     def start_syncing():  # on the server's loop; the admin page finds it in the app's settings
         app.settings["sync_scheduler"] = start_scheduler(settings, app.settings["store"])
 
-    asyncio.run(service.serve(app, settings.web.host, settings.web.port, "box", on_start=start_syncing))
+    # Proxy headers are read only from [web] trusted_proxies (web.throttle); each handler
+    # raises the body limit it needs once the headers are in (web.app.BoxApplication).
+    asyncio.run(service.serve(app, settings.web.host, settings.web.port, "box", on_start=start_syncing,
+                              xheaders=False, max_body_size=FORM_BYTES))
 
 
 def user(settings, args):

@@ -13,6 +13,8 @@ import ipaddress
 
 import tornado.web
 
+from appliance.web import headers
+
 # The paths operating systems ask for; every host name reaches the box.
 CHECK_PATHS = (
     r"/generate_204", r"/gen_204",  # Android, ChromeOS
@@ -25,6 +27,9 @@ CHECK_PATHS = (
 
 class ConnectivityCheckHandler(tornado.web.RequestHandler):
     """Answers a connectivity check with a redirect to the mail page."""
+
+    def set_default_headers(self):
+        headers.apply(self)
 
     def get(self):
         self.set_header("Cache-Control", "no-store")  # a cached answer would hide the portal

@@ -29,6 +29,9 @@ class Web:
     host: str = "127.0.0.1"
     port: int = 8080
     cookie_secret: str = ""  # the .deb generates one; empty means: make one and keep it in data_dir
+    # Proxies (addresses or networks) whose X-Forwarded-For / X-Real-IP name the client;
+    # empty: the box is reached directly and those headers are ignored.
+    trusted_proxies: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

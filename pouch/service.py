@@ -14,7 +14,8 @@ log = logging.getLogger(__name__)
 
 async def serve(app, host, port, name, on_start=None, **server_options):
     """Listen on ``host:port`` until SIGTERM or SIGINT, then stop cleanly."""
-    server = app.listen(port, address=host, xheaders=True, **server_options)
+    server_options.setdefault("xheaders", True)
+    server = app.listen(port, address=host, **server_options)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):

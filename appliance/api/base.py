@@ -5,6 +5,7 @@ import json
 
 from appliance.api import auth, params
 from appliance.api.errors import APIError, bad_request
+from appliance.store import boxinfo
 from appliance.web.base import BaseHandler
 
 MAX_JSON = 1024 * 1024  # a draft's text; files come through POST /files
@@ -14,6 +15,15 @@ class ApiHandler(BaseHandler):
     """Subclasses name the query parameters each method takes in ``PARAMS``."""
 
     PARAMS = {}
+    UPLOADS = False  # True where files ride in the body (POST /files, a raw MIME send)
+
+    @classmethod
+    def body_limit(cls, store):
+        """Checked before the body is read (see web.app.BoxApplication), token or not."""
+        if not cls.UPLOADS:
+            return MAX_JSON
+        with store.read() as conn:  # base64 in a MIME message: 4 bytes for every 3
+            return boxinfo.max_attachment_bytes(conn) * 4 // 3 + MAX_JSON
 
     def get_current_user(self):
         return auth.authenticate(self.store, self.request.headers.get("Authorization"))

@@ -61,6 +61,7 @@ class DraftHandler(ApiHandler):
 
 
 class SendHandler(ApiHandler):
+    UPLOADS = True
     PARAMS = {"POST": ()}
 
     def post(self):

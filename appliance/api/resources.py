@@ -5,6 +5,7 @@ from appliance.api.base import ApiHandler
 from appliance.api.errors import bad_request, not_found
 from appliance.store import boxinfo, mailbox, uploads
 from appliance.web.files import AttachmentHandler
+from appliance.web.uploads import safe_name
 
 API_FOLDERS = ("inbox", "outbox", "sent", "drafts", "trash")
 
@@ -60,6 +61,8 @@ class ContactHandler(ApiHandler):
 class FileListHandler(ApiHandler):
     """Attachments of the user's mail (ids ``a<n>``), then their uploads (``u<n>``)."""
 
+    UPLOADS = True
+
     PARAMS = {"GET": (*params.PAGING, "filename"), "POST": ()}
 
     def get(self):
@@ -85,7 +88,7 @@ class FileListHandler(ApiHandler):
             limit = boxinfo.max_attachment_bytes(conn)
             if any(len(f["body"]) > limit for f in sent):
                 raise bad_request(f"A file is larger than the box's limit of {limit} bytes")
-            rows = [uploads.add(self.store, conn, self.user_id, f["filename"] or "attachment",
+            rows = [uploads.add(self.store, conn, self.user_id, safe_name(f["filename"]),
                                 f["content_type"] or "application/octet-stream", f["body"])
                     for f in sent]
         self.reply([encode.file(self.user_id, row, "u") for row in rows])

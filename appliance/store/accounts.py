@@ -5,7 +5,7 @@ import time
 
 import sqlalchemy as sa
 
-from appliance.store import passwords
+from appliance.store import passwords, sessions
 from appliance.store.errors import N_, StoreError
 from appliance.store.tables import users
 
@@ -38,14 +38,14 @@ def check_password(password):
 
 
 def create_user(conn, name, domain, password, display_name="", is_admin=False,
-                allow_reserved=False, language=None):
+                allow_reserved=False, language=None, password_hash=None):
     email = address_for(check_name(name, allow_reserved), domain)
     check_password(password)
     if find_by_email(conn, email) is not None:
         raise StoreError(N_("This address is already taken."))
     result = conn.execute(users.insert().values(
         email=email, display_name=display_name.strip()[:100],
-        password_hash=passwords.hash_password(password), is_admin=is_admin,
+        password_hash=password_hash or passwords.hash_password(password), is_admin=is_admin,
         suspended=False, language=language, created_at=int(time.time())))
     return result.inserted_primary_key[0]
 
@@ -81,9 +81,19 @@ def authenticate(conn, email, password):
     return user
 
 
-def set_password(conn, user_id, password):
+async def authenticate_off_loop(store, email, password):
+    """``authenticate`` for the server: the hash is computed in the hashing pool."""
+    with store.read() as conn:
+        user = find_by_email(conn, email)
+    right = await passwords.verify_off_loop(password, user["password_hash"] if user else None)
+    return user if right else None
+
+
+def set_password(conn, user_id, password, password_hash=None):
+    """A new password ends every session of the user (the caller may start a new one)."""
     check_password(password)
-    _update(conn, user_id, password_hash=passwords.hash_password(password))
+    _update(conn, user_id, password_hash=password_hash or passwords.hash_password(password))
+    sessions.end_all(conn, user_id)
 
 
 def set_language(conn, user_id, language):

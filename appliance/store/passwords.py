@@ -1,13 +1,19 @@
 """Password hashing with scrypt (memory-hard, in the standard library)."""
 
+import asyncio
 import base64
 import hashlib
 import hmac
 import secrets
+from concurrent.futures import ThreadPoolExecutor
 
 # 16 MiB of memory per hash: costly for a cracker, about 50 ms on a Raspberry Pi 4.
 N, R, P = 2**14, 8, 1
 MAX_MEMORY = 64 * 1024 * 1024
+# Hashing runs off the server's loop, at most this many at once (scrypt releases the GIL):
+# a flood of sign-ins queues here instead of stalling every page.
+HASHING_WORKERS = 2
+_hashing = ThreadPoolExecutor(max_workers=HASHING_WORKERS, thread_name_prefix="scrypt")
 
 
 def _derive(password, salt, n, r, p):
@@ -31,6 +37,19 @@ def verify_password(password, stored):
     except ValueError:
         return False
     return hmac.compare_digest(actual, base64.b64decode(digest))
+
+
+async def hash_off_loop(password):
+    return await asyncio.get_running_loop().run_in_executor(_hashing, hash_password, password)
+
+
+async def verify_off_loop(password, stored):
+    """``verify_password`` in the hashing pool; ``stored`` None costs the same and fails."""
+    if stored is None:
+        await hash_off_loop(password)  # no probing for which addresses exist
+        return False
+    return await asyncio.get_running_loop().run_in_executor(
+        _hashing, verify_password, password, stored)
 
 
 def session_stamp(stored):

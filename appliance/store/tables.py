@@ -116,3 +116,11 @@ sync_runs = sa.Table(
     sa.Column("wire_bytes_up", sa.Integer, nullable=False, default=0),  # migration a0004
     sa.Column("wire_bytes_down", sa.Integer, nullable=False, default=0),
 )
+
+sessions = sa.Table(  # migration a0007: a signed-in browser; the cookie holds the id, this its sha256
+    "sessions", metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id"), nullable=False, index=True),
+    sa.Column("created_at", sa.Integer, nullable=False),
+    sa.Column("expires_at", sa.Integer, nullable=False),
+)

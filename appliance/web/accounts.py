@@ -3,34 +3,45 @@
 import tornado.web
 
 from appliance.i18n import LANGUAGES
-from appliance.store import accounts
+from appliance.store import accounts, passwords
 from appliance.store.errors import N_, StoreError
-from appliance.web.base import LANGUAGE_COOKIE, SESSION_COOKIE, BaseHandler
+from appliance.web.base import LANGUAGE_COOKIE, BaseHandler, safe_next
+
+WAIT = N_("Too many failed attempts. Wait %(seconds)d seconds and try again.")
 
 
 class SignUpHandler(BaseHandler):
     def get(self):
         self.render("signup.html", error=None, name="", display_name="")
 
-    def post(self):
+    async def post(self):
         name = self.get_argument("name", "")
         display_name = self.get_argument("display_name", "")
         password = self.get_argument("password", "")
+        throttle = self.settings["signup_throttle"]
+        wait = throttle.wait_left(self.client)
+        if wait:
+            return self._refuse(self.locale.translate(WAIT) % {"seconds": wait}, 429)
+        throttle.count(self.client)  # every try: a script making accounts slows down
         try:
             if password != self.get_argument("password2", ""):
                 raise StoreError(N_("The two passwords are not the same."))
+            accounts.check_name(name)  # the cheap checks before the costly hash
+            hashed = await passwords.hash_off_loop(accounts.check_password(password))
             with self.store.write() as conn:
                 user_id = accounts.create_user(conn, name, self.store.domain, password,
                                                display_name=display_name,
-                                               language=self._chosen_language())
+                                               language=self._chosen_language(), password_hash=hashed)
                 user = accounts.find_by_id(conn, user_id)
+                self.start_session(user, conn)
         except StoreError as error:
-            self.set_status(400)
-            self.render("signup.html", error=self.error_text(error), name=name,
-                        display_name=display_name)
-            return
-        self.start_session(user)
+            return self._refuse(self.error_text(error), 400)
         self.redirect("/")
+
+    def _refuse(self, message, status):
+        self.set_status(status)
+        self.render("signup.html", error=message, name=self.get_argument("name", ""),
+                    display_name=self.get_argument("display_name", ""))
 
     def _chosen_language(self):
         chosen = self.get_cookie(LANGUAGE_COOKIE)
@@ -41,32 +52,24 @@ class SignInHandler(BaseHandler):
     def get(self):
         self.render("login.html", error=None, email="")
 
-    def post(self):
+    async def post(self):
         email = self.get_argument("email", "").strip().lower()
         if email and "@" not in email:
             email = f"{email}@{self.store.domain}"  # people may type just their name
-        throttle = self.settings["login_throttle"]
-        keys = (email, self.request.remote_ip)
-        wait = throttle.wait_left(*keys)
+        throttle, client = self.settings["login_throttle"], self.client
+        wait = throttle.wait_left(client, email)
         if wait:
-            return self._refuse(email, self.locale.translate(
-                N_("Too many failed attempts. Wait %(seconds)d seconds and try again.")) % {
-                "seconds": wait}, 429)
-        with self.store.read() as conn:
-            user = accounts.authenticate(conn, email, self.get_argument("password", ""))
+            return self._refuse(email, self.locale.translate(WAIT) % {"seconds": wait}, 429)
+        throttle.failed(client, email)  # counted before the slow hash: parallel tries count too
+        user = await accounts.authenticate_off_loop(self.store, email, self.get_argument("password", ""))
         if user is None:
-            throttle.failed(*keys)
             return self._refuse(email, self.locale.translate(N_("Wrong address or password.")), 403)
+        throttle.succeeded(client, email)
         if user["suspended"]:
             return self._refuse(email, self.locale.translate(
                 N_("This account is suspended. Ask the box's admin.")), 403)
-        throttle.succeeded(*keys)
         self.start_session(user)
-        self.redirect(self.get_argument("next", "/") if self._safe_next() else "/")
-
-    def _safe_next(self):
-        target = self.get_argument("next", "/")
-        return target.startswith("/") and not target.startswith("//")
+        self.redirect(safe_next(self.get_argument("next", "/")) or "/")
 
     def _refuse(self, email, message, status):
         self.set_status(status)
@@ -75,7 +78,7 @@ class SignInHandler(BaseHandler):
 
 class SignOutHandler(BaseHandler):
     def post(self):
-        self.clear_cookie(SESSION_COOKIE)
+        self.end_session()  # on the box too: a copy of the cookie signs no one in
         self.redirect("/login")
 
 
@@ -102,28 +105,37 @@ class SettingsHandler(BaseHandler):
         self.render("settings.html", message=saved and self.locale.translate(saved), error=None)
 
     @tornado.web.authenticated
-    def post(self):
+    async def post(self):
         try:
-            with self.store.write() as conn:
-                saved = self._apply(conn, self.current_user)
+            if self.get_argument("action") == "language":
+                saved = self._set_language(self.current_user)
+            else:
+                saved = await self._set_password(self.current_user)
         except StoreError as error:
             self.set_status(400)
             self.render("settings.html", message=None, error=self.error_text(error))
             return
         self.redirect(f"/settings?saved={saved}")
 
-    def _apply(self, conn, user):
-        if self.get_argument("action") == "language":
-            language = self.get_argument("language", "")
-            if language not in LANGUAGES:
-                raise StoreError(N_("Unknown language."))
+    def _set_language(self, user):
+        language = self.get_argument("language", "")
+        if language not in LANGUAGES:
+            raise StoreError(N_("Unknown language."))
+        with self.store.write() as conn:
             accounts.set_language(conn, user["id"], language)
-            self.set_cookie(LANGUAGE_COOKIE, language, expires_days=365, samesite="Lax")
-            return "language"
-        if accounts.authenticate(conn, user["email"], self.get_argument("current", "")) is None:
+        self.set_cookie(LANGUAGE_COOKIE, language, expires_days=365, samesite="Lax")
+        return "language"
+
+    async def _set_password(self, user):
+        """Hashes run in the hashing pool; the change ends every other session of the user."""
+        if await accounts.authenticate_off_loop(self.store, user["email"],
+                                                self.get_argument("current", "")) is None:
             raise StoreError(N_("Your current password is not right."))
-        if self.get_argument("password", "") != self.get_argument("password2", ""):
+        password = self.get_argument("password", "")
+        if password != self.get_argument("password2", ""):
             raise StoreError(N_("The two passwords are not the same."))
-        accounts.set_password(conn, user["id"], self.get_argument("password", ""))
-        self.start_session(accounts.find_by_id(conn, user["id"]))
+        hashed = await passwords.hash_off_loop(accounts.check_password(password))
+        with self.store.write() as conn:
+            accounts.set_password(conn, user["id"], password, password_hash=hashed)
+            self.start_session(user, conn)
         return "password"

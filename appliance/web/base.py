@@ -1,19 +1,24 @@
 """What every page of the mail client shares: the signed-in user, language, security headers."""
 
+import re
+from urllib.parse import urlsplit
+
 import tornado.locale
 import tornado.web
 
 from appliance.i18n import LANGUAGES
-from appliance.store import accounts, mailbox
-from appliance.store.passwords import session_stamp
-from appliance.web.present import Presenter
+from appliance.store import mailbox, sessions
+from appliance.web import headers
+from appliance.web.headers import CSP  # noqa: F401 (where tests and pages look for it)
+from appliance.web.present import Presenter, escape_text
+from appliance.web.throttle import client_address, client_key
 
 SESSION_COOKIE = "session"
 LANGUAGE_COOKIE = "lang"
 PAGE_SIZE = 25
-# Nothing from outside the box, no inline script or style, no framing, forms only to the box.
-CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
-       "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
+MAX_PAGE = 100000  # 2.5 million rows deep: any further is not a page anyone asked for
+FORM_BYTES = 64 * 1024  # a request body's limit unless a handler needs more (see app.BoxApplication)
+UNSAFE_IN_PATH = re.compile(r"[\\\x00-\x1f\x7f]")
 
 
 def as_id(text):
@@ -21,8 +26,21 @@ def as_id(text):
     return int(text) if text.isdigit() and len(text) <= 18 else None
 
 
+def safe_next(target):
+    """``target`` when it is a path on this box, else None (no scheme, host, backslash, space)."""
+    if not target.startswith("/") or target.startswith("//") or UNSAFE_IN_PATH.search(target):
+        return None
+    parts = urlsplit(target)
+    return target if not parts.scheme and not parts.netloc else None
+
+
 class BaseHandler(tornado.web.RequestHandler):
     _db = None
+
+    @classmethod
+    def body_limit(cls, store):
+        """The most a request body to this handler may hold; checked before it is read."""
+        return FORM_BYTES
 
     @property
     def store(self):
@@ -40,26 +58,41 @@ class BaseHandler(tornado.web.RequestHandler):
             self._db.close()
 
     def set_default_headers(self):
-        self.set_header("Content-Security-Policy", CSP)
-        self.set_header("X-Content-Type-Options", "nosniff")
-        self.set_header("Referrer-Policy", "no-referrer")
-        self.set_header("X-Frame-Options", "DENY")
+        headers.apply(self)
         self.set_header("Cache-Control", "no-store")
 
-    def get_current_user(self):
-        value = self.get_secure_cookie(SESSION_COOKIE, max_age_days=30)
-        if not value:
-            return None
-        user_id, _, stamp = value.decode().partition(":")
-        user = accounts.find_by_id(self.db, as_id(user_id))
-        if user is None or user["suspended"] or session_stamp(user["password_hash"]) != stamp:
-            return None
-        return user
+    @property
+    def client(self):
+        """Who is asking, for throttling: the peer, or what a trusted proxy says it is."""
+        return client_key(client_address(self.request, self.settings["trusted_proxies"]))
 
-    def start_session(self, user):
-        value = f"{user['id']}:{session_stamp(user['password_hash'])}"
-        self.set_secure_cookie(SESSION_COOKIE, value, expires_days=30, httponly=True,
+    def _session_token(self):
+        value = self.get_secure_cookie(SESSION_COOKIE, max_age_days=sessions.DAYS)
+        try:
+            return value.decode("ascii") if value else None
+        except UnicodeDecodeError:
+            return None
+
+    def get_current_user(self):
+        user = sessions.user_for(self.db, self._session_token())
+        return None if user is None or user["suspended"] else user
+
+    def start_session(self, user, conn=None):
+        """A new server-side session; ``conn`` when the caller is inside a write already."""
+        if conn is None:
+            with self.store.write() as conn:
+                token = sessions.start(conn, user["id"])
+        else:
+            token = sessions.start(conn, user["id"])
+        self.set_secure_cookie(SESSION_COOKIE, token, expires_days=sessions.DAYS, httponly=True,
                                samesite="Lax", secure=self.request.protocol == "https")
+
+    def end_session(self):
+        token = self._session_token()
+        if token:
+            with self.store.write() as conn:
+                sessions.end(conn, token)
+        self.clear_cookie(SESSION_COOKIE)
 
     def get_user_locale(self):
         """The user's own choice wins over what the browser asks for."""
@@ -72,6 +105,7 @@ class BaseHandler(tornado.web.RequestHandler):
     def get_template_namespace(self):
         namespace = super().get_template_namespace()
         namespace.update(user=self.current_user, languages=LANGUAGES, counts=self._counts(),
+                         escape_text=escape_text,
                          show=Presenter(self.locale.code, self.settings["box"].box.timezone))
         return namespace
 
@@ -86,10 +120,14 @@ class BaseHandler(tornado.web.RequestHandler):
         return text % error.params if error.params else text
 
     def page_number(self):
+        """The page asked for; a number past any real page is a 400, not a database error."""
         try:
-            return max(1, int(self.get_argument("page", "1")))
+            page = max(1, int(self.get_argument("page", "1")))
         except ValueError:
             return 1
+        if page > MAX_PAGE:
+            raise tornado.web.HTTPError(400, "no such page")
+        return page
 
     def paging(self):
         page = self.page_number()
@@ -97,6 +135,13 @@ class BaseHandler(tornado.web.RequestHandler):
 
     def write_error(self, status_code, **kwargs):
         self.render("error.html", status=status_code)
+
+
+class NotFoundHandler(BaseHandler):
+    """Tornado's answer for unknown paths, as a page of the box (with its headers)."""
+
+    def prepare(self):
+        raise tornado.web.HTTPError(404)
 
 
 class AdminHandler(BaseHandler):

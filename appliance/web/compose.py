@@ -9,12 +9,20 @@ from appliance.store.messages import DRAFT, QUEUED, Draft, NewFile, save_draft, 
 from appliance.web.base import BaseHandler, as_id
 from appliance.web.present import Presenter
 from appliance.web.sanitize import clean_html
+from appliance.web.uploads import safe_name
 
+FORM_OVERHEAD = 1024 * 1024
 FIELDS = ("to", "cc", "bcc", "subject", "body", "html", "format", "draft_id", "in_reply_to",
           "references", "account")
 
 
 class ComposeHandler(BaseHandler):
+    @classmethod
+    def body_limit(cls, store):
+        """Files up to the box's attachment limit, and the text with them."""
+        with store.read() as conn:
+            return boxinfo.max_attachment_bytes(conn) + FORM_OVERHEAD
+
     @tornado.web.authenticated
     def get(self):
         with self.store.read() as conn:
@@ -54,7 +62,7 @@ class ComposeHandler(BaseHandler):
     def _draft(self, values, kept_ids, action):
         rich, strict = values["format"] == "html", action == "send"
         files = [] if action == "autosave" else [
-            NewFile(f["filename"][:255], f["content_type"] or "application/octet-stream", f["body"])
+            NewFile(safe_name(f["filename"]), f["content_type"] or "application/octet-stream", f["body"])
             for f in self.request.files.get("files", []) if f["filename"]]
         return Draft(
             to=addresses.parse(values["to"], strict), cc=addresses.parse(values["cc"], strict),

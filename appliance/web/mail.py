@@ -4,7 +4,7 @@ import tornado.web
 
 from appliance.store import external_accounts, mailbox
 from appliance.store.errors import N_
-from appliance.web.base import PAGE_SIZE, BaseHandler
+from appliance.web.base import PAGE_SIZE, BaseHandler, safe_next
 
 FOLDER_TITLES = {
     "inbox": N_("Inbox"), "outbox": N_("Outbox"), "sent": N_("Sent"), "drafts": N_("Drafts"),
@@ -59,6 +59,4 @@ class MessageActionHandler(BaseHandler):
             if row is None:
                 raise tornado.web.HTTPError(404)
             ACTIONS[action](conn, self.current_user["id"], int(message_id))
-        target = self.get_argument("next", "")
-        safe = target.startswith("/") and not target.startswith("//")
-        self.redirect(target if safe else f"/thread/{row['thread_id']}")
+        self.redirect(safe_next(self.get_argument("next", "")) or f"/thread/{row['thread_id']}")

@@ -2,6 +2,7 @@
 
 import datetime
 import functools
+import re
 from zoneinfo import ZoneInfo
 
 import tornado.escape
@@ -11,6 +12,20 @@ from appliance.store import addresses
 from appliance.web.sanitize import clean_html
 
 LINK_PARAMS = 'rel="noopener noreferrer nofollow" target="_blank"'
+# Bidirectional controls reorder what follows them: "invoice<U+202E>fdp.exe" reads "invoiceexe.pdf".
+BIDI_CONTROLS = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def neutral(text):
+    """Text with its bidi controls taken out, so it shows in the order it really has."""
+    return BIDI_CONTROLS.sub("", text)
+
+
+def escape_text(value):
+    """The pages' autoescape: HTML-escaped, bidi controls taken out (templates pass UTF-8)."""
+    if isinstance(value, bytes):
+        value = value.decode("utf-8")
+    return tornado.escape.xhtml_escape(neutral(value))
 
 
 SHOWN_FROM, SHOWN_UNTIL = -62135510400, 253402214400  # 2 Jan 0001 and 31 Dec 9999, UTC: a valid moment in every zone

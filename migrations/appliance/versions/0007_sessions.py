@@ -5,8 +5,8 @@ Revises: a0006
 Create Date: 2026-12-06
 """
 
-from alembic import op  # noqa: F401
-import sqlalchemy as sa  # noqa: F401
+from alembic import op
+import sqlalchemy as sa
 
 revision = "a0007"
 down_revision = "a0006"
@@ -15,8 +15,14 @@ depends_on = None
 
 
 def upgrade():
-    pass
+    op.create_table(
+        "sessions",
+        sa.Column("id", sa.String(64), primary_key=True),  # sha256 of the cookie's token
+        sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id"), nullable=False, index=True),
+        sa.Column("created_at", sa.Integer, nullable=False),
+        sa.Column("expires_at", sa.Integer, nullable=False),
+    )
 
 
 def downgrade():
-    pass
+    op.drop_table("sessions")
