@@ -19,7 +19,7 @@ class Supervisor:
         self.engine = engine
         self.settings = settings
         self.token = uuid.uuid4().hex  # this process, in accounts.claimed_by
-        self.tokens = TokenSource(settings.accounts.timeout_s)
+        self.tokens = TokenSource(settings.accounts.timeout_s, settings.accounts.allow_private_hosts)
         self.runners = {}
         self._stopping = asyncio.Event()
         self._task = None

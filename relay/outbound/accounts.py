@@ -25,7 +25,8 @@ class AccountSender(Transport):
     def __init__(self, engine, settings, tokens=None):
         self.engine = engine
         self.settings = settings
-        self.tokens = tokens or account_credentials.TokenSource(settings.accounts.timeout_s)
+        self.tokens = tokens or account_credentials.TokenSource(
+            settings.accounts.timeout_s, settings.accounts.allow_private_hosts)
 
     @property
     def timeout_s(self):
