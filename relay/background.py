@@ -7,6 +7,8 @@ of relay processes can run them side by side.
 """
 
 import asyncio
+import functools
+import inspect
 import logging
 import threading
 import time
@@ -21,10 +23,11 @@ log = logging.getLogger(__name__)
 
 
 async def repeat(step, poll_s, stopping):
-    """Run ``step`` (True: it did something) until ``stopping`` is set."""
+    """Run ``step`` (True: it did something; a coroutine function, or blocking and run in a
+    thread) until ``stopping`` is set."""
     while not stopping.is_set():
         try:
-            busy = await asyncio.to_thread(step)
+            busy = await step() if inspect.iscoroutinefunction(step) else await asyncio.to_thread(step)
         except Exception:  # the database went away, say: keep going, slowly
             log.exception("background step %s failed", getattr(step, "__name__", step))
             busy = False
@@ -54,9 +57,9 @@ class Background:
             await self.smtp_server.wait_closed()
 
 
-async def start(settings, engine):
-    """Start preparing, sending and in time clearing mail, syncing external accounts and, if
-    configured, listening for SMTP."""
+async def start(settings, engine, store=None):
+    """Start preparing, sending and in time clearing mail (and with ``store``, expiring uploads
+    never handed over), syncing external accounts and, if configured, listening for SMTP."""
     stopping = threading.Event()  # read by the steps' threads too
     worker = Worker(engine, make_transport(settings), settings.outbound, stopping, AccountSender(engine, settings))
     poll_s = settings.outbound.poll_s
@@ -64,6 +67,9 @@ async def start(settings, engine):
              asyncio.create_task(repeat(lambda: preparation.prepare_some(engine) > 0, poll_s, stopping)),
              asyncio.create_task(repeat(lambda: retention.clear_some(engine, settings.retention.keep_days) > 0,
                                         settings.retention.poll_s, stopping))]
+    if store is not None:
+        expire = functools.partial(retention.expire_uploads, engine, store, settings)
+        tasks.append(asyncio.create_task(repeat(expire, settings.retention.poll_s, stopping)))
     smtp_server = None
     if settings.inbound.smtp_host:
         smtp_server = await smtp.start(engine, settings.inbound.smtp_host, settings.inbound.smtp_port,

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from relay.schema import addresses, boxes
+from relay.schema import accounts, addresses, boxes
 
 NAME_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 
@@ -121,6 +121,21 @@ def owners(db, recipients):
     found = {address: by_address.get(address) or by_domain.get(address.rpartition("@")[2])
              for address in wanted}
     return {address: box_id for address, box_id in found.items() if box_id is not None}
+
+
+def foreign(db, box_id, senders):
+    """Those of ``senders`` that box ``box_id`` may not send from, sorted.
+
+    A box sends from its own addresses (owners()) and from the outside addresses
+    its users registered as external accounts, unless another box owns them.
+    """
+    wanted = {normal(address) for address in senders}
+    owned = owners(db, wanted)
+    outside = {address for address in wanted if address not in owned}
+    registered = set(db.execute(sa.select(accounts.c.address).where(
+        accounts.c.box_id == box_id, accounts.c.address.in_(outside))).scalars()) if outside else set()
+    return sorted(address for address in wanted
+                  if owned.get(address) != box_id and address not in registered)
 
 
 def by_box(owned, recipients):

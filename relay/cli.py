@@ -62,7 +62,7 @@ def serve(settings, _args):
 
 async def run(settings, engine, store, app):
     await store.prepare()
-    background = await relay_background.start(settings, engine)
+    background = await relay_background.start(settings, engine, store)
     try:
         # Handlers that take a body raise this for their own requests; the rest take none.
         await service.serve(app, settings.web.host, settings.web.port, "relay",

@@ -9,15 +9,27 @@ box has not acked is never cleared, however old: a box may be offline for weeks.
 
 Outbound mail needs no policy of its own: its content is dropped as soon as
 its fate is known (relay.outbound.queue).
+
+Uploads a box never handed over expire, their bytes deleted from the blob
+store: one still staging once its upload URL can no longer finish it, one
+uploaded whole after ``keep_days`` (the box may come back to hand it over).
+The box then hears that the relay no longer expects it, and packs its mail
+again.
 """
 
+import asyncio
+import shutil
 import time
+from pathlib import Path
 
 import sqlalchemy as sa
 
-from relay.schema import boxes, deliveries, inbound
+from relay import takeover
+from relay.schema import boxes, deliveries, inbound, pouches
 
 DAY_S = 86400
+STAGED_MARGIN_S = 3600  # beyond an upload URL's lifetime: a clock a little off, a block in flight
+EXPIRED = "expired"
 
 
 def _done_before(cutoff):
@@ -57,3 +69,42 @@ def kept(db):
     count, size = db.execute(sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(inbound.c.size), 0))
                              .where(inbound.c.cleared_at.is_(None))).one()
     return count, size
+
+
+def _waiting_uploads(engine, cutoff, limit):
+    with engine.connect() as db:
+        return db.execute(sa.select(pouches.c.name, pouches.c.box_id, pouches.c.created_at).where(
+            pouches.c.direction == takeover.UP, pouches.c.state == takeover.EXPECTED,
+            pouches.c.created_at <= cutoff).order_by(pouches.c.created_at).limit(limit)).all()
+
+
+def _expire(engine, name, reason, now):
+    with engine.begin() as db:
+        return db.execute(pouches.update().where(pouches.c.name == name, pouches.c.state == takeover.EXPECTED)
+                          .values(state=EXPIRED, error=reason, done_at=now)).rowcount
+
+
+async def expire_uploads(engine, store, settings, now=None, limit=200):
+    """Expire up to ``limit`` uploads never handed over, their bytes deleted first (a takeover
+    that read them meanwhile still wins the row); returns how many."""
+    now = int(time.time() if now is None else now)
+    staged_for = settings.storage.url_lifetime_s + STAGED_MARGIN_S
+    expired = 0
+    for row in await asyncio.to_thread(_waiting_uploads, engine, now - staged_for, limit):
+        if await store.exists(row.name):  # uploaded whole: the box may still hand it over
+            if row.created_at > now - settings.retention.keep_days * DAY_S:
+                continue
+            reason = f"uploaded but not handed over within {settings.retention.keep_days} days"
+        else:
+            reason = f"not uploaded within {staged_for} s"
+        await store.delete(row.name)
+        expired += await asyncio.to_thread(_expire, engine, row.name, reason, now)
+    await asyncio.to_thread(_clear_spills, Path(settings.relay.data_dir) / takeover.SPILL_FOLDER, now - DAY_S)
+    return expired
+
+
+def _clear_spills(folder, cutoff):
+    """Remove what takeovers a crash interrupted left in their spill folder."""
+    for path in folder.glob("*") if folder.is_dir() else ():
+        if path.stat().st_mtime < cutoff:
+            shutil.rmtree(path, ignore_errors=True)

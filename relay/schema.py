@@ -84,7 +84,7 @@ statuses = sa.Table(
     "statuses", metadata,
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("box_id", sa.Integer, sa.ForeignKey("boxes.id"), nullable=False),
-    sa.Column("message_id", sa.String(255), nullable=False),
+    sa.Column("message_id", sa.String(1000), nullable=False),  # refused: ids too long for outbound too
     sa.Column("state", sa.String(16), nullable=False),
     sa.Column("reason", sa.Text, nullable=False, server_default=""),
     sa.Column("at", sa.Integer, nullable=False),
@@ -108,6 +108,7 @@ pouches = sa.Table(
     sa.Column("done_at", sa.Integer),
     sa.Column("error", sa.Text, nullable=False, server_default=""),
     sa.Index("pouches_open", "box_id", "direction", "state"),
+    sa.Index("pouches_waiting", "direction", "state", "created_at"),  # uploads to expire
 )
 
 # Messages boxes sent, one row per (box, record id): a repeated upload cannot add a second.

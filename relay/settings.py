@@ -88,6 +88,9 @@ class Sync:
     pouch_max_bytes: int = 10 * MB  # raw MIME bytes packed into one downloaded pouch
     big_message_bytes: int = 256 * 1024  # messages this big travel after the small ones
     max_upload_bytes: int = 64 * MB
+    # A box's uploads waiting on the relay (staged, or uploaded and not yet handed over) hold at
+    # most this many bytes (their declared sizes): a sync asking for more gets "upload_error".
+    box_quota_bytes: int = 256 * MB
     max_upload_expanded_bytes: int = 256 * MB  # an upload once decompressed (mail packs 5-12x)
     # zstd levels of downloaded pouches (the box writes its own at 19). bench/relay.py on the corpus
     # (whole packing path, 10 MB pouches, rounds interleaved, this 2-core VM whose speed varies

@@ -23,6 +23,10 @@ class SyncRequestError(ValueError):
     """A sync request that does not follow the handshake's shape."""
 
 
+class OverQuota(Exception):
+    """The box asks to upload more than its quota leaves: the rest of its sync goes on."""
+
+
 def names_in(request, key):
     names = request.get(key) or []
     if not isinstance(names, list) or len(names) > MAX_NAMES or not all(isinstance(n, str) for n in names):
@@ -64,9 +68,17 @@ def acknowledge(engine, box, names):
     return owned
 
 
-def expect_upload(engine, box, size):
+def expect_upload(engine, box, size, quota):
+    """The name of a new upload of ``size`` bytes; OverQuota if the box's uploads waiting
+    (staged, or uploaded and not handed over) would then hold more than ``quota`` bytes."""
     name = packing.pouch_name(box, takeover.UP)
     with engine.begin() as db:
+        waiting = db.execute(sa.select(sa.func.coalesce(sa.func.sum(pouches.c.size), 0)).where(
+            pouches.c.box_id == box.id, pouches.c.direction == takeover.UP,
+            pouches.c.state == takeover.EXPECTED)).scalar()
+        if waiting + size > quota:
+            raise OverQuota(f"an upload of {size} bytes is refused: this box's uploads waiting on the relay "
+                            f"hold {waiting} bytes of its quota of {quota} (they expire if never handed over)")
         db.execute(pouches.insert().values(name=name, box_id=box.id, direction=takeover.UP,
                                            state=takeover.EXPECTED, size=size, created_at=int(time.time())))
     return name
@@ -94,10 +106,14 @@ async def handle(engine, store, settings, box, request):
             accepted.append(name)
         except takeover.TakeoverError as error:
             rejected.append({"name": name, "error": str(error)})
-    upload = None
+    upload = upload_error = None
     if size is not None:
-        name = await asyncio.to_thread(expect_upload, engine, box, size)
-        upload = {"name": name, "url": store.upload_url(name, settings.storage.url_lifetime_s, max_bytes=size)}
+        try:
+            name = await asyncio.to_thread(expect_upload, engine, box, size, settings.sync.box_quota_bytes)
+            upload = {"name": name, "url": store.upload_url(name, settings.storage.url_lifetime_s, max_bytes=size)}
+        except OverQuota as error:
+            log.warning("sync box=%s upload refused: %s", box.name, error)
+            upload_error = str(error)
     await packing.pack_pending(engine, store, settings, box)
     lifetime = settings.storage.url_lifetime_s
     downloads = [{"name": row.name, "url": store.download_url(row.name, lifetime), "size": row.size,
@@ -105,6 +121,8 @@ async def handle(engine, store, settings, box, request):
     log.info("sync box=%s acked=%d accepted=%d rejected=%d downloads=%d upload=%s", box.name,
              len(acked), len(accepted), len(rejected), len(downloads), upload is not None)
     answer = {"upload": upload, "downloads": downloads, "accepted": accepted, "rejected": rejected}
+    if upload_error:
+        answer["upload_error"] = upload_error
     if request.get("want_account_key") is True:  # a box registered before accounts existed
         answer["account_key"] = base64.b64encode(keys.account_keys(settings)[1]).decode()
     return answer

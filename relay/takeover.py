@@ -6,34 +6,52 @@ Idempotent: the pouch row moves from ``expected`` to ``taken`` in the same
 transaction that queues its messages and applies its other records, and a
 message already queued for that box (same record id, from any pouch) is never
 queued again.
+
+Trusting no box: a message goes on only from an address its box owns, within
+pouch.limits; any other comes back to the box as a failed status with the
+reason, and the messages beside it go on.  Memory stays bounded whatever a
+pouch expands to: the upload is read from a file, and blobs are spilled to
+files chunk by chunk (a blob no message may carry is only counted), so what a
+message brings into memory is at most its attachments, within the limit.
 """
 
 import asyncio
-import io
 import logging
+import tempfile
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import sqlalchemy as sa
 
-from pouch import mime
+from pouch import limits, mime
 from pouch.container.errors import PouchError
 from pouch.container.reader import PouchReader
-from pouch.records import AccountRecord, BlobRecord, FlagRecord, MessageRecord
+from pouch.container.wire import BlobChunk
+from pouch.records import STATUS_FAILED, AccountRecord, FlagRecord, MessageRecord
 from relay import boxes, inbound, payload
 from relay.accounts import mailmap, registry
 from relay.outbound import queue
 from relay.schema import pouches
+from relay.settings import MB
 
 log = logging.getLogger(__name__)
 
 UP = "up"
 EXPECTED, TAKEN, REJECTED = "expected", "taken", "rejected"
 MAX_RECORD_ID = 255  # outbound.record_id
+MAX_STATUS_ID = 1000  # statuses.message_id: a longer id is nothing a box could match; logged only
+SPILL_FOLDER = "takeover"  # in the relay's data_dir: never a tmpfs that would hold blobs in memory
 
 
 class TakeoverError(Exception):
     """The pouch cannot be taken over (yet, or at all)."""
+
+
+@dataclass(frozen=True)
+class Blob:
+    size: int
+    path: Path | None  # None: too big for any message, not kept
 
 
 @dataclass
@@ -41,49 +59,138 @@ class Upload:
     """What an uploaded pouch carries, and the records that had to be skipped."""
 
     messages: list = field(default_factory=list)
-    blobs: dict = field(default_factory=dict)  # sha256 -> bytes
+    blobs: dict = field(default_factory=dict)  # sha256 -> Blob
     accounts: list = field(default_factory=list)
     flags: list = field(default_factory=list)
+    refused: list = field(default_factory=list)  # (record id, reason) of messages that do not read
     skipped: list = field(default_factory=list)
 
+    def blobs_of(self, message):
+        """{sha256: bytes} of the blobs ``message`` needs that the pouch holds."""
+        wanted = {attachment.sha256 for attachment in message.attachments}
+        return {digest: self.blobs[digest].path.read_bytes() for digest in wanted
+                if digest in self.blobs and self.blobs[digest].path is not None}
 
-def read_upload(data, max_raw_bytes):
-    """The Upload in pouch bytes ``data``; PouchError if unreadable."""
-    reader = PouchReader(io.BytesIO(data), max_raw_bytes=max_raw_bytes, errors="skip")
-    upload, messages = Upload(), {}
-    for record in reader:
-        if isinstance(record, MessageRecord) and 0 < len(record.id) <= MAX_RECORD_ID:
-            messages.setdefault(record.id, record)  # a repeated id is the same message
-        elif isinstance(record, MessageRecord):
-            upload.skipped.append(f"a message id of {len(record.id)} characters")
-        elif isinstance(record, BlobRecord):
-            upload.blobs[record.sha256] = record.data
-        elif isinstance(record, AccountRecord):
-            upload.accounts.append(record)  # in order: a later record of an account wins
-        elif isinstance(record, FlagRecord):
-            upload.flags.append(record)
-    upload.messages = list(messages.values())
-    upload.skipped += [problem.reason for problem in reader.skipped]
+
+class _Spill:
+    """Writes each blob's chunks to a file of its own, as they are read."""
+
+    def __init__(self, folder):
+        self.folder = Path(folder)
+        self.blobs = {}
+        self._file = self._sha256 = None
+        self._written = 0
+
+    def add(self, chunk):
+        if chunk.offset == 0:
+            self._start(chunk)
+        elif chunk.sha256 != self._sha256 or chunk.offset != self._written:
+            self._drop()  # the reader refused a chunk of this blob: it is not whole
+            return
+        if self._file is not None:
+            self._file.write(chunk.data)
+        self._written += len(chunk.data)
+        if chunk.last:
+            path = self._path(chunk.sha256) if self._file is not None else None
+            self._drop()
+            self.blobs[chunk.sha256] = Blob(chunk.size, path)
+
+    def _start(self, chunk):
+        self._drop()
+        self._sha256 = chunk.sha256
+        if chunk.size <= limits.MAX_MESSAGE_BYTES:  # else only its size matters: read past it
+            self._file = open(self._path(chunk.sha256), "wb")
+
+    def _drop(self):
+        if self._file is not None:
+            self._file.close()
+        self._file = self._sha256 = None
+        self._written = 0
+
+    def _path(self, sha256):
+        return self.folder / sha256.hex()
+
+
+def read_upload(path, max_raw_bytes, folder):
+    """The Upload in the pouch file at ``path``, its blobs spilled into ``folder``;
+    PouchError if unreadable."""
+    upload, messages, spill = Upload(), {}, _Spill(folder)
+    with open(path, "rb") as file:
+        reader = PouchReader(file, max_raw_bytes=max_raw_bytes, errors="skip", blob_chunks=True)
+        try:
+            for record in reader:
+                if isinstance(record, MessageRecord):
+                    messages.setdefault(record.id, record)  # a repeated id is the same message
+                elif isinstance(record, BlobChunk):
+                    spill.add(record)
+                elif isinstance(record, AccountRecord):
+                    upload.accounts.append(record)  # in order: a later record of an account wins
+                elif isinstance(record, FlagRecord):
+                    upload.flags.append(record)
+        finally:
+            spill._drop()
+    upload.messages, upload.blobs = list(messages.values()), spill.blobs
+    for problem in reader.skipped:
+        if problem.record_id:
+            upload.refused.append((problem.record_id, f"the relay cannot read this message: {problem.reason}"))
+        else:
+            upload.skipped.append(problem.reason)
     return upload
+
+
+def refusal(db, box, message, upload):
+    """Why ``message`` may not go on, or None."""
+    if not 0 < len(message.id) <= MAX_RECORD_ID:
+        return f"its id has {len(message.id)} characters; the relay takes 1 to {MAX_RECORD_ID}"
+    recipients = {email.strip().lower() for _, email in message.to + message.cc + message.bcc}
+    if len(recipients) > limits.MAX_RECIPIENTS:
+        return f"it has {len(recipients)} recipients; at most {limits.MAX_RECIPIENTS} can be sent at once"
+    size = sum(upload.blobs[a.sha256].size if a.sha256 in upload.blobs else a.size for a in message.attachments)
+    if size > limits.MAX_MESSAGE_BYTES:
+        return (f"its attachments come to {size / MB:.1f} MB; "
+                f"at most {limits.MAX_MESSAGE_BYTES / MB:.0f} MB can be sent")
+    senders = [email for _, email in message.from_]
+    if not senders:
+        return "it has no sender (From)"
+    if foreign := boxes.foreign(db, box.id, senders):
+        return (f"it is sent from {', '.join(foreign)}, which is not an address of this box "
+                "(its users' addresses and the outside addresses they registered)")
+    return None
 
 
 def take(engine, box, name, upload):
     """Take pouch ``name`` over: queue each new message, apply the account and flag records;
-    returns how many messages were new (0 if taken before)."""
+    returns how many messages were new, None if the pouch was no longer expected."""
     with engine.begin() as db:
         claimed = db.execute(pouches.update().where(
             pouches.c.name == name, pouches.c.box_id == box.id, pouches.c.state == EXPECTED,
         ).values(state=TAKEN, done_at=int(time.time()))).rowcount
         if not claimed:
-            return 0
+            return None
         # Accounts first: a message sent from an account may come in the same pouch.
         for problem in registry.apply(db, box, upload.accounts):
             log.warning("upload record skipped box=%s pouch=%s reason=%r", box.name, name, problem)
         mailmap.want_seen(db, box.id, upload.flags)
+        for record_id, reason in upload.refused:
+            _refuse(db, box, name, record_id, reason)
         fresh = [m for m in upload.messages if not queue.exists(db, box.id, m.id)]
         for message in fresh:
-            _queue_one(db, box, name, message, upload.blobs)
+            reason = refusal(db, box, message, upload)
+            if reason:
+                _refuse(db, box, name, message.id, reason)
+            else:
+                _queue_one(db, box, name, message, upload.blobs_of(message))
     return len(fresh)
+
+
+def _refuse(db, box, name, record_id, reason):
+    log.warning("upload message refused box=%s pouch=%s id=%r reason=%r", box.name, name, record_id[:80], reason)
+    if len(record_id) > MAX_STATUS_ID:
+        return
+    if len(record_id) > MAX_RECORD_ID:  # too long for the queue: the status alone tells the box
+        queue.add_status(db, box.id, record_id, STATUS_FAILED, reason)
+    elif not queue.exists(db, box.id, record_id):
+        queue.refuse(db, box.id, record_id, name, reason)
 
 
 def _queue_one(db, box, name, message, blobs):
@@ -110,6 +217,13 @@ def reject(engine, box, name, error):
         ).values(state=REJECTED, error=str(error)[:1000], done_at=int(time.time())))
 
 
+async def _refuse_upload(engine, store, box, name, error):
+    """Reject upload ``name`` and delete its bytes: nothing the relay refused stays on its disk."""
+    await asyncio.to_thread(reject, engine, box, name, error)
+    await store.delete(name)
+    raise TakeoverError(f"{name}: {error}")
+
+
 def state_of(engine, box, name):
     """The state of upload ``name`` of this box, or None when it is not one of its uploads."""
     with engine.connect() as db:
@@ -126,22 +240,29 @@ async def take_over(engine, store, settings, box, name):
         raise TakeoverError(f"{name} is not an upload this relay expects from this box")
     try:
         size = await store.size(name)
-        data = await store.get_bytes(name) if size <= settings.sync.max_upload_bytes else None
     except Exception as error:  # not (fully) uploaded: the box may upload again
         raise TakeoverError(f"{name} cannot be read from the blob store: {error}") from None
-    if data is None:
-        error = f"{size} bytes is over this relay's upload limit of {settings.sync.max_upload_bytes}"
-        await asyncio.to_thread(reject, engine, box, name, error)
-        raise TakeoverError(f"{name}: {error}")
-    try:
-        upload = await asyncio.to_thread(read_upload, data, settings.sync.max_upload_expanded_bytes)
-    except PouchError as error:
-        await asyncio.to_thread(reject, engine, box, name, error)
-        raise TakeoverError(f"{name} is not a readable pouch: {error}") from None
-    for reason in upload.skipped:
-        log.warning("upload record skipped box=%s pouch=%s reason=%r", box.name, name, reason)
-    new = await asyncio.to_thread(take, engine, box, name, upload)
-    log.info("upload taken box=%s pouch=%s messages=%d new=%d accounts=%d flags=%d", box.name, name,
-             len(upload.messages), new, len(upload.accounts), len(upload.flags))
+    if size > settings.sync.max_upload_bytes:
+        await _refuse_upload(engine, store, box, name,
+                             f"{size} bytes is over this relay's upload limit of {settings.sync.max_upload_bytes}")
+    spill_root = Path(settings.relay.data_dir) / SPILL_FOLDER
+    spill_root.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=spill_root) as folder:
+        path = Path(folder) / "upload.pouch"
+        try:
+            await store.get_file(name, path)
+        except Exception as error:
+            raise TakeoverError(f"{name} cannot be read from the blob store: {error}") from None
+        try:
+            upload = await asyncio.to_thread(read_upload, path, settings.sync.max_upload_expanded_bytes, folder)
+        except PouchError as error:
+            await _refuse_upload(engine, store, box, name, f"not a readable pouch: {error}")
+        for reason in upload.skipped:
+            log.warning("upload record skipped box=%s pouch=%s reason=%r", box.name, name, reason)
+        new = await asyncio.to_thread(take, engine, box, name, upload)
+    if new is None and await asyncio.to_thread(state_of, engine, box, name) != TAKEN:  # expired meanwhile
+        raise TakeoverError(f"{name} is not an upload this relay expects from this box")
+    log.info("upload taken box=%s pouch=%s messages=%d new=%d refused=%d accounts=%d flags=%d", box.name, name,
+             len(upload.messages), new or 0, len(upload.refused), len(upload.accounts), len(upload.flags))
     await store.delete(name)
     return True

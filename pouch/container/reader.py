@@ -7,6 +7,7 @@ decompressed stream is read in small pieces and counted against
 """
 
 import hashlib
+import io
 import logging
 from dataclasses import dataclass
 
@@ -26,6 +27,7 @@ DEFAULT_MAX_BLOB_BYTES = 256 << 20  # a blob assembled in memory (blob_chunks=Fa
 MAX_LIST_LENGTH = 1 << 16  # recipients, references, attachments of one message
 MAX_MAP_LENGTH = 1 << 12
 _READ_SIZE = 1 << 16
+_PEEK_SIZE = 1 << 12
 ERRORS = ("raise", "skip")
 
 
@@ -34,6 +36,7 @@ class SkippedRecord:
     index: int
     kind: str
     reason: str
+    record_id: str | None = None  # a message's id, when it could be read: its sender can be told
 
 
 class PouchReader:
@@ -134,35 +137,38 @@ class PouchReader:
             return msgpack.unpackb(framed, raw=False, strict_map_key=True, max_array_len=MAX_LIST_LENGTH,
                                    max_map_len=MAX_MAP_LENGTH)
         except (ValueError, msgpack.UnpackException) as error:
-            return _Undecodable(f"does not decode: {error or type(error).__name__}")
+            reason = f"does not decode: {error or type(error).__name__}"
+            if "exceeds max_array_len" in reason:
+                reason += f" (a record's lists, recipients among them, hold at most {MAX_LIST_LENGTH} items)"
+            return _Undecodable(reason, *_peek(framed))
 
     # --- one record ---
 
     def _decode(self, index, fields):
-        kind = wire.kind_name(fields)
         if isinstance(fields, _Undecodable):
-            return self._guarded(index, kind, fields.fail)
+            return self._guarded(index, fields.kind, fields.fail, record_id=fields.record_id)
+        kind = wire.kind_name(fields)
         try:
             return wire.decode(fields)
         except wire.UnknownKind as error:
             self._skip(index, kind, str(error))
         except wire.RecordError as error:
-            return self._guarded(index, kind, _raise, error)
+            return self._guarded(index, kind, _raise, error, record_id=_message_id(fields))
         return None
 
-    def _guarded(self, index, kind, function, *args):
+    def _guarded(self, index, kind, function, *args, record_id=None):
         """function(*args); in skip mode a RecordError becomes a skipped record."""
         try:
             return function(*args)
         except wire.RecordError as error:
             if self._errors == "raise":
                 raise MalformedRecord(index, kind, str(error)) from None
-            self._skip(index, kind, str(error))
+            self._skip(index, kind, str(error), record_id)
             return None
 
-    def _skip(self, index, kind, reason):
+    def _skip(self, index, kind, reason, record_id=None):
         log.warning("pouch %s: skipped record %d (%s): %s", self.header.pouch_id, index, kind, reason)
-        self.skipped.append(SkippedRecord(index, kind, reason))
+        self.skipped.append(SkippedRecord(index, kind, reason, record_id))
 
     # --- checks against the header ---
 
@@ -213,11 +219,34 @@ def _raise(error):
     raise error
 
 
+def _message_id(fields):
+    """The id of a message record's fields, if it is text."""
+    if wire.kind_name(fields) == "message" and len(fields) > 1 and isinstance(fields[1], str):
+        return fields[1]
+    return None
+
+
+def _peek(framed):
+    """(kind name, message id or None) of a record too big to decode, read without building it."""
+    unpacker = msgpack.Unpacker(io.BytesIO(framed), read_size=_PEEK_SIZE, raw=False,  # never a copy of it all
+                                max_buffer_size=max(len(framed), _PEEK_SIZE), max_array_len=MAX_LIST_LENGTH,
+                                max_map_len=MAX_MAP_LENGTH)
+    try:
+        if unpacker.read_array_header() < 2:
+            return "unknown kind", None
+        head = [unpacker.unpack(), unpacker.unpack()]  # kind, and a message's id
+    except (ValueError, msgpack.UnpackException):
+        return "unknown kind", None
+    return wire.kind_name(head), _message_id(head)
+
+
 class _Undecodable:
     """A frame whose bytes are not msgpack: a record to skip, or to report."""
 
-    def __init__(self, reason):
+    def __init__(self, reason, kind="unknown kind", record_id=None):
         self.reason = reason
+        self.kind = kind
+        self.record_id = record_id
 
     def fail(self):
         raise wire.RecordError(self.reason)
