@@ -10,23 +10,27 @@ queued again.
 Trusting no box: a message goes on only from an address its box owns, within
 pouch.limits; any other comes back to the box as a failed status with the
 reason, and the messages beside it go on.  Memory stays bounded whatever a
-pouch expands to: the upload is read from a file, and blobs are spilled to
-files chunk by chunk (a blob no message may carry is only counted), so what a
-message brings into memory is at most its attachments, within the limit.
+pouch expands to: the upload is read from a file, its message records are
+kept in a file as they are read and its blobs spilled to files chunk by chunk
+(a blob no message may carry is only counted), so one message at a time is in
+memory, with at most its attachments within the limit.
 """
 
 import asyncio
+import hashlib
 import logging
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import msgpack
 import sqlalchemy as sa
 
 from pouch import limits, mime
 from pouch.container.errors import PouchError
 from pouch.container.reader import PouchReader
+from pouch.container import wire
 from pouch.container.wire import BlobChunk
 from pouch.records import STATUS_FAILED, AccountRecord, FlagRecord, MessageRecord
 from relay import boxes, inbound, payload
@@ -58,7 +62,7 @@ class Blob:
 class Upload:
     """What an uploaded pouch carries, and the records that had to be skipped."""
 
-    messages: list = field(default_factory=list)
+    messages: "_Messages" = None
     blobs: dict = field(default_factory=dict)  # sha256 -> Blob
     accounts: list = field(default_factory=list)
     flags: list = field(default_factory=list)
@@ -70,6 +74,33 @@ class Upload:
         wanted = {attachment.sha256 for attachment in message.attachments}
         return {digest: self.blobs[digest].path.read_bytes() for digest in wanted
                 if digest in self.blobs and self.blobs[digest].path is not None}
+
+
+class _Messages:
+    """Message records kept in a file as they are read, given back one at a time."""
+
+    def __init__(self, path):
+        self._file = open(path, "w+b")
+        self._where = {}  # id (or a digest of a long one) -> (offset, length); a repeated id is the same message
+
+    def add(self, record):
+        key = record.id if len(record.id) <= MAX_STATUS_ID else hashlib.sha256(record.id.encode()).digest()
+        if key in self._where:
+            return
+        data = msgpack.packb(wire.encode_message(record), use_bin_type=True)
+        self._where[key] = (self._file.seek(0, 2), len(data))
+        self._file.write(data)
+
+    def __len__(self):
+        return len(self._where)
+
+    def __iter__(self):
+        for offset, length in list(self._where.values()):
+            self._file.seek(offset)
+            yield wire.decode(msgpack.unpackb(self._file.read(length), raw=False, strict_map_key=False))
+
+    def close(self):
+        self._file.close()
 
 
 class _Spill:
@@ -85,23 +116,24 @@ class _Spill:
         if chunk.offset == 0:
             self._start(chunk)
         elif chunk.sha256 != self._sha256 or chunk.offset != self._written:
-            self._drop()  # the reader refused a chunk of this blob: it is not whole
+            self.close()  # the reader refused a chunk of this blob: it is not whole
             return
         if self._file is not None:
             self._file.write(chunk.data)
         self._written += len(chunk.data)
         if chunk.last:
             path = self._path(chunk.sha256) if self._file is not None else None
-            self._drop()
+            self.close()
             self.blobs[chunk.sha256] = Blob(chunk.size, path)
 
     def _start(self, chunk):
-        self._drop()
+        self.close()
         self._sha256 = chunk.sha256
         if chunk.size <= limits.MAX_MESSAGE_BYTES:  # else only its size matters: read past it
             self._file = open(self._path(chunk.sha256), "wb")
 
-    def _drop(self):
+    def close(self):
+        """Close the blob being written; unless its last chunk came, it is not one of ``blobs``."""
         if self._file is not None:
             self._file.close()
         self._file = self._sha256 = None
@@ -114,22 +146,25 @@ class _Spill:
 def read_upload(path, max_raw_bytes, folder):
     """The Upload in the pouch file at ``path``, its blobs spilled into ``folder``;
     PouchError if unreadable."""
-    upload, messages, spill = Upload(), {}, _Spill(folder)
+    upload, spill = Upload(messages=_Messages(Path(folder) / "messages")), _Spill(folder)
     with open(path, "rb") as file:
         reader = PouchReader(file, max_raw_bytes=max_raw_bytes, errors="skip", blob_chunks=True)
         try:
             for record in reader:
                 if isinstance(record, MessageRecord):
-                    messages.setdefault(record.id, record)  # a repeated id is the same message
+                    upload.messages.add(record)
                 elif isinstance(record, BlobChunk):
                     spill.add(record)
                 elif isinstance(record, AccountRecord):
                     upload.accounts.append(record)  # in order: a later record of an account wins
                 elif isinstance(record, FlagRecord):
                     upload.flags.append(record)
+        except BaseException:
+            upload.messages.close()
+            raise
         finally:
-            spill._drop()
-    upload.messages, upload.blobs = list(messages.values()), spill.blobs
+            spill.close()
+    upload.blobs = spill.blobs
     for problem in reader.skipped:
         if problem.record_id:
             upload.refused.append((problem.record_id, f"the relay cannot read this message: {problem.reason}"))
@@ -173,14 +208,17 @@ def take(engine, box, name, upload):
         mailmap.want_seen(db, box.id, upload.flags)
         for record_id, reason in upload.refused:
             _refuse(db, box, name, record_id, reason)
-        fresh = [m for m in upload.messages if not queue.exists(db, box.id, m.id)]
-        for message in fresh:
+        fresh = 0
+        for message in upload.messages:
+            if queue.exists(db, box.id, message.id):
+                continue
+            fresh += 1
             reason = refusal(db, box, message, upload)
             if reason:
                 _refuse(db, box, name, message.id, reason)
             else:
                 _queue_one(db, box, name, message, upload.blobs_of(message))
-    return len(fresh)
+    return fresh
 
 
 def _refuse(db, box, name, record_id, reason):
@@ -259,7 +297,10 @@ async def take_over(engine, store, settings, box, name):
             await _refuse_upload(engine, store, box, name, f"not a readable pouch: {error}")
         for reason in upload.skipped:
             log.warning("upload record skipped box=%s pouch=%s reason=%r", box.name, name, reason)
-        new = await asyncio.to_thread(take, engine, box, name, upload)
+        try:
+            new = await asyncio.to_thread(take, engine, box, name, upload)
+        finally:
+            upload.messages.close()
     if new is None and await asyncio.to_thread(state_of, engine, box, name) != TAKEN:  # expired meanwhile
         raise TakeoverError(f"{name} is not an upload this relay expects from this box")
     log.info("upload taken box=%s pouch=%s messages=%d new=%d refused=%d accounts=%d flags=%d", box.name, name,
