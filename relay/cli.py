@@ -1,12 +1,13 @@
 """`mailpouch-relay`: run and administer a relay."""
 
 import asyncio
+import json
 import sys
 
 import migrations
 from pouch import service
 from pouch.records import ACCOUNT_ACTIVE, ACCOUNT_PAUSED
-from relay import background as relay_background, blobstore, boxes, report
+from relay import background as relay_background, blobstore, boxes, quarantine, report
 from relay.accounts import registry as accounts
 from relay import settings as relay_settings
 from relay.web.app import make_app
@@ -35,6 +36,14 @@ def build_parser():
     actions.add_parser("list", help="list the accounts: address, box, state, last sync, last error")
     for action, text in (("start", "sync an account again"), ("stop", "stop syncing an account")):
         actions.add_parser(action, help=text).add_argument("address")
+    mail = commands.add_parser("mail", help="inbound mail waiting for boxes, and the mail set aside")
+    actions = mail.add_subparsers(dest="action", required=True)
+    listing = actions.add_parser("list", help="mail not yet delivered: id, box, received, from, state, reason")
+    listing.add_argument("--quarantined", action="store_true", help="only the mail set aside")
+    for action, text in (("show", "one message: its headers, and where it is for each box"),
+                         ("retry", "prepare quarantined mail again, to offer it at the next sync"),
+                         ("drop", "mark quarantined mail done without delivering it")):
+        actions.add_parser(action, help=text).add_argument("id", type=int)
     return parser
 
 
@@ -120,7 +129,52 @@ def list_accounts(engine):
               f"{row['last_error'] or '-'}")
 
 
-COMMANDS = {"serve": serve, "migrate": migrate, "client": client, "account": account}
+def mail(settings, args):
+    engine = current_engine(settings)
+    try:
+        if args.action == "list":
+            list_mail(engine, args.quarantined)
+        elif args.action == "show":
+            show_mail(engine, args.id)
+        elif args.action == "retry":
+            count = quarantine.retry(engine, args.id)
+            print(f"message {args.id} is offered again at the next sync ({_boxes(count)})")
+        else:
+            count = quarantine.drop(engine, args.id)
+            print(f"message {args.id} is dropped, not delivered ({_boxes(count)})")
+    except quarantine.MailError as error:
+        sys.exit(f"{COMMAND}: {error}")
+
+
+def _boxes(count):
+    return f"{count} box{'es' if count != 1 else ''}"
+
+
+def list_mail(engine, quarantined_only):
+    with engine.connect() as db:
+        rows = quarantine.listing(db, quarantined_only)
+    print(f"{'ID':>8} {'BOX':16} {'RECEIVED':21} {'FROM':32} {'STATE':11} REASON")
+    for row in rows:
+        print(f"{row.id:>8} {row.box:16} {report.when(row.received_at):21} {row.mail_from or '-':32} "
+              f"{quarantine.state(row):11} {row.quarantine_reason or '-'}")
+
+
+def show_mail(engine, inbound_id):
+    message, headers, deliveries = quarantine.detail(engine, inbound_id)
+    print(f"message {message.id}: {message.size} bytes from {message.mail_from or '-'} by {message.source}, "
+          f"received {report.when(message.received_at)}")
+    for name, value in headers:
+        print(f"  {name}: {value}")
+    if message.cleared_at:
+        print(f"  (its bytes were cleared {report.when(message.cleared_at)})")
+    for row in deliveries:
+        print(f"box {row.box} ({', '.join(json.loads(row.recipients))}): {quarantine.state(row)}"
+              + (f", since {report.when(row.quarantined_at)}: {row.quarantine_reason}"
+                 if quarantine.state(row) == "quarantined" else "")
+              + (f", in {row.pouch_name}" if row.pouch_name else ""))
+
+
+COMMANDS = {"serve": serve, "migrate": migrate, "client": client, "account": account, "mail": mail}
 
 
 if __name__ == "__main__":

@@ -1,10 +1,10 @@
-"""What operators look at: per-box queues, outbound totals, recent failures."""
+"""What operators look at: per-box queues, outbound totals, quarantined mail, recent failures."""
 
 import time
 
 import sqlalchemy as sa
 
-from relay import retention
+from relay import quarantine, retention
 from relay.schema import boxes, deliveries, inbound, outbound, pouches
 
 
@@ -19,20 +19,24 @@ def when(seconds):
 
 
 def box_rows(db):
-    """Each box with its last sync and pending mail (count, bytes) and outbound states."""
+    """Each box with its last sync, pending mail (count, bytes), quarantined mail and outbound states."""
     pending = (sa.select(deliveries.c.box_id, sa.func.count().label("pending"),
                          sa.func.coalesce(sa.func.sum(deliveries.c.size), 0).label("pending_bytes"))
-               .where(sa.or_(deliveries.c.delivered_at.is_(None),  # attachments still to follow count too
-                             deliveries.c.blobs_later & deliveries.c.blobs_delivered_at.is_(None)))
+               .where(quarantine.UNFINISHED,  # attachments still to follow count too
+                      deliveries.c.quarantined_at.is_(None))
                .group_by(deliveries.c.box_id).subquery())
+    held = (sa.select(deliveries.c.box_id, sa.func.count().label("quarantined"))
+            .where(quarantine.QUARANTINED).group_by(deliveries.c.box_id).subquery())
     failed = (sa.select(outbound.c.box_id, sa.func.count().label("failed"))
               .where(outbound.c.state == "failed").group_by(outbound.c.box_id).subquery())
     query = (sa.select(boxes.c.name, boxes.c.domain, boxes.c.last_sync_at, boxes.c.revoked_at,
                        boxes.c.token_hash.isnot(None).label("registered"),
                        sa.func.coalesce(pending.c.pending, 0).label("pending"),
                        sa.func.coalesce(pending.c.pending_bytes, 0).label("pending_bytes"),
-                       sa.func.coalesce(failed.c.failed, 0).label("failed"))
+                       sa.func.coalesce(failed.c.failed, 0).label("failed"),
+                       sa.func.coalesce(held.c.quarantined, 0).label("quarantined"))
              .outerjoin(pending, pending.c.box_id == boxes.c.id)
+             .outerjoin(held, held.c.box_id == boxes.c.id)
              .outerjoin(failed, failed.c.box_id == boxes.c.id)
              .order_by(boxes.c.name))
     return db.execute(query).mappings().all()
@@ -63,5 +67,5 @@ def recent_failures(db, limit=50):
 def snapshot(engine):
     with engine.connect() as db:
         return {"boxes": box_rows(db), "outbound": outbound_counts(db), "inbound": inbound_count(db),
-                "kept": retention.kept(db),
+                "kept": retention.kept(db), "quarantined": quarantine.listing(db, quarantined_only=True, limit=100),
                 "failures": recent_failures(db)}

@@ -55,6 +55,8 @@ def metrics_text(snapshot):
            [(_box(box), box["pending"]) for box in boxes])
     metric("mailpouch_relay_pending_bytes", "gauge", "Bytes of raw mail waiting for a box's ack.",
            [(_box(box), box["pending_bytes"]) for box in boxes])
+    metric("mailpouch_relay_quarantined_messages", "gauge", "Messages set aside until an operator retries or drops them.",
+           [(_box(box), box["quarantined"]) for box in boxes])
     metric("mailpouch_relay_last_sync_timestamp_seconds", "gauge", "When each box last synced.",
            [(_box(box), box["last_sync_at"] or 0) for box in boxes])
     metric("mailpouch_relay_outbound_messages", "gauge", "Outbound messages by state.",
