@@ -17,6 +17,8 @@ from relay.schema import boxes, deliveries, pouches, statuses
 log = logging.getLogger(__name__)
 
 MAX_NAMES = 1000  # pouch names in one request
+PARKED = "parked"  # an offered pouch the box could not read: kept, never offered again
+MAX_REASON = 1000  # characters kept of a box's reason
 
 
 class SyncRequestError(ValueError):
@@ -68,6 +70,49 @@ def acknowledge(engine, box, names):
     return owned
 
 
+def unreadable_in(request):
+    """{pouch name: reason} of the pouches the box set aside whole, and [(pouch, message, reason)]
+    of the messages it set aside one by one (``"unreadable": [{"name", "error"[, "message"]}]``)."""
+    reports = request.get("unreadable") or []
+    if not isinstance(reports, list) or len(reports) > MAX_NAMES or not all(
+            isinstance(r, dict) and isinstance(r.get("name"), str) and isinstance(r.get("error", ""), str)
+            and isinstance(r.get("message", ""), str) for r in reports):
+        raise SyncRequestError(f"'unreadable' should be a list of at most {MAX_NAMES} "
+                               "{\"name\", \"error\"[, \"message\"]}")
+    pouch_reasons = {r["name"]: r.get("error", "")[:MAX_REASON] for r in reports if "message" not in r}
+    messages = [(r["name"], r["message"], r.get("error", "")[:MAX_REASON]) for r in reports if "message" in r]
+    return pouch_reasons, messages
+
+
+def park(engine, box, reasons):
+    """Park the offered pouches the box could not read (``{name: reason}``): never offered
+    again, their mail undelivered and shown with the reason; the statuses they carried
+    travel again in the next pouch.  Returns the names parked now."""
+    parked = []
+    with engine.begin() as db:
+        for name, reason in reasons.items():
+            if db.execute(pouches.update().where(
+                    pouches.c.name == name, pouches.c.box_id == box.id, pouches.c.direction == packing.DOWN,
+                    pouches.c.state == packing.OFFERED,
+            ).values(state=PARKED, error=f"the box could not read it: {reason}"[:MAX_REASON],
+                     done_at=int(time.time()))).rowcount:
+                db.execute(statuses.update().where(
+                    statuses.c.box_id == box.id, statuses.c.pouch_name == name, statuses.c.delivered_at.is_(None),
+                ).values(pouch_name=None))
+                parked.append(name)
+    for name in parked:
+        log.error("pouch parked box=%s pouch=%s reason=%r", box.name, name, reasons[name])
+    return parked
+
+
+def rejection(engine, box, name):
+    """Why upload ``name`` was refused for good, or None if it was not (it may come again)."""
+    with engine.connect() as db:
+        return db.execute(sa.select(pouches.c.error).where(
+            pouches.c.name == name, pouches.c.box_id == box.id, pouches.c.direction == takeover.UP,
+            pouches.c.state == takeover.REJECTED)).scalar()
+
+
 def expect_upload(engine, box, size, quota):
     """The name of a new upload of ``size`` bytes; OverQuota if the box's uploads waiting
     (staged, or uploaded and not handed over) would then hold more than ``quota`` bytes."""
@@ -96,7 +141,12 @@ async def handle(engine, store, settings, box, request):
     received = names_in(request, "received")
     uploaded = names_in(request, "uploaded")
     size = outgoing_size(request, settings.sync.max_upload_bytes)
+    unreadable, refused_messages = unreadable_in(request)
     acked = await asyncio.to_thread(acknowledge, engine, box, received)
+    await asyncio.to_thread(park, engine, box, unreadable)
+    for pouch_name, message, reason in refused_messages:
+        log.error("message set aside by the box box=%s pouch=%s message=%r reason=%r",
+                  box.name, pouch_name, message, reason)
     for name in acked:
         await store.delete(name)
     accepted, rejected = [], []
@@ -104,8 +154,9 @@ async def handle(engine, store, settings, box, request):
         try:
             await takeover.take_over(engine, store, settings, box, name)
             accepted.append(name)
-        except takeover.TakeoverError as error:
-            rejected.append({"name": name, "error": str(error)})
+        except takeover.TakeoverError as error:  # for good once rejected; else the box packs it again
+            reason = await asyncio.to_thread(rejection, engine, box, name)
+            rejected.append({"name": name, "error": reason or str(error), "permanent": reason is not None})
     upload = upload_error = None
     if size is not None:
         try:

@@ -12,6 +12,19 @@ from appliance.store.tables import attachments, messages, user_messages, users
 
 log = logging.getLogger(__name__)
 
+MAX_RECORD_ID = 190  # the relay's id, kept as origin_id (200 characters) with its prefix
+
+
+class RecordRefused(Exception):
+    """A record from the relay the store will not take, and why; raised before anything
+    of it is written, so the rest of its pouch can still be imported."""
+
+
+def check_incoming(record):
+    if not 0 < len(record.id) <= MAX_RECORD_ID:
+        raise RecordRefused(f"its id has {len(record.id)} characters (1 to {MAX_RECORD_ID} expected)")
+
+
 
 def deliver_incoming(store, conn, record, blobs):
     """Store one ``pouch.records.MessageRecord`` for its local recipients.
@@ -21,8 +34,9 @@ def deliver_incoming(store, conn, record, blobs):
     Mail for addresses nobody has goes to the admins rather than being lost.
     Mail the relay synced from an external account carries ``extra["account"]`` (kept,
     to show which address it came to) and arrives read when ``extra["seen"]``.
-    Returns the message id.
+    Returns the message id; RecordRefused (nothing written) for a record it cannot take.
     """
+    check_incoming(record)
     origin = f"relay:{record.id}"
     known = conn.execute(sa.select(messages.c.id).where(messages.c.origin_id == origin)).scalar()
     if known is not None:

@@ -33,6 +33,11 @@ def mark_uploaded(conn, uids):
     _set_state(conn, uids, UPLOADED, "", [QUEUED])
 
 
+def mark_failed(conn, uids, reason):
+    """The relay refused these messages for good: they leave the outbox, failed, and say why."""
+    return _set_state(conn, uids, FAILED, reason, [QUEUED])
+
+
 def apply_status(conn, status):
     """A ``StatusRecord`` from the relay: the message was sent, or failed and why."""
     state = FATES.get(status.state)

@@ -7,16 +7,52 @@ import base64
 import binascii
 import json
 import time
+from dataclasses import dataclass, field
 
 from appliance.store import account_flags, account_records, boxinfo, outbox
 from appliance.store.tables import messages
 
 RELAY_URL, BOX_NAME, BOX_DOMAIN = "relay_url", "relay_box_name", "relay_box_domain"
 UNACKED = "sync_unacked"  # names of pouches imported, the relay not yet told
-UPLOAD = "sync_upload"  # the outgoing pouch in flight: {path, uids, name, url, done}
+UPLOAD = "sync_upload"  # the outgoing pouch in flight: Upload.to_json()
 WINDOWS = "sync_windows"  # set on the admin page; wins over [sync] windows
 WAITING = "sync_waiting"  # {"pouches", "bytes"} the budget left at the relay at the last sync
 ACCOUNT_KEY = "relay_account_key"  # base64 of the relay's public key for sealing account settings
+IMPORT_FAILURES = "sync_import_failures"  # {pouch name: times it would not import}
+
+
+@dataclass
+class Contents:
+    """What an outgoing pouch carries: the messages' uids, the accounts' versions, the flag ids."""
+
+    uids: list = field(default_factory=list)
+    accounts: dict = field(default_factory=dict)  # account id -> version
+    flags: list = field(default_factory=list)
+
+
+@dataclass
+class Upload:
+    """The outgoing pouch in flight: its file, what it holds, and how far it got."""
+
+    path: str
+    size: int
+    contents: Contents = field(default_factory=Contents)
+    name: str | None = None  # the relay's name for it, once the relay gave one
+    url: str | None = None  # where its blocks go
+    done: bool = False  # every block is up; the relay has still to take it
+
+    def to_json(self):
+        """The flat document kept in ``box_state`` since the first version (a box upgraded
+        mid-upload reads its own)."""
+        return {"path": self.path, "size": self.size, "name": self.name, "url": self.url, "done": self.done,
+                "uids": self.contents.uids, "accounts": self.contents.accounts, "flags": self.contents.flags}
+
+    @classmethod
+    def from_json(cls, state):
+        return cls(path=state["path"], size=state["size"], name=state.get("name"), url=state.get("url"),
+                   done=bool(state.get("done")),
+                   contents=Contents(uids=state.get("uids", []), accounts=state.get("accounts", {}),
+                                     flags=state.get("flags", [])))
 
 
 def registration(conn):
@@ -48,11 +84,28 @@ def forget_acked(conn, names):
 
 
 def upload(conn):
-    return json.loads(boxinfo.get(conn, UPLOAD) or "null")
+    """The Upload in flight, or None."""
+    state = json.loads(boxinfo.get(conn, UPLOAD) or "null")
+    return Upload.from_json(state) if state else None
 
 
 def save_upload(conn, state):
-    boxinfo.put(conn, UPLOAD, json.dumps(state))
+    """Keep Upload ``state`` (None: no upload in flight)."""
+    boxinfo.put(conn, UPLOAD, json.dumps(state.to_json() if state else None))
+
+
+def import_failed(conn, name):
+    """Pouch ``name`` would not import once more; returns how many times it has not."""
+    failures = json.loads(boxinfo.get(conn, IMPORT_FAILURES) or "{}")
+    failures[name] = failures.get(name, 0) + 1
+    boxinfo.put(conn, IMPORT_FAILURES, json.dumps(failures))
+    return failures[name]
+
+
+def forget_failures(conn, name):
+    failures = json.loads(boxinfo.get(conn, IMPORT_FAILURES) or "{}")
+    if failures.pop(name, None) is not None:
+        boxinfo.put(conn, IMPORT_FAILURES, json.dumps(failures))
 
 
 def windows(conn):
@@ -81,11 +134,11 @@ def save_account_key(conn, text):
     return True
 
 
-def upload_taken(conn, upload):
-    """The relay took the pouch ``upload``: its mail, account changes and read states are delivered."""
-    mark_uploaded(conn, upload["uids"])
-    account_records.taken(conn, upload.get("accounts", {}))
-    account_flags.forget(conn, upload.get("flags", []))
+def upload_taken(conn, contents):
+    """The relay took a pouch of these Contents: its mail, account changes and read states are delivered."""
+    mark_uploaded(conn, contents.uids)
+    account_records.taken(conn, contents.accounts)
+    account_flags.forget(conn, contents.flags)
 
 
 def mark_uploaded(conn, uids):

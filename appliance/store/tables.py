@@ -117,6 +117,19 @@ sync_runs = sa.Table(
     sa.Column("wire_bytes_down", sa.Integer, nullable=False, default=0),
 )
 
+# Pouches and messages from the relay the box could not take (migration a0006).
+set_aside = sa.Table(
+    "set_aside", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("pouch_name", sa.String(300), nullable=False),
+    sa.Column("record_id", sa.String(300)),  # None: the whole pouch could not be read
+    sa.Column("summary", sa.Text, nullable=False, default=""),  # sender and subject of a message
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("file", sa.String(300), nullable=False, default=""),  # in <data_dir>/set-aside
+    sa.Column("at", sa.Integer, nullable=False),
+    sa.Column("reported_at", sa.Integer),  # when the relay was told
+)
+
 sessions = sa.Table(  # migration a0007: a signed-in browser; the cookie holds the id, this its sha256
     "sessions", metadata,
     sa.Column("id", sa.String(64), primary_key=True),

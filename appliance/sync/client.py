@@ -4,7 +4,7 @@ One ``CurlAsyncHTTPClient`` carries the API calls and the blob transfers of a
 whole window, so curl keeps one connection (one TLS handshake) alive."""
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import tornado.httpclient
 
@@ -29,6 +29,82 @@ class Counter:
     received_bytes: int = 0
 
 
+MAX_REASON = 500  # characters kept of a reason the relay gives
+
+
+@dataclass
+class Offer:
+    """A pouch the relay offers for download."""
+
+    name: str
+    url: str
+    size: int
+    sha256: str
+
+
+@dataclass
+class Slot:
+    """Where the relay wants the next upload: its name for it, and the URL of its blocks."""
+
+    name: str
+    url: str
+
+
+@dataclass
+class Refusal:
+    """An upload the relay would not take; ``permanent``: its mail can never go this way."""
+
+    name: str
+    error: str
+    permanent: bool = False
+
+
+@dataclass
+class Answer:
+    """The relay's answer to one sync request, checked field by field (the relay is a peer)."""
+
+    downloads: list = field(default_factory=list)  # Offers
+    upload: Slot | None = None
+    accepted: list = field(default_factory=list)  # names of uploads taken over
+    rejected: list = field(default_factory=list)  # Refusals
+    account_key: str | None = None
+
+    @classmethod
+    def parse(cls, document):
+        try:
+            return cls(downloads=[Offer(_text(d["name"]), _text(d["url"]), _size(d["size"]), _text(d["sha256"]))
+                                  for d in _items(document.get("downloads"))],
+                       upload=_slot(document.get("upload")),
+                       accepted=[_text(name) for name in document.get("accepted") or []],
+                       rejected=[Refusal(_text(r["name"]), _text(r.get("error", ""))[:MAX_REASON],
+                                         r.get("permanent") is True) for r in document.get("rejected") or []],
+                       account_key=document.get("account_key"))
+        except (KeyError, TypeError, AttributeError) as error:
+            raise RelayError(f"the relay's sync answer is not one: {error!r}", True) from None
+
+
+def _items(value):
+    if not isinstance(value, list):
+        raise TypeError("no list of downloads")
+    return value
+
+
+def _text(value):
+    if not isinstance(value, str):
+        raise TypeError(f"{type(value).__name__} where text was expected")
+    return value
+
+
+def _size(value):
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise TypeError(f"{value!r} is not a size")
+    return value
+
+
+def _slot(value):
+    return None if value is None else Slot(_text(value["name"]), _text(value["url"]))
+
+
 def make_http_client():
     """One curl client with a single connection: everything goes to the relay."""
     from tornado.curl_httpclient import CurlAsyncHTTPClient  # pycurl only where a sync runs
@@ -51,17 +127,18 @@ class RelayClient:
             raise RelayError("the relay's registration answer lacks box, domain or token", False)
         return answer
 
-    async def sync(self, received=(), uploaded=(), outgoing_size=None, want_account_key=False):
-        """One handshake request; returns the relay's answer document.  ``want_account_key``
-        asks for the relay's public key for sealing external accounts (``account_key``)."""
+    async def sync(self, received=(), uploaded=(), outgoing_size=None, want_account_key=False,
+                   unreadable=()):
+        """One handshake request; returns the relay's Answer.  ``want_account_key`` asks for
+        the relay's public key for sealing external accounts (``account_key``);
+        ``unreadable`` tells it what the box set aside ({"name", "error"[, "message"]})."""
         document = {"received": list(received), "uploaded": list(uploaded),
                     "outgoing": None if outgoing_size is None else {"size": outgoing_size}}
         if want_account_key:
             document["want_account_key"] = True
-        answer = await self._post("/api/v1/sync", document)
-        if not isinstance(answer.get("downloads"), list):
-            raise RelayError("the relay's sync answer has no list of downloads", True)
-        return answer
+        if unreadable:
+            document["unreadable"] = list(unreadable)
+        return Answer.parse(await self._post("/api/v1/sync", document))
 
     async def _post(self, path, document):
         body = json.dumps(document, separators=(",", ":")).encode()

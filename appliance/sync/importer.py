@@ -2,18 +2,24 @@
 
 The pouch's name joins the list of pouches to ack in that same transaction, so
 a crash before the commit leaves nothing half-done and a crash after it never
-imports the pouch twice (and the store skips a message it already holds)."""
+imports the pouch twice (and the store skips a message it already holds).
+
+Only what a bad pouch can cause is the pouch's fault: a stream that does not
+read (UnreadablePouch, nothing imported), or one record the reader or the store
+refuses for a stated reason (that one is set aside, the rest imported).  Any
+other exception is a bug of the box and goes up as one."""
 
 import logging
 from dataclasses import dataclass
 
-from appliance.store import account_records, incoming, outbox, sync_state
-from pouch.container import PouchError, PouchReader
+from appliance.store import account_records, incoming, outbox, set_aside, sync_state
+from pouch.container import PouchError, PouchReader, PouchWriter
 from pouch.records import AccountStatusRecord, BlobRecord, FlagRecord, MessageRecord, StatusRecord
 
 log = logging.getLogger(__name__)
 
 MAX_RAW_BYTES = 512 * 1024 * 1024  # a pouch once decompressed; the relay caps its pouches far lower
+MESSAGE = "message"  # the kind of a record the reader skipped that was mail
 
 
 class UnreadablePouch(Exception):
@@ -28,47 +34,79 @@ class Imported:
     skipped: int = 0
     attachments: int = 0  # attachments whose bytes came after their message (big mail)
     read_elsewhere: int = 0  # copies marked read or unread as the account's server says
+    set_aside: int = 0  # messages refused one by one, kept aside with their reason
+
+
+@dataclass
+class Contents:
+    """What a pouch holds, as the importer takes it."""
+
+    messages: list
+    blobs: dict  # sha256 -> bytes
+    statuses: list  # StatusRecords, AccountStatusRecords and FlagRecords
+    skipped: list  # pouch.container.reader.SkippedRecord
 
 
 def read_pouch(path):
-    """(messages, {sha256: bytes}, statuses, skipped count) of the pouch at ``path``;
-    ``statuses`` holds StatusRecords, AccountStatusRecords and FlagRecords."""
-    messages, blobs, statuses = [], {}, []
+    """The Contents of the pouch at ``path``; UnreadablePouch if its stream does not read."""
+    contents = Contents([], {}, [], [])
     try:
         with open(path, "rb") as source:
             reader = PouchReader(source, max_raw_bytes=MAX_RAW_BYTES, errors="skip")
             for record in reader:
                 if isinstance(record, MessageRecord):
-                    messages.append(record)
+                    contents.messages.append(record)
                 elif isinstance(record, BlobRecord):
-                    blobs[record.sha256] = record.data
+                    contents.blobs[record.sha256] = record.data
                 elif isinstance(record, (StatusRecord, AccountStatusRecord, FlagRecord)):
-                    statuses.append(record)
+                    contents.statuses.append(record)
     except PouchError as error:
         raise UnreadablePouch(f"{path.name}: {error}") from None
     for problem in reader.skipped:
         log.warning("pouch %s: record %d skipped: %s", path.name, problem.index, problem.reason)
-    return messages, blobs, statuses, len(reader.skipped)
+    contents.skipped = reader.skipped
+    return contents
 
 
 def import_pouch(store, path, name):
     """Import pouch file ``path`` (relay name ``name``) in one transaction; returns Imported."""
-    messages, blobs, statuses, skipped = read_pouch(path)
-    result = Imported(skipped=skipped)
-    try:
-        with store.write() as conn:
-            for record in messages:
-                incoming.deliver_incoming(store, conn, record, blobs)
+    contents = read_pouch(path)
+    result = Imported(skipped=len(contents.skipped))
+    with store.write() as conn:
+        for record in contents.messages:
+            try:
+                incoming.deliver_incoming(store, conn, record, contents.blobs)
                 result.messages += 1
-            result.attachments = incoming.store_awaited_blobs(store, conn, blobs)
-            for status in statuses:
-                if isinstance(status, AccountStatusRecord):
-                    result.account_statuses += account_records.apply_status(conn, status)
-                elif isinstance(status, FlagRecord):  # read elsewhere: the box's copies follow
-                    result.read_elsewhere += incoming.apply_server_read_state(conn, status)
-                else:
-                    result.statuses += outbox.apply_status(conn, status)
-            sync_state.add_unacked(conn, name)
-    except (ValueError, TypeError, KeyError) as error:  # a record the store cannot take: none is kept
-        raise UnreadablePouch(f"{path.name} cannot be imported: {error}") from None
+            except incoming.RecordRefused as error:  # raised before anything of it was written
+                _set_aside_message(store, conn, name, record, contents.blobs, str(error))
+                result.set_aside += 1
+        for problem in contents.skipped:
+            if problem.kind == MESSAGE:
+                set_aside.add(conn, name, problem.reason, record_id=f"#{problem.index}",
+                              summary=f"record {problem.index}")
+                result.set_aside += 1
+        result.attachments = incoming.store_awaited_blobs(store, conn, contents.blobs)
+        for status in contents.statuses:
+            if isinstance(status, AccountStatusRecord):
+                result.account_statuses += account_records.apply_status(conn, status)
+            elif isinstance(status, FlagRecord):  # read elsewhere: the box's copies follow
+                result.read_elsewhere += incoming.apply_server_read_state(conn, status)
+            else:
+                result.statuses += outbox.apply_status(conn, status)
+        sync_state.add_unacked(conn, name)
+        sync_state.forget_failures(conn, name)
     return result
+
+
+def _set_aside_message(store, conn, name, record, blobs, reason):
+    """Keep ``record`` (and its attachments' bytes) as a pouch of its own in the set-aside folder."""
+    log.error("pouch %s: message %r set aside: %s", name, record.id[:80], reason)
+    file = set_aside.file_name(name, record.id)
+    with open(set_aside.folder(store) / file, "wb") as out, \
+            PouchWriter(out, sender="relay", recipient=store.domain) as writer:
+        for attachment in record.attachments:
+            if attachment.sha256 in blobs:
+                writer.add_blob(attachment.sha256, blobs[attachment.sha256])
+        writer.add_message(record)
+    sender = record.from_[0][1] if record.from_ else ""
+    set_aside.add(conn, name, reason, file=file, record_id=record.id, summary=f"{sender}: {record.subject}"[:300])

@@ -103,6 +103,10 @@ async def _sync(settings, store, url, token, http, link, deadline):
             log.warning("sync attempt %d failed: %s", result.attempts, result.error)
             if not is_temporary(error) or time.time() + delay > deadline:
                 break
+        except Exception as error:  # a bug of the box: in the history, then up with its traceback
+            result.error = f"internal error: {type(error).__name__}: {error}"
+            _finish(store, result, client, http.wire)
+            raise
         await asyncio.sleep(delay)
         delay = min(delay * 2, settings.sync.backoff_max_s)
     if result.ok:

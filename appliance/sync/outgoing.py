@@ -4,6 +4,7 @@ budget, and the external accounts' changes and read states (a few bytes each, al
 from pouch.container import PouchWriter
 
 from appliance.store import account_flags, account_records
+from appliance.store.sync_state import Contents
 
 RECIPIENT = "relay"
 
@@ -28,8 +29,8 @@ def within_budget(records, budget):
 
 def pack(store, path, sender, budget=0):
     """Write a pouch at ``path`` of queued mail (within ``budget`` bytes), account records and
-    flag records; returns what it holds, ``{"uids", "accounts", "flags"}`` (see
-    ``sync_state.upload_taken``), or None when the relay is owed nothing."""
+    flag records; returns the ``sync_state.Contents`` it holds, or None when the relay is
+    owed nothing."""
     records = within_budget(store.outbox(), budget)
     with store.read() as conn:
         accounts, versions = account_records.pending(conn)
@@ -45,7 +46,7 @@ def pack(store, path, sender, budget=0):
             for attachment in record.attachments:
                 _add_attachment(store, pouch, attachment)
             pouch.add_message(record)
-    return {"uids": [record.id for record in records], "accounts": versions, "flags": flag_ids}
+    return Contents(uids=[record.id for record in records], accounts=versions, flags=flag_ids)
 
 
 def _add_attachment(store, pouch, attachment):

@@ -3,7 +3,7 @@ the schedule, and "sync now".  The serve process puts its ``Scheduler`` in
 ``app.settings["sync_scheduler"]``.
 """
 
-from appliance.store import sync_state, sync_usage
+from appliance.store import set_aside, sync_state, sync_usage
 from appliance.store.errors import N_
 from appliance.sync.client import RelayError, make_http_client
 from appliance.sync.registration import register
@@ -31,9 +31,11 @@ class SyncAdminHandler(AdminHandler):
             days = sync_usage.totals(conn, local, "day", since_days=31) if local else []
             months = sync_usage.totals(conn, local, "month") if local else []
             waiting = sync_state.waiting(conn)
+            kept_aside = set_aside.listing(conn)
         self.render("sync_admin.html", history=history, days=days, months=months,
                     price=box.sync.price_per_mb, currency=box.sync.currency, cost=sync_usage.cost,
-                    scheduler=self.scheduler, waiting=waiting, relay=relay, error=error)
+                    scheduler=self.scheduler, waiting=waiting, relay=relay, error=error,
+                    kept_aside=kept_aside, kept_folder=set_aside.FOLDER)
 
     def refuse(self, status, message):
         self.show(self.locale.translate(message), status)

@@ -227,7 +227,7 @@ def test_an_account_travels_alone_and_once_with_its_sealed_settings(amani, store
     account_id = account_of(store)["id"]
     contents, records = pack(store, tmp_path)
     [record] = records
-    assert isinstance(record, AccountRecord) and contents["uids"] == []  # no mail, still an upload
+    assert isinstance(record, AccountRecord) and contents.uids == []  # no mail, still an upload
     assert (record.id, record.owner, record.address, record.state) == (
         account_id, f"amani@{DOMAIN}", "amani@gmail.com", "active")
     assert sealing.unseal(relay_key, record.sealed)["password"] == SECRET

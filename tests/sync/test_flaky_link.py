@@ -110,7 +110,7 @@ async def test_an_upload_cut_when_the_window_closes_resumes_at_the_next_sync(rel
     cut = await goma.sync(seconds=0)  # the window closes at the first failure
     assert not cut.ok and cut.blob_bytes_up > 40_000
     with goma.store.read() as conn:
-        size = sync_state.upload(conn)["size"]
+        size = sync_state.upload(conn).size
     assert all(row["state"] == QUEUED for row in goma.folder(marie, "sent"))
 
     proxy.come_up()
