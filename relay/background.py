@@ -13,7 +13,7 @@ import logging
 import threading
 import time
 
-from relay import preparation, retention, smtp
+from relay import inbound, preparation, retention, smtp
 from relay.accounts import supervisor as account_supervisor
 from relay.outbound.accounts import AccountSender
 from relay.outbound.transports import make_transport
@@ -70,9 +70,10 @@ async def start(settings, engine, store=None):
     if store is not None:
         expire = functools.partial(retention.expire_uploads, engine, store, settings)
         tasks.append(asyncio.create_task(repeat(expire, settings.retention.poll_s, stopping)))
+    forget = functools.partial(inbound.forget_some, engine, settings.inbound.dedupe_days)
+    tasks.append(asyncio.create_task(repeat(lambda: forget() > 0, settings.retention.poll_s, stopping)))
     smtp_server = None
     if settings.inbound.smtp_host:
-        smtp_server = await smtp.start(engine, settings.inbound.smtp_host, settings.inbound.smtp_port,
-                                       settings.inbound.max_message_bytes, settings.relay.domain)
+        smtp_server = await smtp.start(engine, settings)
     accounts = await account_supervisor.start(engine, settings)
     return Background(tasks, stopping, smtp_server, accounts)

@@ -77,6 +77,20 @@ deliveries = sa.Table(
     sa.Index("deliveries_quarantined", "quarantined_at"),
 )
 
+# Who got which inbound mail: one row per (box, recipient, key), the key a digest of the
+# Message-ID (else of the bytes). The unique key makes a sender's retry, however it races with
+# the first copy (one group commit, two relay processes), one delivery. seen_at: the window.
+inbound_once = sa.Table(
+    "inbound_once", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("box_id", sa.Integer, sa.ForeignKey("boxes.id"), nullable=False),
+    sa.Column("address", sa.String(320), nullable=False),  # lower case
+    sa.Column("key", sa.String(64), nullable=False),  # hex sha256
+    sa.Column("seen_at", sa.Integer, nullable=False),
+    sa.UniqueConstraint("box_id", "address", "key"),
+    sa.Index("inbound_once_seen", "seen_at"),
+)
+
 # Status records owed to a box in a later pouch: the fate of each message it sent (kind
 # "message"), or how syncing one of its external accounts goes (kind "account": message_id
 # holds the box's account id, reason the error, synced_at the last good sync).

@@ -59,6 +59,9 @@ class Inbound:
     max_message_bytes: int = 30 * MB  # SendGrid's own limit for a whole inbound message
     smtp_host: str = ""  # empty: no SMTP listener
     smtp_port: int = 2525
+    # A sender's retry (SendGrid after a timeout or a 5xx, an SMTP server that lost our 250) of mail
+    # a recipient got within this many days, same Message-ID or same bytes, is not delivered again.
+    dedupe_days: int = 7
 
 
 TRANSPORT_KINDS = ("folder", "sendgrid", "smtp")  # [outbound] transport; relay.outbound.transports

@@ -1,7 +1,10 @@
 """An SMTP listener (aiosmtpd) for operators who point MX straight at the relay.
 
 Unknown recipients are refused at RCPT (550), so the sending server bounces;
-DATA is answered 250 only after the message is committed.
+past ``pouch.limits.MAX_RECIPIENTS`` a RCPT gets 452, and the sender sends the
+rest in another transaction (RFC 5321 4.5.3.1.10).  DATA is answered 250 only
+after the message is committed, and also when every recipient had it already
+(a retry).  Replies never carry internal detail: that goes to the log.
 """
 
 import asyncio
@@ -10,17 +13,35 @@ import logging
 from aiosmtpd.smtp import SMTP
 from sqlalchemy.exc import SQLAlchemyError
 
+from pouch.limits import MAX_RECIPIENTS
 from relay import boxes, inbound
 
 log = logging.getLogger(__name__)
 
+TRY_LATER = "451 4.3.0 the message could not be stored; try again later"
+
 
 class InboundHandler:
-    def __init__(self, engine):
+    def __init__(self, engine, dedupe_days):
         self.engine = engine
-        self.committer = inbound.GroupCommit(engine)
+        self.committer = inbound.GroupCommit(engine, dedupe_days)
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        try:
+            inbound.check_address(address, "the sender")
+        except inbound.Refused as error:
+            return f"553 5.1.7 {error}"
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 2.1.0 OK"
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        try:
+            inbound.check_address(address)
+        except inbound.Refused as error:
+            return f"553 5.1.3 {error}"
+        if len(envelope.rcpt_tos) >= MAX_RECIPIENTS:
+            return f"452 4.5.3 too many recipients: at most {MAX_RECIPIENTS} a message"
         routed = await asyncio.to_thread(self._route, address)
         if not routed:
             return f"550 5.1.1 no mailbox here for <{address}>"
@@ -34,23 +55,32 @@ class InboundHandler:
     async def handle_DATA(self, server, session, envelope):
         raw = envelope.original_content or envelope.content
         try:
-            await self.committer.store(raw, envelope.rcpt_tos, "smtp", envelope.mail_from or "")
+            routed = await self.committer.store(raw, envelope.rcpt_tos, "smtp", envelope.mail_from or "")
         except inbound.NoRecipient:  # the box was revoked since RCPT
             return "550 5.1.1 no mailbox here for these recipients"
+        except inbound.Refused as error:
+            return f"554 5.5.4 {error}"
         except SQLAlchemyError:
             log.exception("inbound not stored source=smtp")
-            return "451 4.3.0 the message could not be stored; try again later"
-        log.info("inbound stored source=smtp bytes=%d recipients=%d", len(raw), len(envelope.rcpt_tos))
+            return TRY_LATER
+        log.info("inbound stored source=smtp bytes=%d recipients=%d boxes=%d%s", len(raw), len(envelope.rcpt_tos),
+                 len(routed), "" if routed else " repeat=yes")
         return "250 2.0.0 stored"
 
+    async def handle_exception(self, error):
+        # aiosmtpd would answer with the exception's text: keep it in the log.
+        log.exception("SMTP session failed", exc_info=error)
+        return "451 4.3.0 temporary failure; try again later"
 
-async def start(engine, host, port, max_message_bytes, hostname):
-    """Listen for SMTP on ``host:port``; returns the asyncio server."""
-    handler = InboundHandler(engine)
+
+async def start(engine, settings):
+    """Listen for SMTP on ``[inbound] smtp_host:smtp_port``; returns the asyncio server."""
+    config = settings.inbound
+    handler = InboundHandler(engine, config.dedupe_days)
     loop = asyncio.get_running_loop()
     server = await loop.create_server(
-        lambda: SMTP(handler, data_size_limit=max_message_bytes, hostname=hostname,
+        lambda: SMTP(handler, data_size_limit=config.max_message_bytes, hostname=settings.relay.domain,
                      enable_SMTPUTF8=True, decode_data=False),
-        host=host, port=port)
-    log.info("SMTP listening on %s:%d", host, port)
+        host=config.smtp_host, port=config.smtp_port)
+    log.info("SMTP listening on %s:%d", config.smtp_host, config.smtp_port)
     return server

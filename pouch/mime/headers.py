@@ -17,7 +17,7 @@ from .charsets import decode_text, unescape
 _ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([qQbB])\?([^?\s]*)\?=")
 _ENCODED_RUN = re.compile(rf"{_ENCODED_WORD.pattern}(?:\s+{_ENCODED_WORD.pattern})*")
 _FOLD = re.compile(r"\r?\n(?=[ \t])")
-_BRACKETED_ID = re.compile(r"<([^<>\s]+)>")
+_BRACKETED_ID = re.compile(r"<([^<>]*)>")
 _NOT_SIMPLE = re.compile(r'["()\\:;]|=\?')
 _SIMPLE_ADDRESS = re.compile(r"(?:(?P<name>[^<>@]*?)\s*<(?P<email>[^<>\s]+@[^<>\s]+)>|(?P<bare>[^<>\s]+@[^<>\s]+))")
 _BARE_EMAIL = re.compile(r"[^\s<>(),;:\"\[\]]+@[^\s<>(),;:\"\[\]]+")
@@ -144,11 +144,20 @@ def received_date(values: list[str] | None) -> int | None:
 
 
 def message_ids(value: str | None) -> list[str]:
-    """Message-IDs without <>; bare tokens when nobody used brackets."""
+    """Message-IDs without <>, kept whole: whitespace inside the brackets is dropped (a
+    fold some senders put inside a long id, obsolete comments' spaces); those with an @
+    first. Without brackets, the bare tokens holding an @."""
     text = header_text(value)
-    return _BRACKETED_ID.findall(text) or [token for token in text.split() if "@" in token]
+    bracketed = [found for found in ("".join(inner.split()) for inner in _BRACKETED_ID.findall(text)) if found]
+    return ([found for found in bracketed if "@" in found] or bracketed
+            or [token for token in text.split() if "@" in token])
 
 
 def first_message_id(value: str | None) -> str | None:
+    """The one id of a Message-ID (or In-Reply-To) header; a bare value without brackets or
+    @ still names its message."""
     found = message_ids(value)
-    return found[0] if found else None
+    if found:
+        return found[0]
+    bare = [token.strip("<>") for token in header_text(value).split() if not token.startswith("(")]
+    return next((token for token in bare if token), None)

@@ -42,7 +42,7 @@ def make_app(settings, engine, store):
         relay=settings,
         engine=engine,
         blob_store=store,
-        inbound=inbound.GroupCommit(engine),
+        inbound=inbound.GroupCommit(engine, settings.inbound.dedupe_days),
         sendgrid_key=signature.load_key(key) if key else None,
         template_path=str(Path(__file__).parent / "templates"),
     )

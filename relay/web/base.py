@@ -38,10 +38,13 @@ class BoundedHandler(tornado.web.RequestHandler):
     def json_body(self):
         try:
             value = json.loads(self.body)
-        except (UnicodeDecodeError, ValueError):
+        except (UnicodeDecodeError, ValueError, RecursionError):
             raise tornado.web.HTTPError(400, "the request body is not JSON") from None
         if not isinstance(value, dict):
             raise tornado.web.HTTPError(400, "the request body is not a JSON object")
+        if not _all_text_valid(value):
+            raise tornado.web.HTTPError(400, "the request body holds a string that is not valid UTF-8 "
+                                             "(a lone surrogate) or a NUL character")
         return value
 
     def write_error(self, status_code, **kwargs):
@@ -54,6 +57,27 @@ class BoundedHandler(tornado.web.RequestHandler):
     def run_blocking(self, function, *args):
         """Database work runs off the IOLoop."""
         return asyncio.to_thread(function, *args)
+
+
+def _all_text_valid(value):
+    """No string (key or value) of parsed JSON is a lone surrogate or holds NUL: JSON's \\u
+    escapes allow both, and neither can be stored."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, dict):
+            pending += item.keys()
+            pending += item.values()
+        elif isinstance(item, list):
+            pending += item
+        elif isinstance(item, str):
+            if "\0" in item:
+                return False
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return False
+    return True
 
 
 def basic_credentials(request):

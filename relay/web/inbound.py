@@ -1,14 +1,14 @@
 """POST /inbound/sendgrid: SendGrid Inbound Parse, raw or parsed mode.
 
-Answers 2xx only once the message is committed; 5xx (SendGrid retries) when
-it could not be stored; 4xx when retrying cannot help (malformed post, no such
+Answers 2xx only once the message is committed, or when its recipients had it
+already (SendGrid retrying); 5xx (SendGrid retries) when it could not be
+stored; 4xx, with the reason, when retrying cannot help (malformed post, no such
 mailbox), which makes SendGrid give up and the sender's side bounce.
 """
 
 import logging
 
 import tornado.web
-from sqlalchemy.exc import SQLAlchemyError
 
 from relay import inbound, signature
 from relay.sendgrid_inbound import InboundParseError, read_post
@@ -44,11 +44,14 @@ class SendGridInboundHandler(BoundedHandler):
             raise tornado.web.HTTPError(413, "the message is over this relay's size limit")
         try:
             routed = await self.settings["inbound"].store(raw, recipients, "sendgrid", mail_from)
+        except inbound.Refused as error:
+            raise tornado.web.HTTPError(400, str(error)) from None
         except inbound.NoRecipient as error:
             log.info("inbound rejected source=sendgrid reason=%r", str(error))
             raise tornado.web.HTTPError(404, str(error)) from None
-        except SQLAlchemyError:
+        except Exception:  # nothing was stored: SendGrid keeps the message and retries
             log.exception("inbound not stored source=sendgrid")
-            raise tornado.web.HTTPError(503, "the message could not be stored; retry later")
-        log.info("inbound stored source=sendgrid bytes=%d boxes=%d", len(raw), len(routed))
-        self.finish({"stored": True})
+            raise tornado.web.HTTPError(503, "the message could not be stored; retry later") from None
+        log.info("inbound stored source=sendgrid bytes=%d boxes=%d%s", len(raw), len(routed),
+                 "" if routed else " repeat=yes")
+        self.finish({"stored": True, "repeat": not routed})

@@ -2,6 +2,7 @@
 
 import asyncio
 import base64
+import dataclasses
 import json
 import smtplib
 import time
@@ -11,15 +12,18 @@ import sqlalchemy as sa
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from pouch.limits import MAX_RECIPIENTS
 from pouch.records import BlobRecord, MessageRecord
 from relay import smtp
-from relay.schema import deliveries, inbound
+from relay.inbound import forget_some
+from relay.schema import deliveries, inbound, inbound_once
 from tests.relay.conftest import email_bytes
+from tests.support import inbound_parse
 from tests.support.azurite import free_port
 
 
 def envelope(*to, sender="ami@example.org"):
-    return json.dumps({"to": list(to), "from": sender})
+    return inbound_parse.envelope(to, sender)
 
 
 def stored_count(relay):
@@ -162,7 +166,7 @@ async def test_signed_webhooks_are_verified(relay):
 async def test_smtp_listener_refuses_strangers_and_stores_mail(relay, tmp_path):
     box = await relay.register("goma")
     port = free_port()
-    server = await smtp.start(relay.engine, "127.0.0.1", port, 100_000, "relay.test")
+    server = await smtp.start(relay.engine, smtp_settings(relay, port, 100_000))
 
     def deliver():
         with smtplib.SMTP("127.0.0.1", port, timeout=10) as client:
@@ -203,3 +207,266 @@ async def test_malformed_parsed_mode_posts_get_4xx_or_are_kept_never_500(relay, 
     assert codes.count(200) >= 3
     _, records = await box.receive(tmp_path)
     assert len(messages(records)) == codes.count(200)  # every post answered 200 reached the box
+
+
+def smtp_settings(relay, port, max_message_bytes=1_000_000):
+    return dataclasses.replace(relay.settings, inbound=dataclasses.replace(
+        relay.settings.inbound, smtp_host="127.0.0.1", smtp_port=port, max_message_bytes=max_message_bytes))
+
+
+def delivered_count(relay):
+    with relay.engine.connect() as db:
+        return db.execute(sa.select(sa.func.count()).select_from(deliveries)).scalar()
+
+
+async def post_all(relay, bodies):
+    """Post webhook ``bodies`` (fields dicts) at once, as SendGrid's retries arrive: several land
+    in one group commit."""
+    return await asyncio.gather(*(relay.webhook(fields) for fields in bodies))
+
+
+# Exactly once (issue 13, item 2)
+
+@pytest.mark.gen_test(timeout=60)
+async def test_the_same_20_bodies_posted_twice_are_20_deliveries(relay, tmp_path):
+    box = await relay.register("goma")
+    to = "marie@goma.relay.test"
+    bodies = [inbound_parse.raw_fields(email_bytes(to, subject=f"Retry {n}", body=f"n{n}"), [to]) for n in range(20)]
+    # The retries of the first ten arrive together with their first copies (one group commit).
+    first = await post_all(relay, bodies + bodies[:10])
+    again = await post_all(relay, bodies)
+    answers = [json.loads(response.body) for response in first + again]
+    assert [response.code for response in first + again] == [200] * 50  # SendGrid stops retrying
+    assert sum(not answer["repeat"] for answer in answers) == 20
+
+    _, records = await box.receive(tmp_path)
+    assert sorted(m.subject for m in messages(records)) == sorted(f"Retry {n}" for n in range(20))
+    assert stored_count(relay) == 20
+    _, later = await box.receive(tmp_path)
+    assert messages(later) == []
+
+
+@pytest.mark.gen_test(timeout=60)
+async def test_a_message_is_one_delivery_per_recipient_whoever_else_it_goes_to(relay, tmp_path):
+    goma, bukavu = await relay.register("goma"), await relay.register("bukavu")
+    raw = email_bytes(["marie@goma.relay.test"], subject="Convocation")
+    assert (await relay.webhook(inbound_parse.raw_fields(raw, ["marie@goma.relay.test"]))).code == 200
+    # The same Message-ID again, now also for Jean and a Bukavu user (a list resending it, say).
+    resent = raw.replace(b"Subject: Convocation", b"Subject: Convocation (resent)")
+    everyone = ["marie@goma.relay.test", "jean@goma.relay.test", "paul@bukavu.relay.test"]
+    assert (await relay.webhook(inbound_parse.raw_fields(resent, everyone))).code == 200
+
+    _, goma_records = await goma.receive(tmp_path)
+    _, bukavu_records = await bukavu.receive(tmp_path)
+    assert sorted(m.recipients for m in messages(goma_records)) == [
+        ["jean@goma.relay.test"], ["marie@goma.relay.test"]]
+    assert [m.recipients for m in messages(bukavu_records)] == [["paul@bukavu.relay.test"]]
+
+
+@pytest.mark.gen_test(timeout=60)
+async def test_mail_without_message_id_dedupes_by_its_bytes_within_the_window(relay, tmp_path):
+    box = await relay.register("goma")
+    to = ["marie@goma.relay.test"]
+    raw = b"From: ami@example.org\r\nTo: marie@goma.relay.test\r\nSubject: sans id\r\n\r\nBonjour\r\n"
+    other = raw.replace(b"Bonjour", b"Bonsoir")
+    codes = [(await relay.webhook(inbound_parse.raw_fields(body, to))).code for body in (raw, raw, other)]
+    assert codes == [200, 200, 200]
+    _, records = await box.receive(tmp_path)
+    assert sorted(m.body for m in messages(records)) == ["Bonjour", "Bonsoir"]
+
+    # Past [inbound] dedupe_days, the same bytes are new mail again.
+    window_s = relay.settings.inbound.dedupe_days * 86400
+    with relay.engine.begin() as db:
+        db.execute(inbound_once.update().values(seen_at=inbound_once.c.seen_at - window_s - 1))
+    assert (await relay.webhook(inbound_parse.raw_fields(raw, to))).code == 200
+    _, records = await box.receive(tmp_path)
+    assert [m.body for m in messages(records)] == ["Bonjour"]
+    assert forget_some(relay.engine, relay.settings.inbound.dedupe_days) == 1  # the other one
+
+
+@pytest.mark.gen_test(timeout=60)
+async def test_smtp_redelivery_is_one_delivery_and_smtp_caps_recipients_like_the_webhook(relay, tmp_path,
+                                                                                         monkeypatch):
+    box = await relay.register("goma")
+    port = free_port()
+    server = await smtp.start(relay.engine, smtp_settings(relay, port))
+    raw = email_bytes("marie@goma.relay.test", subject="Par SMTP")
+    many = [f"user{n}@goma.relay.test" for n in range(MAX_RECIPIENTS + 5)]
+
+    def deliver():
+        replies = []
+        for _ in range(3):  # the sending server lost our 250 and tries again
+            with smtplib.SMTP("127.0.0.1", port, timeout=10) as client:
+                client.sendmail("ami@example.org", ["marie@goma.relay.test"], raw)
+                replies.append(client.noop()[0])
+        with smtplib.SMTP("127.0.0.1", port, timeout=10) as client:
+            client.ehlo()
+            client.mail("ami@example.org")
+            codes = [client.rcpt(address)[0] for address in many]
+            long_address = client.rcpt("x" * 400 + "@goma.relay.test")
+        return replies, codes, long_address
+
+    try:
+        replies, codes, long_address = await asyncio.to_thread(deliver)
+    finally:
+        server.close()
+    assert replies == [250, 250, 250]
+    assert codes == [250] * MAX_RECIPIENTS + [452] * 5  # RFC 5321: the rest in another transaction
+    assert long_address[0] == 553 and b"longer than 320" in long_address[1]
+    _, records = await box.receive(tmp_path)
+    assert [m.subject for m in messages(records)] == ["Par SMTP"]
+
+
+@pytest.mark.gen_test(timeout=30)
+async def test_smtp_errors_say_nothing_internal(relay, monkeypatch):
+    await relay.register("goma")
+    port = free_port()
+    server = await smtp.start(relay.engine, smtp_settings(relay, port))
+
+    def broken_route(db, recipients):
+        raise RuntimeError("psycopg2 connection to 10.0.0.5 lost: secret detail")
+
+    monkeypatch.setattr(smtp.boxes, "route", broken_route)
+
+    def rcpt():
+        with smtplib.SMTP("127.0.0.1", port, timeout=10) as client:
+            client.ehlo()
+            client.mail("ami@example.org")
+            return client.rcpt("marie@goma.relay.test")
+
+    try:
+        code, text = await asyncio.to_thread(rcpt)
+    finally:
+        server.close()
+    assert code == 451 and b"secret" not in text and b"psycopg2" not in text and b"Error" not in text
+
+
+# Parsed mode takes what SendGrid sends (issue 13, item 3)
+
+def with_headers(raw, extra):
+    """``raw`` with header lines ``extra`` (bytes) put first."""
+    return extra + raw
+
+
+@pytest.mark.gen_test(timeout=60)
+async def test_parsed_mode_takes_hundreds_of_attachments(relay, tmp_path):
+    box = await relay.register("goma")
+    to = "marie@goma.relay.test"
+    files = [(f"scan{n:03}.txt", "text/plain", f"page {n}".encode()) for n in range(340)]
+    raw = email_bytes(to, subject="343 form parts", attachments=files)
+    fields, uploads = inbound_parse.parsed_fields(raw, [to])
+    assert len(fields) + len(uploads) > 343
+    response = await relay.webhook(fields, uploads)
+    assert response.code == 200, response.body
+
+    _, records = await box.receive(tmp_path)
+    [message] = messages(records)
+    assert [a.name for a in message.attachments] == [name for name, _, _ in files]
+
+
+EIGHT_BIT = ("Subject: Réunion à Kinshasa — ordre du jour\r\n"
+             "From: Amélie Ngoy <amelie@example.org>\r\n").encode("utf-8")
+LATIN_1 = "Subject: Réunion à Goma\r\nFrom: Élodie <elodie@example.org>\r\n".encode("latin-1")
+
+
+@pytest.mark.parametrize("mode", ["raw", "parsed"])
+@pytest.mark.gen_test(timeout=60)
+async def test_headers_and_message_ids_arrive_whole_in_both_modes(relay, tmp_path, mode):
+    box = await relay.register("goma")
+    to = ["marie@goma.relay.test"]
+    body = b"To: marie@goma.relay.test\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nMbote\r\n"
+    cases = {
+        b"Message-ID: <two@at@example.org>\r\n" + EIGHT_BIT: ("two@at@example.org", "Réunion à Kinshasa — ordre du jour",
+                                                             "Amélie Ngoy"),
+        b"Message-ID:\r\n <20261206.folded.\r\n rest-of-it@example.org>\r\n" + LATIN_1:
+            ("20261206.folded.rest-of-it@example.org", "Réunion à Goma", "Élodie"),
+        b"Message-ID: bare-id-1234@example.org\r\nSubject: bare\r\nFrom: a@example.org\r\n":
+            ("bare-id-1234@example.org", "bare", ""),
+        b"Message-ID: 1234567890\r\nSubject: bare, no at\r\nFrom: a@example.org\r\n":
+            ("1234567890", "bare, no at", ""),
+    }
+    for header, _ in cases.items():
+        raw = header + body
+        post = inbound_parse.raw_fields(raw, to) if mode == "raw" else inbound_parse.parsed_fields(raw, to)
+        fields, files = (post, {}) if mode == "raw" else post
+        response = await relay.webhook(fields, files)
+        assert response.code == 200, response.body
+
+    _, records = await box.receive(tmp_path)
+    got = sorted((m.message_id, m.subject, m.from_[0][0] if m.from_ else "") for m in messages(records))
+    assert got == sorted(cases.values())
+    assert all("Mbote" in m.body for m in messages(records))
+
+
+# Inputs (issue 14, item 10)
+
+@pytest.mark.gen_test(timeout=60)
+async def test_fields_of_the_wrong_type_get_400_with_the_reason(relay):
+    await relay.register("goma")
+    to = envelope("marie@goma.relay.test")
+    raw = email_bytes("marie@goma.relay.test")
+    posts = {
+        "'to' must be a list": {"email": raw, "envelope": json.dumps({"to": 5})},
+        "'to' must be a list ": {"email": raw, "envelope": json.dumps({"to": [5, None]})},
+        "'from' must be": {"email": raw, "envelope": json.dumps({"to": ["marie@goma.relay.test"], "from": {}})},
+        "'envelope' field is not a JSON object": {"email": raw, "envelope": "[1, 2]"},
+        "'charsets' field must map": {"headers": "Subject: x\n", "text": "x", "envelope": to,
+                                     "charsets": json.dumps({"text": 5})},
+        "'charsets' field is not a JSON object": {"headers": "Subject: x\n", "envelope": to, "charsets": "[]"},
+        "must describe attachment1": {"headers": "Subject: x\n", "envelope": to,
+                                      "attachment-info": json.dumps({"attachment1": 5})},
+        "not valid UTF-8": {"email": raw, "envelope": '{"to": ["marie@goma.relay.test"], "from": "\\ud800@x"}'},
+        "control characters": {"email": raw, "envelope": '{"to": ["marie@goma.relay.test\\u0000"]}'},
+        "more than 1000 recipients": {"email": raw, "envelope": envelope(
+            *[f"u{n}@goma.relay.test" for n in range(MAX_RECIPIENTS + 1)])},
+    }
+    files = {"attachment1": ("a.txt", "text/plain", b"a")}
+    for reason, fields in posts.items():
+        response = await relay.webhook(fields, files if "attachment-info" in fields else None)
+        assert response.code == 400, (reason, response.body)
+        assert reason.strip() in json.loads(response.body)["error"], (reason, response.body)
+    assert stored_count(relay) == 0
+
+
+@pytest.mark.gen_test(timeout=60)
+async def test_line_breaks_in_attachment_names_and_ids_are_cleaned_not_500(relay, tmp_path):
+    box = await relay.register("goma")
+    info = {"attachment1": {"filename": "rapport\r\nBcc: all@example.org.pdf", "type": "application/pdf\r\nX: y"},
+            "attachment2": {"filename": "logo.png", "type": "image/png", "content-id": "logo\r\n@x"}}
+    response = await relay.webhook(
+        {"headers": "Subject: names\r\nMessage-ID: <names@example.org>\r\n", "html": "<p><img src=cid:logo@x>",
+         "envelope": envelope("marie@goma.relay.test"), "attachments": "2", "attachment-info": json.dumps(info)},
+        files={"attachment1": ("rapport.pdf", "application/pdf", b"%PDF"),
+               "attachment2": ("logo.png", "image/png", b"\x89PNG")})
+    assert response.code == 200, response.body
+    _, records = await box.receive(tmp_path)
+    [message] = messages(records)
+    assert sorted((a.name, a.type, a.cid) for a in message.attachments) == [
+        ("logo.png", "image/png", "logo@x"), ("rapport Bcc: all@example.org.pdf", "application/octet-stream", None)]
+    assert message.bcc == []
+
+
+@pytest.mark.gen_test(timeout=60)
+async def test_one_bad_post_never_fails_the_good_ones_committed_with_it(relay, tmp_path):
+    box = await relay.register("goma")
+    to = "marie@goma.relay.test"
+    good = [inbound_parse.raw_fields(email_bytes(to, subject=f"Good {n}"), [to]) for n in range(75)]
+    bad = {"email": email_bytes(to, subject="Bad"), "envelope": '{"to": ["%s"], "from": "\\udcff"}' % to}
+    responses = await post_all(relay, good[:40] + [bad] + good[40:])
+    codes = [response.code for response in responses]
+    assert codes[40] == 400 and codes[:40] + codes[41:] == [200] * 75
+    _, records = await box.receive(tmp_path)
+    assert len(messages(records)) == 75
+
+
+@pytest.mark.gen_test(timeout=30)
+async def test_a_lone_surrogate_in_json_is_a_400_on_sync_and_register(relay):
+    box = await relay.register("goma")
+    body = '{"received": ["\\ud800"], "uploaded": [], "outgoing": null}'
+    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {box.token}"}
+    sync = await relay.request("/api/v1/sync", body=body, headers=headers)
+    register = await relay.request("/api/v1/register", body='{"code": "\\udfff"}',
+                                   headers={"Content-Type": "application/json"})
+    deep = await relay.request("/api/v1/register", body="[" * 60_000, headers={"Content-Type": "application/json"})
+    assert (sync.code, register.code, deep.code) == (400, 400, 400)
+    assert "not valid UTF-8" in json.loads(sync.body)["error"]

@@ -5,8 +5,8 @@ Revises: r0007
 Create Date: 2026-12-06
 """
 
-from alembic import op  # noqa: F401
-import sqlalchemy as sa  # noqa: F401
+from alembic import op
+import sqlalchemy as sa
 
 revision = "r0008"
 down_revision = "r0007"
@@ -15,8 +15,17 @@ depends_on = None
 
 
 def upgrade():
-    pass
+    op.create_table(
+        "inbound_once",
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("box_id", sa.Integer, sa.ForeignKey("boxes.id"), nullable=False),
+        sa.Column("address", sa.String(320), nullable=False),
+        sa.Column("key", sa.String(64), nullable=False),
+        sa.Column("seen_at", sa.Integer, nullable=False),
+        sa.UniqueConstraint("box_id", "address", "key"),
+    )
+    op.create_index("inbound_once_seen", "inbound_once", ["seen_at"])
 
 
 def downgrade():
-    pass
+    op.drop_table("inbound_once")
