@@ -11,7 +11,7 @@ import time
 
 import sqlalchemy as sa
 
-from relay import keys, packing, takeover
+from relay import keys, packing, quarantine, takeover
 from relay.schema import boxes, deliveries, pouches, statuses
 
 log = logging.getLogger(__name__)
@@ -86,23 +86,31 @@ def unreadable_in(request):
 
 def park(engine, box, reasons):
     """Park the offered pouches the box could not read (``{name: reason}``): never offered
-    again, their mail undelivered and shown with the reason; the statuses they carried
-    travel again in the next pouch.  Returns the names parked now."""
-    parked = []
+    again; their mail quarantined with the reason (``mail retry`` packs it anew); the
+    statuses they carried travel again in the next pouch.  Returns the names parked now."""
+    parked, now = [], int(time.time())
     with engine.begin() as db:
         for name, reason in reasons.items():
             if db.execute(pouches.update().where(
                     pouches.c.name == name, pouches.c.box_id == box.id, pouches.c.direction == packing.DOWN,
                     pouches.c.state == packing.OFFERED,
-            ).values(state=PARKED, error=f"the box could not read it: {reason}"[:MAX_REASON],
-                     done_at=int(time.time()))).rowcount:
-                db.execute(statuses.update().where(
-                    statuses.c.box_id == box.id, statuses.c.pouch_name == name, statuses.c.delivered_at.is_(None),
-                ).values(pouch_name=None))
+            ).values(state=PARKED, error=f"the box could not read it: {reason}"[:MAX_REASON], done_at=now)).rowcount:
+                _release(db, box, name, f"the box could not read pouch {name}: {reason}", now)
                 parked.append(name)
     for name in parked:
         log.error("pouch parked box=%s pouch=%s reason=%r", box.name, name, reasons[name])
     return parked
+
+
+def _release(db, box, name, why, now):
+    """The mail of parked pouch ``name`` waits for an operator; its statuses for the next pouch."""
+    for column in (deliveries.c.pouch_name, deliveries.c.blobs_pouch_name):
+        db.execute(deliveries.update().where(
+            deliveries.c.box_id == box.id, column == name, deliveries.c.quarantined_at.is_(None),
+        ).values({column.name: None, "quarantined_at": now, "quarantine_reason": why[:quarantine.REASON_CHARS]}))
+    db.execute(statuses.update().where(
+        statuses.c.box_id == box.id, statuses.c.pouch_name == name, statuses.c.delivered_at.is_(None),
+    ).values(pouch_name=None))
 
 
 def rejection(engine, box, name):

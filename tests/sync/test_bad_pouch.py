@@ -15,8 +15,8 @@ from appliance.store import set_aside, sync_state, sync_usage
 from appliance.store.messages import FAILED, INBOX, QUEUED, UPLOADED
 from appliance.sync import importer, outgoing
 from pouch.records import MessageRecord
-from relay import packing
-from relay.schema import pouches
+from relay import packing, quarantine
+from relay.schema import boxes, pouches
 from tests.relay.conftest import email_bytes, pouch_bytes
 from tests.sync.test_admin_page import Browser, serve_box_with_sync_pages
 
@@ -79,15 +79,32 @@ async def admin_page(box, admin):
         server.stop()
 
 
+async def webhook(relay, subject):
+    raw = email_bytes(f"marie@{DOMAIN}", subject=subject)
+    assert (await relay.webhook({"email": raw, "envelope": json.dumps({"to": [f"marie@{DOMAIN}"]})})).code == 200
+
+
+async def damaged_on_the_relay(relay):
+    """The relay packs what is pending for the box, and the pouch's bytes get damaged in its store."""
+    with relay.engine.connect() as db:
+        box = db.execute(sa.select(boxes).where(boxes.c.name == BOX)).one()
+    [name] = await packing.pack_pending(relay.engine, relay.store, relay.settings, box)
+    data = corrupt(await relay.store.get_bytes(name))
+    await relay.store.put_bytes(name, data)
+    with relay.engine.begin() as db:
+        db.execute(pouches.update().where(pouches.c.name == name).values(
+            size=len(data), sha256=hashlib.sha256(data).hexdigest()))
+    return name
+
+
 @pytest.mark.gen_test(timeout=120)
 async def test_an_unreadable_pouch_is_downloaded_twice_then_parked_and_the_mail_beside_it_comes(
         relay, make_box):
     goma = await make_box(BOX)
     admin, marie = goma.user("amani", is_admin=True), goma.user("marie")
-    bad = await offer(relay, corrupt(pouch_bytes([(message(f"in-{i}", f"lost {i}"), {}) for i in range(50)],
-                                                 sender="relay", recipient=BOX)))
-    raw = email_bytes(f"marie@{DOMAIN}", subject="Good news")
-    assert (await relay.webhook({"email": raw, "envelope": json.dumps({"to": [f"marie@{DOMAIN}"]})})).code == 200
+    await webhook(relay, "Held at the relay")
+    bad = await damaged_on_the_relay(relay)
+    await webhook(relay, "Good news")  # packed at the box's sync, in a pouch of its own
     downloads = count_downloads(goma, bad)
 
     results = [await goma.sync() for _ in range(3)]
@@ -105,6 +122,15 @@ async def test_an_unreadable_pouch_is_downloaded_twice_then_parked_and_the_mail_
     assert kept["reason"] in error  # the relay keeps the box's reason
     page = await admin_page(goma, admin)
     assert "Set aside" in page and bad in page and "the whole pouch" in page
+
+    # The operator sees the parked pouch's mail quarantined, and retries it: it comes anew.
+    with relay.engine.connect() as db:
+        [held] = quarantine.listing(db, quarantined_only=True)
+    assert "could not read pouch" in held.quarantine_reason
+    quarantine.retry(relay.engine, held.id)
+    assert (await goma.sync()).ok
+    assert sorted(m["subject"] for m in goma.folder(marie, INBOX)) == ["Good news", "Held at the relay"]
+    assert len(downloads) == 2
 
 
 @pytest.mark.gen_test(timeout=90)
