@@ -66,15 +66,22 @@ class Rule:
         return [_address(sockaddr) for *_, sockaddr in found]
 
     def connect(self, host_port, timeout=None, source_address=None):
-        """``socket.create_connection``, refusing (AuthFailure) a peer the rule refuses: the
-        address connected to is checked, whatever the name resolved to when it was checked."""
+        """``socket.create_connection``, refusing (AuthFailure) a peer the rule refuses."""
         sock = socket.create_connection(host_port, timeout, source_address)
-        address = _address(sock.getpeername())
-        if self.refuses(*host_port, address):
+        try:
+            self.check_peer(*host_port, sock)
+        except AuthFailure:
             sock.close()
-            raise AuthFailure(f"the server {host_port[0]} is at a private address ({address}), which this "
-                              "relay does not connect to; check the server name")
+            raise
         return sock
+
+    def check_peer(self, host, port, sock):
+        """AuthFailure if connected ``sock`` reached an address the rule refuses: the address
+        connected to counts, whatever ``host`` resolved to when it was checked (DNS rebinding)."""
+        address = _address(sock.getpeername())
+        if self.refuses(host, port, address):
+            raise AuthFailure(f"the server {host} is at a private address ({address}), which this "
+                              "relay does not connect to; check the server name")
 
 
 def check(credentials, allow_private):

@@ -83,8 +83,9 @@ class Connection:
         self.can_sort = False
 
     @classmethod
-    def open(cls, credentials, secret, timeout_s):
-        """A logged-in connection; ``secret``: the password, or an XOAUTH2 access token."""
+    def open(cls, credentials, secret, timeout_s, rule=None):
+        """A logged-in connection; ``secret``: the password, or an XOAUTH2 access token;
+        ``rule`` (relay.accounts.destinations) checks the address reached before logging in."""
         where = f"{credentials.imap_host}:{credentials.imap_port}"
         with translated(where, credentials.username):
             context = ssl.create_default_context()
@@ -93,6 +94,8 @@ class Connection:
                                            timeout=timeout_s)
             connection = cls(client, where)
             try:
+                if rule is not None:
+                    rule.check_peer(credentials.imap_host, credentials.imap_port, client.socket())
                 connection._start(credentials, secret, context)
             except BaseException:
                 connection.abort()

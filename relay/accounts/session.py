@@ -20,12 +20,12 @@ POLL_WITHOUT_IDLE_S = 120  # servers without IDLE are asked this often
 def connect(credentials, tokens, timeout_s):
     """A logged-in Connection; an XOAUTH2 token the server refuses is renewed once."""
     try:
-        return Connection.open(credentials, tokens.secret(credentials), timeout_s)
+        return Connection.open(credentials, tokens.secret(credentials), timeout_s, tokens.rule)
     except AuthFailure:
         if credentials.auth != "xoauth2":
             raise
         tokens.forget(credentials)
-        return Connection.open(credentials, tokens.secret(credentials), timeout_s)
+        return Connection.open(credentials, tokens.secret(credentials), timeout_s, tokens.rule)
 
 
 class Session:

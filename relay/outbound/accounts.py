@@ -49,7 +49,7 @@ class AccountSender(Transport):
         raw = mime.build(record, message.blobs)
         note = smtp_send(raw, message.sender or account["address"], message.recipients, settings.smtp_host,
                          settings.smtp_port, settings.smtp_security, self.settings.accounts.timeout_s,
-                         login=_login(settings, secret), context=ssl.create_default_context())
+                         login=_login(settings, secret, self.tokens.rule), context=ssl.create_default_context())
         self._copy_to_sent(account, settings, raw)
         return note
 
@@ -78,13 +78,26 @@ class AccountSender(Transport):
             sentcopies.keep(self.engine, account["id"], raw, error, self.settings.accounts)
 
 
-def _login(settings, secret):
+def _login(settings, secret, rule):
+    def password(smtp):
+        _check_peer(rule, settings, smtp)
+        smtp.login(settings.username, secret)
+
     if settings.auth != "xoauth2":
-        return lambda smtp: smtp.login(settings.username, secret)
+        return password
     token = f"user={settings.username}\1auth=Bearer {secret}\1\1"
 
     def xoauth2(smtp):
+        _check_peer(rule, settings, smtp)
         smtp.ehlo_or_helo_if_needed()
         # On failure the server sends a 334 challenge with details; the empty answer ends the exchange.
         smtp.auth("XOAUTH2", lambda challenge=None: token if challenge is None else "")
     return xoauth2
+
+
+def _check_peer(rule, settings, smtp):
+    """Before the secret goes: the address reached must pass the private-address rule."""
+    try:
+        rule.check_peer(settings.smtp_host, settings.smtp_port, smtp.sock)
+    except AuthFailure as error:
+        raise PermanentFailure(str(error)) from None
