@@ -52,6 +52,7 @@ class MessageRecord:
     attachments: list[Attachment] = field(default_factory=list)
     recipients: list[str] = field(default_factory=list)  # incoming: local addresses on the box
     extra: dict = field(default_factory=dict)  # room to grow; readers ignore keys they do not know
+    automatic: bool = False  # a bounce or auto-reply (multipart/report, Auto-Submitted, MAILER-DAEMON)
 
 
 @dataclass

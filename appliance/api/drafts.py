@@ -6,10 +6,9 @@ from appliance.api import filters, objects, params
 from appliance.api.base import ApiHandler
 from appliance.api.errors import APIError, bad_request, not_found, refused_as_bad_request
 from appliance.api.mail import RAW_MIME, MessageListHandler
-from appliance.store import addresses, boxinfo, drafts, external_accounts, mailbox, uploads
+from appliance.store import addresses, drafts, mailbox, uploads
 from appliance.store.errors import N_, StoreError
 from appliance.store.messages import Draft, NewFile, save_draft, send
-from appliance.web.sanitize import clean_html
 from pouch.mime import MimeError, parse
 
 FIELDS = {"subject", "body", "to", "cc", "bcc", "from", "file_ids", "reply_to_message_id", "version",
@@ -90,11 +89,13 @@ class SendHandler(ApiHandler):
             raise bad_request(f"The message is not usable MIME: {error}") from None
         record = parsed.record
         files = [NewFile(a.name, a.type, parsed.blobs[a.sha256]) for a in record.attachments]
+        if len(record.from_) > 1:
+            raise bad_request("From must name one sender")
         draft = Draft(to=record.to, cc=record.cc, bcc=record.bcc, subject=record.subject,
                       body=record.body, body_type=record.body_type, in_reply_to=record.in_reply_to,
-                      references=record.references, new_files=files)
+                      references=record.references, new_files=files,
+                      from_address=record.from_[0][1] if record.from_ else None)
         _check_sendable(draft)
-        _check_size(conn, draft)
         return draft
 
 
@@ -116,18 +117,18 @@ def as_fields(encoded):
 
 
 def draft_from(conn, handler, body, strict=False):
-    """A store ``Draft`` from JSON fields, checked; ``strict`` for mail about to leave."""
+    """A store ``Draft`` from JSON fields, their types checked; ``strict`` for mail about to
+    leave.  The store's send and save check the rest (sender, HTML, limits)."""
     unknown = set(body) - FIELDS
     if unknown:
         raise bad_request(f"Unknown field(s): {', '.join(sorted(unknown))}")
     draft = Draft(to=_people(body, "to"), cc=_people(body, "cc"), bcc=_people(body, "bcc"),
-                  subject=_text(body, "subject")[:998].strip(), body=clean_html(_text(body, "body")),
-                  body_type="html", account_id=_sending_account(conn, handler, body))
+                  subject=_text(body, "subject")[:998].strip(), body=_text(body, "body"),
+                  body_type="html", from_address=_from_address(body))
     _reply_to(conn, handler.user_id, body.get("reply_to_message_id"), draft)
     _files(conn, handler, body.get("file_ids", []), draft)
     if strict:
         _check_sendable(draft)
-    _check_size(conn, draft)
     return draft
 
 
@@ -140,7 +141,7 @@ def _text(body, name):
 
 def _people(body, name):
     value = body.get(name) or []
-    if not isinstance(value, list) or len(value) > 500:
+    if not isinstance(value, list):
         raise bad_request(f"{name} must be a list of {{\"name\", \"email\"}}")
     pairs = []
     for person in value:
@@ -151,18 +152,12 @@ def _people(body, name):
     return pairs
 
 
-def _sending_account(conn, handler, body):
-    """The external account ``from`` names (None: the box address, also when ``from`` is absent)."""
+def _from_address(body):
+    """The address ``from`` names (None when absent: the box address)."""
     sender = _people(body, "from")
     if len(sender) > 1:
         raise bad_request("from must name one sender")
-    email = sender[0][1].lower() if sender else handler.current_user["email"].lower()
-    if email == handler.current_user["email"].lower():
-        return None
-    for account in external_accounts.list_for(conn, handler.user_id):
-        if account["address"].lower() == email:
-            return account["id"]
-    raise bad_request(f"from: {email} is not one of your addresses (see Settings, Your other addresses)")
+    return sender[0][1] if sender else None
 
 
 def _check_sendable(draft):
@@ -202,10 +197,3 @@ def _files(conn, handler, file_ids, draft):
             draft.new_files.append(NewFile(upload["name"], upload["type"], data))
         else:
             raise not_found("file", file_id)
-
-
-def _check_size(conn, draft):
-    limit = boxinfo.max_attachment_bytes(conn)
-    total = sum(len(f.data) for f in draft.new_files)
-    if total > limit:
-        raise bad_request(f"The attachments are too big together ({total} bytes; the limit is {limit})")

@@ -44,6 +44,11 @@ def body_html(row):
     return mailtext.text_to_html(row["body"])
 
 
+def bcc_of(user_id, row):
+    """Bcc is the sender's alone: the copies of the users it went to do not show it."""
+    return row["bcc_json"] if row["sender_user_id"] == user_id else "[]"
+
+
 def message(user_id, row, files, draft_version=None, with_body=True, expanded=False):
     """A message row (``listing.messages_by_id``); a draft when ``draft_version`` is given."""
     where = folder(user_id, folder_of(row))
@@ -51,7 +56,7 @@ def message(user_id, row, files, draft_version=None, with_body=True, expanded=Fa
         "object": "message" if draft_version is None else "draft",
         "id": str(row["id"]), "account_id": str(user_id), "thread_id": str(row["thread_id"]),
         "subject": row["subject"], "from": people(row["from_json"]), "to": people(row["to_json"]),
-        "cc": people(row["cc_json"]), "bcc": people(row["bcc_json"]),
+        "cc": people(row["cc_json"]), "bcc": people(bcc_of(user_id, row)),
         "reply_to": people(row["reply_to_json"]), "date": row["date"], "unread": not row["is_read"],
         "starred": bool(row["starred"]), "snippet": row["snippet"],
         "files": [file(user_id, f, message_ids=[row["id"]]) for f in files],
@@ -78,7 +83,7 @@ def thread(user_id, thread_id, rows, expanded=()):
     folders = list(dict.fromkeys(folder_of(row) for row in rows))
     encoded = {
         "object": "thread", "id": str(thread_id), "account_id": str(user_id),
-        "subject": rows[0]["subject"], "participants": _participants(rows),
+        "subject": rows[0]["subject"], "participants": _participants(user_id, rows),
         "first_message_timestamp": min(dates), "last_message_timestamp": max(dates),
         "last_message_received_timestamp": _latest(mail, lambda r: r["folder"] != SENT_FOLDER),
         "last_message_sent_timestamp": _latest(mail, lambda r: r["folder"] == SENT_FOLDER),
@@ -104,11 +109,11 @@ def _latest(rows, keep):
     return max(dates) if dates else None
 
 
-def _participants(rows):
+def _participants(user_id, rows):
     seen = {}
     for row in rows:
-        for column in ("from_json", "to_json", "cc_json", "bcc_json"):
-            for name, email in addresses.loads(row[column]):
+        for people_json in (row["from_json"], row["to_json"], row["cc_json"], bcc_of(user_id, row)):
+            for name, email in addresses.loads(people_json):
                 seen.setdefault(email.lower(), {"name": name, "email": email})
     return list(seen.values())
 

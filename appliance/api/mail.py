@@ -119,6 +119,8 @@ def apply_changes(conn, user_id, message_ids, body):
 
 def _move(conn, user_id, message_ids, folder):
     """To the trash, or back out of it to where each message belongs."""
+    if not isinstance(folder, str):
+        raise bad_request("folder must be a folder id (a string), such as \"trash\"")
     if folder not in MOVABLE:
         raise bad_request(f"Messages can be moved to the trash or out of it, not to {folder!r}")
     for message_id in message_ids:

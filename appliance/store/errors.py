@@ -6,6 +6,14 @@ def N_(text):
     return text
 
 
+def size_text(count):
+    """A byte count as people read it in an error (B, KB, MB)."""
+    for unit in ("B", "KB", "MB"):
+        if count < 1024 or unit == "MB":
+            return f"{count:.0f} {unit}" if unit == "B" else f"{count:.1f} {unit}"
+        count /= 1024
+
+
 class StoreError(ValueError):
     """Input the store refuses, with a message fit to show to the person who sent it.
 

@@ -52,7 +52,8 @@ def deliver_incoming(store, conn, record, blobs):
                           sha_hex, attachment.cid, attachment.inline)
     for user_id in owners:
         add_view(conn, user_id, message_id, INBOX, record.subject, record.date,
-                 [*record.references, record.in_reply_to], is_read=record.extra.get("seen") is True)
+                 [*record.references, record.in_reply_to], is_read=record.extra.get("seen") is True,
+                 automatic=record.automatic)
         contacts.learn(conn, user_id, record.from_)
     everyone = addresses.format_list([*record.from_, *record.to, *record.cc])
     search_index.index_message(conn, message_id, record.subject, everyone,

@@ -40,6 +40,11 @@ def _address_in(column, email):
     return sa.func.lower(column).like(f'%"{escaped}"]%', escape="\\")
 
 
+def _own_bcc_holds(user_id, email):
+    """Bcc matches only in the sender's copy: the others may not learn it from a filter."""
+    return sa.and_(messages.c.sender_user_id == user_id, _address_in(messages.c.bcc_json, email))
+
+
 def _message_conditions(user_id, wanted):
     m, um = messages.c, user_messages.c
     found = [um.user_id == user_id, (um.folder == "drafts") if wanted.drafts else (um.folder != "drafts")]
@@ -48,12 +53,14 @@ def _message_conditions(user_id, wanted):
     if wanted.thread_id is not None:
         found.append(um.thread_id == wanted.thread_id)
     for column, email in ((m.to_json, wanted.to), (m.from_json, wanted.from_),
-                          (m.cc_json, wanted.cc), (m.bcc_json, wanted.bcc)):
+                          (m.cc_json, wanted.cc)):
         if email:
             found.append(_address_in(column, email))
+    if wanted.bcc:
+        found.append(_own_bcc_holds(user_id, wanted.bcc))
     if wanted.any_email:
         found.append(sa.or_(*(_address_in(column, wanted.any_email) for column in (
-            m.to_json, m.from_json, m.cc_json, m.bcc_json))))
+            m.to_json, m.from_json, m.cc_json)), _own_bcc_holds(user_id, wanted.any_email)))
     if wanted.subject is not None:
         found.append(m.subject == wanted.subject)
     if wanted.unread is not None:

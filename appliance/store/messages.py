@@ -10,7 +10,7 @@ from email.utils import make_msgid
 import sqlalchemy as sa
 
 from appliance import mailtext
-from appliance.store import accounts, addresses, changes, contacts, external_accounts, search_index, threads
+from appliance.store import accounts, addresses, changes, contacts, rules, search_index, threads
 from appliance.store.errors import N_, StoreError
 from appliance.store.tables import attachments, messages, user_messages
 
@@ -43,6 +43,7 @@ class Draft:
     new_files: list = field(default_factory=list)
     kept_attachments: list = field(default_factory=list)  # ids of attachments the user can see
     account_id: str | None = None  # send from this external account instead of the box address
+    from_address: str | None = None  # or from this address (the API's "from"), if it is the user's
 
     def recipients(self):
         return self.to + self.cc + self.bcc
@@ -56,28 +57,33 @@ def save_draft(store, conn, user, draft, draft_id=None):
     """Create or update the user's draft; returns its message id."""
     if draft_id is not None:
         _check_own_draft(conn, user, draft_id)
-    message_id = _write(store, conn, user, draft, DRAFT, draft_id, envelope=[])
+    checked = rules.check(conn, user, draft)
+    draft = checked.draft
+    message_id = _write(store, conn, user, checked, DRAFT, draft_id, envelope=[])
     if draft_id is None:
         add_view(conn, user["id"], message_id, DRAFTS, draft.subject, int(time.time()),
                  _thread_refs(draft), is_read=True)
     else:
         changes.record(conn, user["id"], changes.DRAFT, message_id, changes.UPDATE)
-    _index(conn, message_id, user, draft, [user["id"]])
+    _index(conn, message_id, user["id"], checked, [user["id"]])
     return message_id
 
 
 def send(store, conn, user, draft, draft_id=None):
-    """Deliver to users of the box now, queue the rest for the relay; returns the message id."""
+    """Deliver to users of the box now, queue the rest for the relay; returns the message id.
+    Users of the box in Bcc get their copy; only the sender's copy shows its Bcc."""
+    if draft_id is not None:
+        _check_own_draft(conn, user, draft_id)
+    checked = rules.check(conn, user, draft)
+    rules.check_arrived(store, checked.kept)
+    draft = checked.draft
     emails = list(dict.fromkeys(addresses.emails(draft.recipients())))
     if not emails:
         raise StoreError(N_("Add at least one recipient."))
     local_users = _local_users(store, conn, emails)
     outside = [email for email in emails if addresses.domain_of(email) != store.domain]
-    if draft_id is not None:
-        _check_own_draft(conn, user, draft_id)
-    _check_arrived(store, conn, user, draft)
     state = QUEUED if outside else DELIVERED
-    message_id = _write(store, conn, user, draft, state, draft_id, envelope=outside)
+    message_id = _write(store, conn, user, checked, state, draft_id, envelope=outside)
     now = int(time.time())
     if draft_id is None:
         add_view(conn, user["id"], message_id, SENT_FOLDER, draft.subject, now,
@@ -89,13 +95,15 @@ def send(store, conn, user, draft, draft_id=None):
             add_view(conn, recipient["id"], message_id, INBOX, draft.subject, now, _thread_refs(draft))
             contacts.learn(conn, recipient["id"], [(user["display_name"], user["email"])])
     contacts.learn(conn, user["id"], draft.recipients())
-    _index(conn, message_id, user, draft, [user["id"], *(r["id"] for r in local_users.values())])
+    _index(conn, message_id, user["id"], checked, [user["id"], *(r["id"] for r in local_users.values())])
     return message_id
 
 
-def add_view(conn, user_id, message_id, folder, subject, date, reference_ids, is_read=False):
-    """Give ``user_id`` a copy of the message in ``folder``, in the thread it belongs to."""
-    thread_id = threads.thread_for(conn, user_id, subject, date, reference_ids)
+def add_view(conn, user_id, message_id, folder, subject, date, reference_ids, is_read=False,
+             automatic=False):
+    """Give ``user_id`` a copy of the message in ``folder``, in the thread it belongs to;
+    ``automatic`` mail (bounces, auto-replies) joins a thread only by its references."""
+    thread_id = threads.thread_for(conn, user_id, message_id, subject, date, reference_ids, automatic)
     conn.execute(INSERT_VIEW, {"user_id": user_id, "message_id": message_id, "thread_id": thread_id,
                                "folder": folder, "is_read": is_read, "starred": False, "date": date})
     kind = changes.DRAFT if folder == DRAFTS else changes.MESSAGE
@@ -129,20 +137,11 @@ def _check_own_draft(conn, user, draft_id):
         raise StoreError(N_("This draft no longer exists; it may have been sent already."))
 
 
-def _check_arrived(store, conn, user, draft):
-    """A kept attachment whose bytes are still on their way (big mail's follow at a later
-    sync) cannot leave yet: the relay could not build the mail."""
-    for row in _visible_attachments(conn, user["id"], draft.kept_attachments):
-        if not store.blobs.has(row["sha256"]):
-            raise StoreError(N_("%(name)s has not arrived yet: send after the next sync, or remove it."),
-                             name=row["name"])
-
-
-def _write(store, conn, user, draft, state, draft_id, envelope):
-    kept = _visible_attachments(conn, user["id"], draft.kept_attachments)
+def _write(store, conn, user, checked, state, draft_id, envelope):
+    draft = checked.draft
     text = mailtext.body_text(draft.body, draft.body_type)
     values = dict(
-        from_json=addresses.dumps([_sender(conn, user, draft)]), account_id=draft.account_id,
+        from_json=addresses.dumps([checked.sender]), account_id=draft.account_id,
         to_json=addresses.dumps(draft.to), cc_json=addresses.dumps(draft.cc),
         bcc_json=addresses.dumps(draft.bcc), subject=draft.subject[:998], date=int(time.time()),
         body=draft.body, body_type=draft.body_type, snippet=mailtext.snippet(text), state=state,
@@ -156,26 +155,11 @@ def _write(store, conn, user, draft, state, draft_id, envelope):
     else:
         conn.execute(messages.update().where(messages.c.id == draft_id).values(**values))
         conn.execute(attachments.delete().where(attachments.c.message_id == draft_id))
-    for row in kept:
+    for row in checked.kept:
         insert_attachment(conn, draft_id, row["name"], row["type"], row["size"], row["sha256"])
     for new in draft.new_files:
         insert_attachment(conn, draft_id, new.name, new.type, len(new.data), store.blobs.put(new.data))
     return draft_id
-
-
-def _sender(conn, user, draft):
-    if draft.account_id:
-        return external_accounts.sender(conn, user["id"], draft.account_id)
-    return user["display_name"], user["email"]
-
-
-def _visible_attachments(conn, user_id, attachment_ids):
-    if not attachment_ids:
-        return []
-    query = (sa.select(attachments).join(user_messages,
-                                         user_messages.c.message_id == attachments.c.message_id)
-             .where(attachments.c.id.in_(attachment_ids), user_messages.c.user_id == user_id))
-    return conn.execute(query).mappings().all()
 
 
 def _file_draft_as_sent(conn, user_id, message_id, now):
@@ -186,7 +170,11 @@ def _file_draft_as_sent(conn, user_id, message_id, now):
     changes.record(conn, user_id, changes.MESSAGE, message_id, changes.INSERT)
 
 
-def _index(conn, message_id, user, draft, owner_ids):
-    everyone = addresses.format_list([(user["display_name"], user["email"]), *draft.recipients()])
+def _index(conn, message_id, sender_id, checked, owner_ids):
+    """Bcc is searchable only while the sender alone has the message: the index row is
+    shared by everyone who has it."""
+    draft, owner_ids = checked.draft, set(owner_ids)
+    shown = draft.to + draft.cc + (draft.bcc if owner_ids == {sender_id} else [])
+    everyone = addresses.format_list([checked.sender, *shown])
     search_index.index_message(conn, message_id, draft.subject, everyone,
-                               mailtext.body_text(draft.body, draft.body_type), set(owner_ids))
+                               mailtext.body_text(draft.body, draft.body_type), owner_ids)

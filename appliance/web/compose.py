@@ -8,15 +8,15 @@ from appliance.store.errors import N_, StoreError
 from appliance.store.messages import DRAFT, QUEUED, Draft, NewFile, save_draft, send
 from appliance.web.base import BaseHandler, as_id
 from appliance.web.present import Presenter
-from appliance.web.sanitize import clean_html
-from appliance.web.uploads import safe_name
+from appliance.web.uploads import StreamedFormHandler, safe_name
 
 FORM_OVERHEAD = 1024 * 1024
 FIELDS = ("to", "cc", "bcc", "subject", "body", "html", "format", "draft_id", "in_reply_to",
           "references", "account")
 
 
-class ComposeHandler(BaseHandler):
+@tornado.web.stream_request_body
+class ComposeHandler(StreamedFormHandler, BaseHandler):
     @classmethod
     def body_limit(cls, store):
         """Files up to the box's attachment limit, and the text with them."""
@@ -31,6 +31,7 @@ class ComposeHandler(BaseHandler):
 
     @tornado.web.authenticated
     def post(self):
+        self.take_form()  # the files are on disk by now
         values = {name: self.get_argument(name, "") for name in FIELDS}
         action = self.get_argument("action", "send")
         kept_ids = [i for i in map(as_id, self.get_arguments("keep")) if i is not None]
@@ -54,7 +55,6 @@ class ComposeHandler(BaseHandler):
     def _store(self, conn, values, kept_ids, action):
         draft = self._draft(values, kept_ids, action)
         draft_id = as_id(values["draft_id"])
-        self._check_size(conn, draft)
         if action == "send":
             return send(self.store, conn, self.current_user, draft, draft_id)
         return save_draft(self.store, conn, self.current_user, draft, draft_id)
@@ -62,25 +62,15 @@ class ComposeHandler(BaseHandler):
     def _draft(self, values, kept_ids, action):
         rich, strict = values["format"] == "html", action == "send"
         files = [] if action == "autosave" else [
-            NewFile(safe_name(f["filename"]), f["content_type"] or "application/octet-stream", f["body"])
-            for f in self.request.files.get("files", []) if f["filename"]]
+            NewFile(safe_name(f.filename), f.content_type or "application/octet-stream", f.read())
+            for f in self.uploaded("files")]
         return Draft(
             to=addresses.parse(values["to"], strict), cc=addresses.parse(values["cc"], strict),
             bcc=addresses.parse(values["bcc"], strict), subject=values["subject"].strip(),
-            body=clean_html(values["html"]) if rich else values["body"],
+            body=values["html"] if rich else values["body"],  # the store cleans HTML
             body_type="html" if rich else "text", in_reply_to=values["in_reply_to"] or None,
             references=values["references"].split(), new_files=files, kept_attachments=kept_ids,
             account_id=values["account"] or None)
-
-    def _check_size(self, conn, draft):
-        limit = boxinfo.max_attachment_bytes(conn)
-        total = sum(len(f.data) for f in draft.new_files) + sum(
-            row["size"] for row in self._attachments(conn, draft.kept_attachments))
-        if total > limit:
-            show = Presenter.size
-            raise StoreError(N_("The attachments are too big together (%(size)s); the limit is "
-                                "%(limit)s. Your text is kept: choose smaller files."),
-                             size=show(total), limit=show(limit))
 
     def _attachments(self, conn, attachment_ids):
         return [row for row in (mailbox.attachment(conn, self.current_user["id"], i)

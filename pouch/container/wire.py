@@ -129,6 +129,7 @@ MESSAGE_FIELDS = (
     ("attachments", _list(_attachment), []),
     ("recipients", _list(_text), []),
     ("extra", _map, {}),
+    ("automatic", _flag, False),
 )
 
 _ATTACHMENTS_AT = [attribute for attribute, _, _ in MESSAGE_FIELDS].index("attachments")

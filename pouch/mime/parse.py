@@ -61,9 +61,10 @@ def _header_fields(message, record_id, reduced=True):
     def address_list(name):
         return headers.addresses(message.get_all(name), charset)
 
+    senders = address_list("from") or address_list("sender")
     return MessageRecord(
         id=record_id,
-        from_=address_list("from") or address_list("sender"),
+        from_=senders,
         to=address_list("to"),
         cc=address_list("cc"),
         bcc=address_list("bcc"),
@@ -73,7 +74,19 @@ def _header_fields(message, record_id, reduced=True):
         message_id=headers.first_message_id(message.get("message-id")) or "",
         in_reply_to=headers.first_message_id(message.get("in-reply-to")),
         references=_references(message, reduced),
+        automatic=_automatic(message, senders),
     )
+
+
+AUTOMATIC_SENDERS = ("mailer-daemon", "postmaster")
+
+
+def _automatic(message, senders):
+    """Mail no person wrote (RFC 3834 Auto-Submitted, RFC 6522 reports, bounces): it must not
+    be threaded by its subject alone."""
+    auto_submitted = str(message.get("auto-submitted") or "no").split(";")[0].strip().lower()
+    return (auto_submitted != "no" or message.get_content_type() == "multipart/report"
+            or any(email.split("@")[0].lower() in AUTOMATIC_SENDERS for _name, email in senders))
 
 
 def _references(message, reduced):

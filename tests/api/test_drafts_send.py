@@ -68,7 +68,7 @@ def test_sending_inline_and_raw_mime(api, store):
                                            "to": [{"name": "B", "email": f"baraka@{DOMAIN}"}]})
     assert local["state"] == "delivered" and local["folder"]["name"] == "sent"
     assert [m["subject"] for m in baraka.ok("GET", "/messages", params={"in": "inbox"})] == ["Tea?"]
-    raw = (b"From: someone@else.org\r\nTo: Friend <friend@example.org>\r\nSubject: Raw one\r\n"
+    raw = (b"From: Asha <ASHA@box.test>\r\nTo: Friend <friend@example.org>\r\nSubject: Raw one\r\n"
            b"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nPlain body\r\n")
     sent = asha.ok("POST", "/send", data=raw, headers={"Content-Type": "message/rfc822"})
     assert sent["subject"] == "Raw one" and sent["from"][0]["email"] == f"asha@{DOMAIN}"
