@@ -93,7 +93,8 @@ class Contents:
     attachments: list = field(default_factory=list)
     statuses: list = field(default_factory=list)
     mail_bytes: int = 0
-    set_aside: list = field(default_factory=list)  # (delivery id, pouch column, reason) of mail that would not pack
+    # (delivery id, pouch column, reason, inbound id if it was converted here) of mail that would not pack
+    set_aside: list = field(default_factory=list)
 
     def empty(self):
         return not (self.records or self.attachments or self.statuses)
@@ -129,7 +130,8 @@ def write_pouch(engine, settings, box, name, contents):
 
 def _each(engine, box, contents, delivery_ids, column, add):
     """``add`` each delivery's row to the pouch; returns the ids that went in.  The others
-    are set aside at the stage whose pouch goes in ``column``."""
+    are set aside at the stage whose pouch goes in ``column``; one the background had not
+    converted yet is set aside whole, or the background would only fail on it again."""
     added = []
     for row in _prepared_rows(engine, delivery_ids):
         try:
@@ -137,8 +139,8 @@ def _each(engine, box, contents, delivery_ids, column, add):
         except quarantine.NOT_THE_MESSAGES:
             raise
         except Exception as error:  # whatever else it is, it is this message's: the rest go on
-            contents.set_aside.append((row.delivery_id, column, quarantine.logged(
-                error, "pack", box=box.name, delivery=row.delivery_id, inbound=row.id)))
+            why = quarantine.logged(error, "pack", box=box.name, delivery=row.delivery_id, inbound=row.id)
+            contents.set_aside.append((row.delivery_id, column, why, row.id if row.prepared is None else None))
         else:
             added.append(row.delivery_id)
     return added

@@ -38,7 +38,8 @@ class MailError(Exception):
 
 def reason(error):
     """The reason shown to operators: the error's kind and message."""
-    return f"{type(error).__name__}: {error}"[:REASON_CHARS]
+    text = str(error)
+    return (f"{type(error).__name__}: {text}" if text else type(error).__name__)[:REASON_CHARS]
 
 
 def logged(error, step, **where):
@@ -61,14 +62,17 @@ def set_aside_inbound(db, inbound_id, why, now=None):
 
 
 def set_aside_deliveries(engine, entries, now=None):
-    """Packing failed for these (delivery id, column, reason): ``column`` is where the pouch of
-    the failed stage goes (deliveries.c.pouch_name, or blobs_pouch_name for big mail's attachments)."""
+    """Packing failed for these (delivery id, column, reason, inbound id or None): ``column`` is
+    where the pouch of the failed stage goes (deliveries.c.pouch_name, or blobs_pouch_name for
+    big mail's attachments); with an inbound id, the message itself is set aside too."""
     now = int(time.time() if now is None else now)
     with engine.begin() as db:
-        for delivery_id, column, why in entries:
+        for delivery_id, column, why, inbound_id in entries:
             db.execute(deliveries.update().where(
                 deliveries.c.id == delivery_id, column.is_(None), deliveries.c.quarantined_at.is_(None))
                 .values(quarantined_at=now, quarantine_reason=why))
+            if inbound_id is not None:
+                set_aside_inbound(db, inbound_id, why, now)
 
 
 def state(row):
