@@ -3,6 +3,7 @@ every webhook answered 2xx reaches its box exactly once, no message goes out twi
 
 import asyncio
 import collections
+import contextlib
 import json
 import os
 import signal
@@ -56,19 +57,27 @@ class RelayProcess:
             self.process.wait(10)
 
 
-@pytest.fixture
-def crash_relay(io_loop, tmp_path, database_url, sendgrid_standin):  # io_loop first: Relay makes a client
-    port = free_port()
-    environ = relay_environ(tmp_path / "relay", database_url, port, outbound_transport="sendgrid",
-                            outbound_sendgrid_api_key=sendgrid_standin.api_key,
-                            outbound_sendgrid_host=sendgrid_standin.url, outbound_timeout_s=1)
+@contextlib.contextmanager
+def relay_in_process(tmp_path, database_url, **overrides):
+    """(RelayProcess, Relay) of a migrated relay that serves, once started, in a process of its own."""
+    environ = relay_environ(tmp_path / "relay", database_url, free_port(), **overrides)
     settings = relay_settings.load(environ=environ)
     migrations.upgrade("relay", settings.relay.database)
     engine = create_engine(settings.relay.database)
     process = RelayProcess(environ, settings.relay.public_url)
-    yield process, Relay(settings, engine, store=None)
-    process.stop()
-    engine.dispose()
+    try:
+        yield process, Relay(settings, engine, store=None)
+    finally:
+        process.stop()
+        engine.dispose()
+
+
+@pytest.fixture
+def crash_relay(io_loop, tmp_path, database_url, sendgrid_standin):  # io_loop first: Relay makes a client
+    with relay_in_process(tmp_path, database_url, outbound_transport="sendgrid",
+                          outbound_sendgrid_api_key=sendgrid_standin.api_key,
+                          outbound_sendgrid_host=sendgrid_standin.url, outbound_timeout_s=1) as running:
+        yield running
 
 
 async def hammer(relay, index, stop, answered):

@@ -11,17 +11,13 @@ import pytest
 import sqlalchemy as sa
 import tornado.httpclient
 
-import migrations
 from pouch import limits, mime
 from pouch.container import PouchWriter
-from pouch.database import create_engine
 from pouch.records import STATUS_FAILED, STATUS_SENT, AccountRecord, Attachment, MessageRecord, StatusRecord
 from relay import boxes, retention
-from relay import settings as relay_settings
 from relay.schema import pouches
-from tests.relay.conftest import BoxClient, Relay, deliver, email_bytes, relay_environ
-from tests.relay.test_crash import RelayProcess
-from tests.support.azurite import free_port
+from tests.relay.conftest import BoxClient, deliver, email_bytes
+from tests.relay.test_crash import relay_in_process
 
 MiB = 1 << 20
 
@@ -117,17 +113,10 @@ async def test_what_goes_over_the_limits_comes_back_failed_and_the_rest_goes(rel
 
 
 @pytest.fixture
-def relay_process(io_loop, tmp_path, database_url):
+def relay_process(io_loop, tmp_path, database_url):  # io_loop first: Relay makes a client
     """A relay serving in a process of its own, so that its peak memory can be read."""
-    port = free_port()
-    environ = relay_environ(tmp_path / "relay", database_url, port)
-    settings = relay_settings.load(environ=environ)
-    migrations.upgrade("relay", settings.relay.database)
-    engine = create_engine(settings.relay.database)
-    process = RelayProcess(environ, settings.relay.public_url)
-    yield process, Relay(settings, engine, store=None)
-    process.stop()
-    engine.dispose()
+    with relay_in_process(tmp_path, database_url) as running:
+        yield running
 
 
 def peak_rss_mb(pid):
