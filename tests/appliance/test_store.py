@@ -3,9 +3,14 @@
 import hashlib
 
 import pytest
-from appliance.store import accounts, changes, mailbox, outbox, search
+import sqlalchemy as sa
+
+import migrations
+from appliance.store import Store, accounts, boxinfo, changes, mailbox, outbox, search
 from appliance.store.errors import StoreError
 from appliance.store.messages import Draft, NewFile, save_draft, send
+from pouch.database import create_engine
+from pouch.limits import MAX_MESSAGE_BYTES
 from pouch.records import Attachment, BlobRecord, MessageRecord, StatusRecord
 
 
@@ -154,3 +159,40 @@ def test_incoming_mail_for_an_unknown_address_goes_to_the_admins(store, make_use
     store.deliver_incoming(MessageRecord(id="r-9", from_=[("", "x@example.org")], subject="Lost?",
                                          date=1700000000, recipients=["ghost@box.test"]), {})
     assert folder(store, admin, "inbox") == ["Lost?"]
+
+
+def test_a_message_over_the_whole_message_limit_is_refused_at_save_and_send(store, make_user):
+    alice = make_user("alice")
+    with store.write() as conn:
+        boxinfo.put(conn, boxinfo.MAX_ATTACHMENTS_MB, 64)  # the admin's limit is not the only one
+    big = Draft(to=[("", "friend@example.org")], subject="Scans",
+                new_files=[NewFile("scans.zip", "application/zip", bytes(MAX_MESSAGE_BYTES))])
+    for write_it in (save_draft, send):
+        with pytest.raises(StoreError, match=r"The message is too big \(30.0 MB\); at most 30.0 MB"):
+            with store.write() as conn:
+                write_it(store, conn, alice, big)
+    assert store.outbox() == [] and folder(store, alice, "drafts") == []
+
+
+def test_the_upgrade_takes_bcc_out_of_the_search_others_share(box_settings):
+    """Mail sent to users of the box before the rule: its index row named the Bcc for all."""
+    url = box_settings.box.database
+    engine = create_engine(url)
+    migrations.upgrade("appliance", url, "a0007")
+    old = Store(engine, box_settings.box.data_dir, box_settings.box.domain)
+    with old.write() as conn:
+        alice, bob = (accounts.find_by_id(conn, accounts.create_user(conn, name, "box.test", "pw long enough"))
+                      for name in ("alice", "bob"))
+    write(old, alice, to=[("", "bob@box.test")], bcc=[("", "secret@example.org")], subject="Plans")
+    write(old, alice, to=[("", "friend@example.org")], bcc=[("", "quiet@example.org")], subject="Mine")
+    with old.write() as conn:  # as the index was written then
+        conn.execute(sa.text("UPDATE message_search SET addresses = addresses || ', secret@example.org' "
+                             "WHERE subject = 'Plans'"))
+        assert search.search(conn, bob["id"], "secret")[0]
+    migrations.upgrade("appliance", url)
+    with old.read() as conn:
+        assert search.search(conn, bob["id"], "secret") == ([], False)
+        assert search.search(conn, alice["id"], "secret") == ([], False)
+        assert [row["subject"] for row in search.search(conn, alice["id"], "quiet")[0]] == ["Mine"]
+        assert [row["subject"] for row in search.search(conn, bob["id"], "plans")[0]] == ["Plans"]
+    engine.dispose()
