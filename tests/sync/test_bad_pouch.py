@@ -226,3 +226,14 @@ async def test_a_bug_of_the_box_fails_the_sync_and_is_not_taken_for_a_bad_pouch(
     monkeypatch.undo()
     assert (await goma.sync()).ok
     assert [m["subject"] for m in goma.folder(marie, INBOX)] == ["Fine mail"]
+
+
+def test_an_upload_saved_before_the_state_was_typed_reads_back_the_same(tmp_path):
+    """A box upgraded mid-upload resumes: the document kept in box_state keeps its shape."""
+    saved = {"path": str(tmp_path / "outgoing.pouch"), "size": 4321, "name": f"{BOX}/up/0001.pouch",
+             "url": "https://relay.example.org/blob?sig=x", "done": False, "uids": ["a1", "b2"],
+             "accounts": {"acc1": 3}, "flags": [7, 8]}
+    upload = sync_state.Upload.from_json(json.loads(json.dumps(saved)))
+    assert (upload.name, upload.done, upload.contents.uids, upload.contents.accounts) == (
+        saved["name"], False, ["a1", "b2"], {"acc1": 3})
+    assert upload.to_json() == saved
