@@ -60,11 +60,12 @@ class SignInHandler(BaseHandler):
         wait = throttle.wait_left(client, email)
         if wait:
             return self._refuse(email, self.locale.translate(WAIT) % {"seconds": wait}, 429)
-        throttle.failed(client, email)  # counted before the slow hash: parallel tries count too
-        user = await accounts.authenticate_off_loop(self.store, email, self.get_argument("password", ""))
+        with throttle.attempt(client, email) as attempt:
+            user = await accounts.authenticate_off_loop(self.store, email,
+                                                        self.get_argument("password", ""))
+            attempt.right = user is not None
         if user is None:
             return self._refuse(email, self.locale.translate(N_("Wrong address or password.")), 403)
-        throttle.succeeded(client, email)
         if user["suspended"]:
             return self._refuse(email, self.locale.translate(
                 N_("This account is suspended. Ask the box's admin.")), 403)

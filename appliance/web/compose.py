@@ -8,14 +8,15 @@ from appliance.store.errors import N_, StoreError
 from appliance.store.messages import DRAFT, QUEUED, Draft, NewFile, save_draft, send
 from appliance.web.base import BaseHandler, as_id
 from appliance.web.present import Presenter
-from appliance.web.uploads import safe_name
+from appliance.web.uploads import StreamedFormHandler, safe_name
 
 FORM_OVERHEAD = 1024 * 1024
 FIELDS = ("to", "cc", "bcc", "subject", "body", "html", "format", "draft_id", "in_reply_to",
           "references", "account")
 
 
-class ComposeHandler(BaseHandler):
+@tornado.web.stream_request_body
+class ComposeHandler(StreamedFormHandler, BaseHandler):
     @classmethod
     def body_limit(cls, store):
         """Files up to the box's attachment limit, and the text with them."""
@@ -30,6 +31,7 @@ class ComposeHandler(BaseHandler):
 
     @tornado.web.authenticated
     def post(self):
+        self.take_form()  # the files are on disk by now
         values = {name: self.get_argument(name, "") for name in FIELDS}
         action = self.get_argument("action", "send")
         kept_ids = [i for i in map(as_id, self.get_arguments("keep")) if i is not None]
@@ -60,8 +62,8 @@ class ComposeHandler(BaseHandler):
     def _draft(self, values, kept_ids, action):
         rich, strict = values["format"] == "html", action == "send"
         files = [] if action == "autosave" else [
-            NewFile(safe_name(f["filename"]), f["content_type"] or "application/octet-stream", f["body"])
-            for f in self.request.files.get("files", []) if f["filename"]]
+            NewFile(safe_name(f.filename), f.content_type or "application/octet-stream", f.read())
+            for f in self.uploaded("files")]
         return Draft(
             to=addresses.parse(values["to"], strict), cc=addresses.parse(values["cc"], strict),
             bcc=addresses.parse(values["bcc"], strict), subject=values["subject"].strip(),

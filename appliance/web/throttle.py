@@ -4,8 +4,10 @@ An account is never throttled on its own: a stranger's wrong passwords for someo
 slow down only the stranger's device, and its owner still signs in from theirs.
 """
 
+import contextlib
 import ipaddress
 import time
+import types
 
 MAX_WAIT = 300  # seconds
 FORGET_AFTER = 3600  # a quiet hour wipes a key's record
@@ -32,13 +34,6 @@ class Throttle:
             count, _ = self._current(key, now)
             self.events[key] = (count + 1, now)
 
-    def uncount(self, key):
-        count, last = self.events.get(key, (0, 0))
-        if count > 1:
-            self.events[key] = (count - 1, last)
-        else:
-            self.events.pop(key, None)
-
     def forget(self, *keys):
         for key in keys:
             self.events.pop(key, None)
@@ -60,25 +55,37 @@ class Throttle:
 
 
 class SignInThrottle:
-    """Three free failures per account from one client; more per client across accounts."""
+    """Three free failures per account from one client; more per client across accounts.
+
+    One try at a time per (client, account): guesses sent in parallel are refused until the
+    one before is answered, so they cannot outrun the count."""
 
     ACCOUNT_FREE, CLIENT_FREE = 3, 10
 
     def __init__(self, clock=time.monotonic):
         self.by_account = Throttle(self.ACCOUNT_FREE, clock)
         self.by_client = Throttle(self.CLIENT_FREE, clock)
+        self.trying = set()
 
     def wait_left(self, client, account):
+        if (client, account) in self.trying:
+            return 1
         return max(self.by_account.wait_left((client, account)), self.by_client.wait_left(client))
 
-    def failed(self, client, account):
-        self.by_account.count((client, account))
-        self.by_client.count(client)
-
-    def succeeded(self, client, account):
-        """Tries are counted as they start (parallel guesses count too); a right one is taken back."""
-        self.by_account.forget((client, account))
-        self.by_client.uncount(client)
+    @contextlib.contextmanager
+    def attempt(self, client, account):
+        """``with throttle.attempt(c, a) as result: result.right = ...``; anything else is a failure."""
+        key, result = (client, account), types.SimpleNamespace(right=False)
+        self.trying.add(key)
+        try:
+            yield result
+        finally:
+            self.trying.discard(key)
+            if result.right:
+                self.by_account.forget(key)
+            else:
+                self.by_account.count(key)
+                self.by_client.count(client)
 
 
 def client_key(address):

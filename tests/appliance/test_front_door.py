@@ -1,6 +1,7 @@
 """The box's web front door tried as an attacker would (issue 14: sign-in, bodies, headers,
 sessions, redirects, inputs), against a real server."""
 
+import concurrent.futures
 import os
 import re
 import socket
@@ -54,6 +55,15 @@ def test_a_strangers_wrong_passwords_never_lock_the_owner_out(client, make_user)
     # The stranger, trying other addresses from the same device, is slowed down too.
     make_user("kito")
     assert 429 in [wrong(stranger, "kito") for _ in range(10)]
+
+
+def test_guesses_sent_in_parallel_get_no_more_tries_than_guesses_in_a_row(client, make_user):
+    make_user("neema")
+    stranger = client()
+    stranger.get("/login")
+    with concurrent.futures.ThreadPoolExecutor(max_workers=20) as pool:
+        answers = list(pool.map(lambda _: wrong(stranger), range(40)))
+    assert answers.count(403) <= 3 and set(answers) <= {403, 429}, answers
 
 
 @behind_proxy
@@ -114,6 +124,8 @@ def test_request_bodies_are_capped_per_route_before_they_are_read(client, make_u
     assert status.startswith("HTTP/1.1 400") or status == ""  # refused, not read
     api, _ = raw_post(box_url, "/api/messages", 8 * 1024 * 1024, "Authorization: Bearer nothing\r\n")
     assert api.startswith("HTTP/1.1 400") or api == ""
+    anonymous, _ = raw_post(box_url, "/compose", 9 * 1024 * 1024)
+    assert anonymous.startswith("HTTP/1.1 403")  # compose streams only signed-in users' files
     # Compose takes files up to the attachment limit (10 MB by default), not more.
     make_user("asha")
     asha = client("asha")
