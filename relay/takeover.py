@@ -275,6 +275,8 @@ async def take_over(engine, store, settings, box, name):
     if state == TAKEN:
         return True
     if state != EXPECTED:
+        if state is not None:  # refused or expired: whatever the box put there since goes too
+            await store.delete(name)
         raise TakeoverError(f"{name} is not an upload this relay expects from this box")
     try:
         size = await store.size(name)
