@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 MAX_NAMES = 1000  # pouch names in one request
 PARKED = "parked"  # an offered pouch the box could not read: kept, never offered again
 MAX_REASON = 1000  # characters kept of a box's reason
+MAX_LOGGED = 20  # messages a box set aside, logged per request
 
 
 class SyncRequestError(ValueError):
@@ -152,7 +153,7 @@ async def handle(engine, store, settings, box, request):
     unreadable, refused_messages = unreadable_in(request)
     acked = await asyncio.to_thread(acknowledge, engine, box, received)
     await asyncio.to_thread(park, engine, box, unreadable)
-    for pouch_name, message, reason in refused_messages:
+    for pouch_name, message, reason in refused_messages[:MAX_LOGGED]:  # its mail was acked: for the log
         log.error("message set aside by the box box=%s pouch=%s message=%r reason=%r",
                   box.name, pouch_name, message, reason)
     for name in acked:

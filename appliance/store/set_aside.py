@@ -3,6 +3,7 @@ not import twice over (its file kept), or one message of a pouch whose rest was 
 message kept as a pouch of its own, so `mailpouch-pouch inspect` reads it).  The admin sees
 them on the sync page; the relay is told in the next sync request, and stops offering them."""
 
+import hashlib
 import time
 from pathlib import Path
 
@@ -21,11 +22,12 @@ def folder(store):
 
 
 def file_name(pouch_name, record_id=None):
-    """A file name for what is set aside: the pouch's name, flattened, and the record's id."""
-    stem = pouch_name.replace("/", "_")
+    """A file name for what is set aside: the pouch's name, flattened, and a digest of the
+    record's id (ids are the relay's: any text)."""
+    stem = pouch_name.replace("/", "_").removesuffix(".pouch")
     if record_id is not None:
-        stem = stem.removesuffix(".pouch") + "." + "".join(c if c.isalnum() else "_" for c in record_id)[:80]
-    return stem if stem.endswith(".pouch") else stem + ".pouch"
+        stem += "." + hashlib.sha256(record_id.encode()).hexdigest()[:16]
+    return stem + ".pouch"
 
 
 def add(conn, pouch_name, reason, file="", record_id=None, summary=""):

@@ -68,24 +68,27 @@ class Answer:
     accepted: list = field(default_factory=list)  # names of uploads taken over
     rejected: list = field(default_factory=list)  # Refusals
     account_key: str | None = None
+    upload_error: str | None = None  # why the relay gave no upload slot (e.g. the box's quota)
 
     @classmethod
     def parse(cls, document):
         try:
             return cls(downloads=[Offer(_text(d["name"]), _text(d["url"]), _size(d["size"]), _text(d["sha256"]))
-                                  for d in _items(document.get("downloads"))],
+                                  for d in _items(document.get("downloads"), "downloads")],
                        upload=_slot(document.get("upload")),
-                       accepted=[_text(name) for name in document.get("accepted") or []],
+                       accepted=[_text(name) for name in _items(document.get("accepted") or [], "accepted")],
                        rejected=[Refusal(_text(r["name"]), _text(r.get("error", ""))[:MAX_REASON],
-                                         r.get("permanent") is True) for r in document.get("rejected") or []],
-                       account_key=document.get("account_key"))
+                                         r.get("permanent") is True)
+                                 for r in _items(document.get("rejected") or [], "rejected")],
+                       account_key=document.get("account_key"),
+                       upload_error=_text(document["upload_error"])[:MAX_REASON] if "upload_error" in document else None)
         except (KeyError, TypeError, AttributeError) as error:
             raise RelayError(f"the relay's sync answer is not one: {error!r}", True) from None
 
 
-def _items(value):
+def _items(value, key):
     if not isinstance(value, list):
-        raise TypeError("no list of downloads")
+        raise TypeError(f"'{key}' is not a list")
     return value
 
 

@@ -87,6 +87,8 @@ class Handshake:
         for refusal in answer.rejected:
             if upload and refusal.name == upload.name:
                 return await asyncio.to_thread(self._refused, upload, refusal)
+        if answer.upload_error:
+            log.warning("the relay gave no upload slot: %s; the mail waits for the next sync", answer.upload_error)
         if answer.upload and upload and not upload.name:
             upload.name, upload.url = answer.upload.name, answer.upload.url
             self._save_upload(upload)
