@@ -12,10 +12,11 @@ import sqlalchemy as sa
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from pouch.database import create_engine
 from pouch.limits import MAX_RECIPIENTS
 from pouch.records import BlobRecord, MessageRecord
 from relay import smtp
-from relay.inbound import forget_some
+from relay.inbound import GroupCommit, forget_some
 from relay.schema import deliveries, inbound, inbound_once
 from tests.relay.conftest import email_bytes
 from tests.support import inbound_parse
@@ -244,6 +245,22 @@ async def test_the_same_20_bodies_posted_twice_are_20_deliveries(relay, tmp_path
     assert stored_count(relay) == 20
     _, later = await box.receive(tmp_path)
     assert messages(later) == []
+
+
+@pytest.mark.gen_test(timeout=60)
+async def test_two_relay_processes_storing_the_same_retries_deliver_each_once(relay, settings, tmp_path):
+    box = await relay.register("goma")
+    other = create_engine(settings.relay.database)  # the second process's own connections
+    processes = [GroupCommit(relay.engine), GroupCommit(other)]
+    to = ["marie@goma.relay.test"]
+    raws = [email_bytes(to[0], subject=f"Race {n}") for n in range(20)]
+    try:
+        results = await asyncio.gather(*(process.store(raw, to, "sendgrid") for raw in raws for process in processes))
+    finally:
+        other.dispose()
+    assert sum(bool(routed) for routed in results) == 20
+    _, records = await box.receive(tmp_path)
+    assert sorted(m.subject for m in messages(records)) == sorted(f"Race {n}" for n in range(20))
 
 
 @pytest.mark.gen_test(timeout=60)
