@@ -70,7 +70,9 @@ def generated_messages(count):
 
 
 def workload(count):
-    return corpus_messages(count) or generated_messages(count)
+    """Distinct messages: the relay delivers one again (same Message-ID, or bytes) only once."""
+    messages = corpus_messages(count) or generated_messages(count)
+    return list({inbound.once_key(raw): raw for raw in messages}.values())
 
 
 def bench_settings(folder, port=8081):
