@@ -30,7 +30,6 @@ class Job:
     id: int
     box_id: int
     record_id: str
-    payload: bytes
     recipients: list
     attempts: int
 
@@ -77,18 +76,32 @@ def claim(engine, limit, lease_s):
     with engine.begin() as db:
         db.execute(outbound.update().where(outbound.c.id.in_(due.scalar_subquery()))
                    .values(state=SENDING, claimed_by=token, next_attempt_at=now + lease_s))
-        rows = db.execute(sa.select(outbound).where(
+        # Without their payloads: each is read when its turn comes, so memory holds one message.
+        columns = (outbound.c.id, outbound.c.box_id, outbound.c.record_id, outbound.c.recipients, outbound.c.attempts)
+        rows = db.execute(sa.select(*columns).where(
             outbound.c.claimed_by == token, outbound.c.state == SENDING)).mappings().all()
-    return [Job(row["id"], row["box_id"], row["record_id"], row["payload"],
-                json.loads(row["recipients"]), row["attempts"]) for row in rows]
+    return [Job(row["id"], row["box_id"], row["record_id"], json.loads(row["recipients"]), row["attempts"])
+            for row in rows]
 
 
-def extend_claim(engine, job, lease_s):
-    """Give a claimed job ``lease_s`` from now, as its send starts; False when the claim is no
-    longer this process's (it waited past its lease and was reported interrupted)."""
+def payload_of(engine, job):
+    """The stored message of a claimed job (relay.payload)."""
+    with engine.connect() as db:
+        return db.execute(sa.select(outbound.c.payload).where(outbound.c.id == job.id)).scalar_one()
+
+
+def extend_claim(engine, job, lease_s, waiting=()):
+    """Give a claimed job ``lease_s`` from now as its send starts, and the jobs ``waiting`` behind
+    it as long (their turn comes after it); False when the claim on ``job`` is no longer this
+    process's (it was reported interrupted meanwhile)."""
+    until = time.time() + lease_s
     with engine.begin() as db:
-        return db.execute(outbound.update().where(outbound.c.id == job.id, outbound.c.state == SENDING)
-                          .values(next_attempt_at=time.time() + lease_s)).rowcount == 1
+        ours = db.execute(outbound.update().where(outbound.c.id == job.id, outbound.c.state == SENDING)
+                          .values(next_attempt_at=until)).rowcount == 1
+        if waiting:
+            db.execute(outbound.update().where(outbound.c.id.in_([w.id for w in waiting]),
+                                               outbound.c.state == SENDING).values(next_attempt_at=until))
+    return ours
 
 
 def mark_sent(engine, job, note=""):
@@ -101,10 +114,11 @@ def mark_failed(engine, job, reason):
 
 def _finish(engine, job, state, reason):
     with engine.begin() as db:
-        db.execute(outbound.update().where(outbound.c.id == job.id).values(
-            state=state, last_error=reason, done_at=int(time.time()), attempts=job.attempts + 1,
-            payload=b""))  # the content is no longer needed once its fate is known
-        add_status(db, job.box_id, job.record_id, STATUS_SENT if state == SENT else STATUS_FAILED, reason)
+        # Only a claim still ours: one reported interrupted meanwhile has its fate, and its status.
+        if db.execute(outbound.update().where(outbound.c.id == job.id, outbound.c.state == SENDING).values(
+                state=state, last_error=reason, done_at=int(time.time()), attempts=job.attempts + 1,
+                payload=b"")).rowcount:  # the content is no longer needed once its fate is known
+            add_status(db, job.box_id, job.record_id, STATUS_SENT if state == SENT else STATUS_FAILED, reason)
 
 
 def retry_later(engine, job, reason, policy):
@@ -114,7 +128,7 @@ def retry_later(engine, job, reason, policy):
         mark_failed(engine, job, f"gave up after {attempts} attempts: {reason}")
         return
     with engine.begin() as db:
-        db.execute(outbound.update().where(outbound.c.id == job.id).values(
+        db.execute(outbound.update().where(outbound.c.id == job.id, outbound.c.state == SENDING).values(
             state=QUEUED, attempts=attempts, last_error=reason, claimed_by=None,
             next_attempt_at=time.time() + backoff.delay(policy, attempts)))
 

@@ -25,7 +25,7 @@ class Worker:
         self.accounts = accounts  # AccountSender: mail from a box user's external address
         self.config = config
         # A claim outlives any send that respects the timeout (past it, its process is gone);
-        # a batch's claims wait for the sends before them, and each is renewed as its turn comes.
+        # the claims of a batch are renewed as each of its sends starts.
         self.lease_s = 2 * config.timeout_s + 5
         self.stopping = stopping or threading.Event()
 
@@ -34,23 +34,23 @@ class Worker:
         interrupted = queue.fail_interrupted(self.engine)
         if interrupted:
             log.warning("outbound interrupted=%d failed without retry", interrupted)
-        jobs = queue.claim(self.engine, self.config.batch, self.config.batch * self.lease_s)
-        for job in jobs:
+        jobs = queue.claim(self.engine, self.config.batch, self.lease_s)
+        for turn, job in enumerate(jobs):
             if self.stopping.is_set():
                 # Unsent claims: put them straight back rather than wait for the lease.
                 queue.release(self.engine, job)
                 continue
             try:
-                self.deliver(job)
+                self.deliver(job, waiting=jobs[turn + 1:])
             except Exception:  # its fate could not be written (the database went away): the lease tells
                 log.exception("outbound bookkeeping failed box=%s record=%r", job.box_id, job.record_id)
         return bool(jobs)
 
-    def deliver(self, job):
+    def deliver(self, job, waiting=()):
         where = f"box={job.box_id} record={job.record_id!r} attempt={job.attempts + 1}"
         try:
             message, transport = self._prepare(job)
-            if not queue.extend_claim(self.engine, job, 2 * transport.timeout_s + 5):
+            if not queue.extend_claim(self.engine, job, 2 * transport.timeout_s + 5, waiting):
                 log.warning("outbound claim lost %s: reported as interrupted, not sent", where)
                 return
             note = transport.send(message)
@@ -74,7 +74,7 @@ class Worker:
 
     def _prepare(self, job):
         """The message of ``job`` and the transport it leaves by."""
-        record, blobs = payload.unpack(job.payload)
+        record, blobs = payload.unpack(queue.payload_of(self.engine, job))
         message = Outgoing(job.box_id, record, blobs, job.recipients)
         if record.extra.get("account") is None:
             return message, self.transport
