@@ -27,6 +27,13 @@ def test_what_the_sendgrid_library_builds_is_accepted():
     assert mail_send_errors(library_mail()) == []
 
 
+def test_identity_headers_are_the_senders_to_set():
+    body = library_mail()
+    body["headers"] = {"Message-ID": "<1.2@goma.example>", "Date": "Sun, 06 Dec 2026 21:00:00 +0000",
+                       "In-Reply-To": "<0.1@example.com>", "References": "<0.0@example.com> <0.1@example.com>"}
+    assert mail_send_errors(body) == []
+
+
 @pytest.mark.parametrize("break_it, field", [
     (lambda b: b.pop("personalizations"), "personalizations"),
     (lambda b: b["personalizations"][0].pop("to"), "personalizations.0.to"),
@@ -39,6 +46,13 @@ def test_what_the_sendgrid_library_builds_is_accepted():
     (lambda b: b["attachments"][0].pop("content_id"), "attachments.0.content_id"),
     (lambda b: b["attachments"][0].pop("filename"), "attachments.0.filename"),
     (lambda b: b.update({"headers": {"To": "x@example.com"}}), "headers"),
+    (lambda b: b.update({"headers": {"reply-to": "x@example.com"}}), "headers"),  # names are case-blind
+    (lambda b: b.update({"headers": {"X-SG-EID": "forged"}}), "headers"),
+    (lambda b: b.update({"headers": ["Message-ID", "<a@b>"]}), "headers"),
+    (lambda b: b.update({"headers": {"X-Count": 3}}), "headers.X-Count"),
+    (lambda b: b.update({"headers": {"X-Note": "café"}}), "headers.X-Note"),  # unicode must come encoded
+    (lambda b: b.update({"headers": {"X-Note": "one\r\nBcc: all@example.com"}}), "headers.X-Note"),
+    (lambda b: b.update({"headers": {"Message ID": "<a@b>"}}), "headers"),
 ])
 def test_documented_mistakes_are_refused(break_it, field):
     body = library_mail()
@@ -62,4 +76,6 @@ def test_key_size_and_configured_answers(sendgrid_standin):
     sendgrid_standin.answer_next(429, 500)
     assert [post(sendgrid_standin, body, sendgrid_standin.api_key) for _ in range(3)] == [429, 500, 202]
     assert post(sendgrid_standin, b" " * (30 * 1024 * 1024 + 1), sendgrid_standin.api_key) == 413
+    reserved = json.dumps(dict(library_mail(), headers={"Subject": "Another"})).encode()
+    assert post(sendgrid_standin, reserved, sendgrid_standin.api_key) == 400
     assert len(sendgrid_standin.accepted) == 1
