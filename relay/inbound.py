@@ -90,10 +90,13 @@ def once_key(raw):
 
 def message_id_of(raw):
     """The Message-ID of raw MIME (its header block only is parsed), or None."""
-    raw = bytes(raw)
-    end = min((found for found in map(raw.find, _BLANK_LINE) if found >= 0), default=len(raw))
-    header = BytesHeaderParser(policy=policies.PARSING).parsebytes(raw[:end])
+    header = BytesHeaderParser(policy=policies.PARSING).parsebytes(header_block(bytes(raw)))
     return headers.first_message_id(header.get("message-id"))
+
+
+def header_block(raw):
+    """The header block of raw MIME: up to its first blank line."""
+    return raw[:min((found for found in map(raw.find, _BLANK_LINE) if found >= 0), default=len(raw))]
 
 
 def first_deliveries(db, routed, key, dedupe_days, now=None):

@@ -21,6 +21,7 @@ from tornado import httputil
 
 from pouch.mime import headers, policies
 from pouch.mime.charsets import decode_text
+from relay.inbound import header_block
 
 # Headers that describe the original body's structure: the rebuilt message has its own.
 STRUCTURE_HEADERS = {b"content-type", b"content-transfer-encoding", b"mime-version"}
@@ -108,14 +109,9 @@ def _envelope(fields, raw):
     if not isinstance(mail_from, str):
         raise InboundParseError("the envelope's 'from' must be an address")
     if not recipients:  # no envelope: fall back on the message's own recipients
-        header = BytesHeaderParser(policy=policies.PARSING).parsebytes(_header_block(raw))
+        header = BytesHeaderParser(policy=policies.PARSING).parsebytes(header_block(raw))
         recipients = [address for _, address in headers.addresses(header.get_all("to", []) + header.get_all("cc", []))]
     return mail_from, [r for r in recipients if r]
-
-
-def _header_block(raw):
-    end = min((found for found in map(raw.find, (b"\r\n\r\n", b"\n\n")) if found >= 0), default=len(raw))
-    return raw[:end]
 
 
 def _reassemble(fields, files, charsets):
@@ -149,7 +145,7 @@ def _kept_headers(block, charset):
     """The original header lines, structure headers left out, 8-bit text as UTF-8 (the charset
     the post names, else as each line best reads: UTF-8, then cp1252), line ends CRLF."""
     kept, keeping = [], True
-    for line in re.split(rb"\r\n|\r|\n", _header_block(block.lstrip(b"\r\n"))):
+    for line in re.split(rb"\r\n|\r|\n", header_block(block.lstrip(b"\r\n"))):
         if not line.strip():
             continue
         if not line.isascii():
