@@ -69,3 +69,15 @@ async def test_permanent_smtp_refusal_is_reported_with_its_reason(relay, smtp_pe
     _, records = await goma.receive(tmp_path)
     [status] = [r for r in records if isinstance(r, StatusRecord)]
     assert status.state == STATUS_FAILED and "554" in status.reason and "refused" in status.reason
+
+
+@pytest.mark.gen_test(timeout=60)
+async def test_an_address_beyond_ascii_goes_out_with_smtputf8(relay, smtp_peer, tmp_path):
+    peer, _ = smtp_peer
+    goma = await relay.register("goma")
+    await goma.send(tmp_path, [outgoing("s-3", "josé@example.com", "Bonjour")])
+    await relay.send_all()
+    [(_, recipients, content)] = peer.received
+    assert recipients == ["josé@example.com"] and "josé@example.com".encode() in content
+    _, records = await goma.receive(tmp_path)
+    assert [(r.message_id, r.state) for r in records if isinstance(r, StatusRecord)] == [("s-3", STATUS_SENT)]

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from pouch import mime
 
-from .base import Transport
+from .base import TemporaryFailure, Transport
 
 
 class FolderTransport(Transport):
@@ -18,9 +18,13 @@ class FolderTransport(Transport):
         return cls(settings.sent_folder)
 
     def send(self, message):
-        self.folder.mkdir(parents=True, exist_ok=True)
+        raw = mime.build(message.record, message.blobs)
         path = self.folder / (re.sub(r"[^A-Za-z0-9._-]", "_", message.key) + ".eml")
         partial = path.with_suffix(".partial")
-        partial.write_bytes(mime.build(message.record, message.blobs))
-        os.replace(partial, path)
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            partial.write_bytes(raw)
+            os.replace(partial, path)
+        except OSError as error:  # a full disk, say: it may be written later
+            raise TemporaryFailure(f"the outbox folder {self.folder} cannot take it: {error}") from None
         return ""

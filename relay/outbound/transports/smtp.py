@@ -44,7 +44,9 @@ def smtp_send(raw, sender, recipients, host, port, security, timeout_s, login=No
                 smtp.starttls(context=context)
             if login is not None:
                 login(smtp)
-            refused = smtp.sendmail(sender, recipients, raw)
+            # Addresses beyond ASCII need the server's SMTPUTF8 (RFC 6531), else it cannot take them.
+            utf8 = not all(address.isascii() for address in (sender, *recipients))
+            refused = smtp.sendmail(sender, recipients, raw, mail_options=["SMTPUTF8"] if utf8 else [])
     except smtplib.SMTPAuthenticationError as error:
         raise PermanentFailure(f"{where} refused the user name or password "
                                f"({error.smtp_code} {reply_text(error.smtp_error)})") from None
