@@ -118,6 +118,17 @@ def _reassemble(fields, files, charsets):
     """Rebuild a MIME message from parsed-mode fields: the original headers, then our body."""
     if "headers" not in fields:
         raise InboundParseError("the post has neither an 'email' field (raw mode) nor 'headers' (parsed mode)")
+    try:
+        rebuilt = _body(fields, files, charsets)
+    except InboundParseError:
+        raise
+    except (ValueError, TypeError, LookupError) as error:  # the email package refused a piece
+        raise InboundParseError(f"the parsed-mode fields do not make a message: {error}") from None
+    return _kept_headers(fields["headers"][0], charsets.get("headers")) + rebuilt
+
+
+def _body(fields, files, charsets):
+    """The MIME body (with its own Content-Type) of a parsed-mode post: text, HTML, attachments."""
     info = _json_object(fields, "attachment-info", {})
     body = EmailMessage(policy=policies.CREATING)
     body.set_content(_text(fields, "text", charsets) or "")
@@ -134,11 +145,7 @@ def _reassemble(fields, files, charsets):
             described = dict(described, **{"content-id": content_ids[name]})
         _attach(body, upload, described)
     _fix_boundaries(body, hashlib.sha256(_digest_basis(fields, files)).hexdigest()[:40])
-    try:
-        rebuilt = body.as_bytes()
-    except (ValueError, TypeError, LookupError) as error:
-        raise InboundParseError(f"the parsed-mode fields do not make a message: {error}") from None
-    return _kept_headers(fields["headers"][0], charsets.get("headers")) + rebuilt
+    return body.as_bytes()
 
 
 def _kept_headers(block, charset):
