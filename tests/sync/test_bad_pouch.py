@@ -67,14 +67,15 @@ def corrupt(data):
     return data[:middle] + bytes(b ^ 0xFF for b in data[middle:middle + 16]) + data[middle + 16:]
 
 
-async def admin_page(box, admin):
+async def page(box, user, path="/admin/sync"):
+    """The text of the box's page ``path`` as ``user`` sees it."""
     server, url = serve_box_with_sync_pages(box, None)
     try:
         browser = Browser(url)
-        await browser.sign_in(admin["email"])
-        page = await browser.get("/admin/sync")
-        assert page.status_code == 200
-        return page.text
+        await browser.sign_in(user["email"])
+        response = await browser.get(path)
+        assert response.status_code == 200
+        return response.text
     finally:
         server.stop()
 
@@ -120,8 +121,8 @@ async def test_an_unreadable_pouch_is_downloaded_twice_then_parked_and_the_mail_
     assert kept["pouch_name"] == bad and kept["record_id"] is None and kept["reported_at"]
     assert (goma.settings.box.data_dir / set_aside.FOLDER / kept["file"]).stat().st_size > 0
     assert kept["reason"] in error  # the relay keeps the box's reason
-    page = await admin_page(goma, admin)
-    assert "Set aside" in page and bad in page and "the whole pouch" in page
+    text = await page(goma, admin)
+    assert "Set aside" in text and bad in text and "the whole pouch" in text
 
     # The operator sees the parked pouch's mail quarantined, and retries it: it comes anew.
     with relay.engine.connect() as db:
@@ -149,8 +150,8 @@ async def test_a_message_the_store_refuses_is_set_aside_and_the_rest_of_its_pouc
         [kept] = set_aside.listing(conn)
     assert kept["record_id"] == "x" * 300 and "300 characters" in kept["reason"] and kept["reported_at"]
     assert (goma.settings.box.data_dir / set_aside.FOLDER / kept["file"]).is_file()
-    page = await admin_page(goma, admin)
-    assert "ami@example.org: Odd one" in page and "300 characters" in page
+    text = await page(goma, admin)
+    assert "ami@example.org: Odd one" in text and "300 characters" in text
 
 
 @pytest.mark.gen_test(timeout=90)
@@ -177,14 +178,8 @@ async def test_an_upload_refused_for_good_fails_its_mail_with_the_relays_reason(
     with relay.engine.connect() as db:
         states = db.execute(sa.select(pouches.c.state).where(pouches.c.direction == "up")).scalars().all()
     assert states == ["rejected"]
-    server, url = serve_box_with_sync_pages(goma, None)
-    try:
-        browser = Browser(url)
-        await browser.sign_in(marie["email"])
-        page = (await browser.get("/folder/sent")).text
-    finally:
-        server.stop()
-    assert "Not delivered" in page and "the relay refused it" in page
+    text = await page(goma, marie, "/folder/sent")
+    assert "Not delivered" in text and "the relay refused it" in text
 
 
 @pytest.mark.gen_test(timeout=90)
