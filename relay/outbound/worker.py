@@ -8,6 +8,8 @@ worker goes on with the next one.
 import logging
 import threading
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from pouch import mime
 from relay import payload
 from relay.outbound import queue
@@ -63,6 +65,8 @@ class Worker:
         except mime.MimeError as error:  # the record cannot be expressed as mail
             log.info("outbound failed %s reason=%r", where, str(error))
             queue.mark_failed(self.engine, job, _short(f"cannot be turned into mail: {error}"))
+        except SQLAlchemyError:
+            raise  # the relay's database, not the message: run_once logs it, the claim's lease decides
         except Exception as error:  # a bug, or a record no transport expected
             log.exception("outbound failed %s", where)
             queue.mark_failed(self.engine, job, _short(
