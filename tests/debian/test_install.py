@@ -55,6 +55,14 @@ def unit_setting(root, unit, key):
     raise AssertionError(f"{unit} has no {key}=")
 
 
+def owner_and_mode(root, path):
+    return chroot.in_root(root, "stat", "-c", "%U:%G %a", path).stdout.strip()
+
+
+def readable_by(root, user, path):
+    return chroot.in_root(root, "cat", path, user=user, check=False).returncode == 0
+
+
 def rows_in_database(root):
     """How many rows all the box's tables hold: data, whatever the schema."""
     script = ("import sqlite3; db = sqlite3.connect('/var/lib/mailpouch/mailpouch.db'); "
@@ -84,7 +92,10 @@ def test_the_box_installs_with_apt_from_debian_packages_only(root):
     # postinst migrated the database, as the service user.
     assert chroot.in_root(root, "stat", "-c", "%U %a", f"/{DATA}/mailpouch.db").stdout.split()[0] == "mailpouch"
     secret = root / "etc/mailpouch/cookie-secret.env"
-    assert oct(secret.stat().st_mode & 0o777) == "0o640"
+    # Secrets (the cookie secret; the SIM PIN in the settings) are the box's and root's alone.
+    for path in ("/etc/mailpouch/cookie-secret.env", "/etc/mailpouch/appliance.conf"):
+        assert owner_and_mode(root, path) == "root:mailpouch 640"
+        assert readable_by(root, "mailpouch", path) and not readable_by(root, "daemon", path)
     assert len(secret.read_text().strip().split("=", 1)[1]) >= 48
     conffiles = chroot.in_root(root, "dpkg-query", "-W", "-f=${Conffiles}", "mailpouch-appliance").stdout
     assert "/etc/mailpouch/appliance.conf" in conffiles
@@ -115,15 +126,24 @@ def test_an_upgrade_migrates_again_and_keeps_the_mail(root):
                    "user", "add", "amani", user="mailpouch", input=f"{PASSWORD}\n")
     before = rows_in_database(root)
     assert before > 0
+    # An admin's own choice of mode for the settings survives the upgrade.
+    conf = "/etc/mailpouch/appliance.conf"
+    chroot.in_root(root, "dpkg-statoverride", "--remove", conf)
+    chroot.in_root(root, "dpkg-statoverride", "--update", "--add", "root", "mailpouch", "0440", conf)
     result = install(root, "mailpouch-appliance", "--reinstall")
     assert "is at the current schema" in result.stdout
     assert rows_in_database(root) == before
+    assert owner_and_mode(root, conf) == "root:mailpouch 440"
 
 
 def test_the_relay_installs_beside_the_box(root):
     # python3-azure (Recommends, 540 MB) is left out: only the azure store needs it.
     install(root, "mailpouch-relay", "--no-install-recommends")
-    assert (root / "var/lib/mailpouch-relay/relay.db").exists()
+    assert (root / "var/lib/mailpouch-relay/relay.db").exists()  # migrated: the relay read its settings
+    # Its settings hold the SendGrid key, the webhook and operator passwords, the Azure connection string.
+    conf = "/etc/mailpouch/relay.conf"
+    assert owner_and_mode(root, conf) == "root:mailpouch-relay 640"
+    assert not readable_by(root, "mailpouch", conf) and not readable_by(root, "daemon", conf)
     usage = chroot.in_root(root, "mailpouch-relay", "--help").stdout
     assert "client" in usage
     chroot.in_root(root, "python3", "-c", "import sys; sys.path.insert(0, '/usr/share/mailpouch-relay'); "
@@ -151,6 +171,8 @@ def test_remove_keeps_the_mail_and_purge_removes_it(root):
     assert not (root / DATA).exists()
     assert not (root / "etc/mailpouch/appliance.conf").exists()
     assert not (root / "etc/mailpouch/cookie-secret.env").exists()
+    overrides = chroot.in_root(root, "dpkg-statoverride", "--list").stdout
+    assert "appliance.conf" not in overrides and "relay.conf" in overrides
     assert (root / "etc/mailpouch/relay.conf").exists()  # the relay's, still installed
 
 
@@ -158,3 +180,4 @@ def test_purging_the_relay_removes_its_data_and_the_settings_folder(root):
     chroot.in_root(root, "apt-get", "purge", "-y", "-q", "mailpouch-relay", timeout=300)
     assert not (root / "var/lib/mailpouch-relay").exists()
     assert not (root / "etc/mailpouch").exists()
+    assert "relay.conf" not in chroot.in_root(root, "dpkg-statoverride", "--list", check=False).stdout
