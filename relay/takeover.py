@@ -28,7 +28,7 @@ import msgpack
 import sqlalchemy as sa
 
 from pouch import limits, mime
-from pouch.container.errors import PouchError
+from pouch.container.errors import PouchError, PouchTooLarge
 from pouch.container.reader import PouchReader
 from pouch.container import wire
 from pouch.container.wire import BlobChunk
@@ -45,6 +45,9 @@ UP = "up"
 EXPECTED, TAKEN, REJECTED = "expected", "taken", "rejected"
 MAX_RECORD_ID = 255  # outbound.record_id
 MAX_STATUS_ID = 1000  # statuses.message_id: a longer id is nothing a box could match; logged only
+# Records of one upload (messages, blob chunks, accounts, flags): far more than a pouch of the
+# largest upload holds of real mail, and what bounds the memory its index and refusals take.
+MAX_UPLOAD_RECORDS = 200_000
 SPILL_FOLDER = "takeover"  # in the relay's data_dir: never a tmpfs that would hold blobs in memory
 
 
@@ -144,33 +147,42 @@ class _Spill:
 
 
 def read_upload(path, max_raw_bytes, folder):
-    """The Upload in the pouch file at ``path``, its blobs spilled into ``folder``;
+    """The Upload in the pouch file at ``path``, its records and blobs kept in ``folder``;
     PouchError if unreadable."""
-    upload, spill = Upload(messages=_Messages(Path(folder) / "messages")), _Spill(folder)
-    with open(path, "rb") as file:
-        reader = PouchReader(file, max_raw_bytes=max_raw_bytes, errors="skip", blob_chunks=True)
-        try:
-            for record in reader:
-                if isinstance(record, MessageRecord):
-                    upload.messages.add(record)
-                elif isinstance(record, BlobChunk):
-                    spill.add(record)
-                elif isinstance(record, AccountRecord):
-                    upload.accounts.append(record)  # in order: a later record of an account wins
-                elif isinstance(record, FlagRecord):
-                    upload.flags.append(record)
-        except BaseException:
-            upload.messages.close()
-            raise
-        finally:
-            spill.close()
-    upload.blobs = spill.blobs
+    upload = Upload(messages=_Messages(Path(folder) / "messages"))
+    try:
+        with open(path, "rb") as file:
+            reader = PouchReader(file, max_raw_bytes=max_raw_bytes, errors="skip", blob_chunks=True)
+            if reader.header.count > MAX_UPLOAD_RECORDS:
+                raise PouchTooLarge(f"it declares {reader.header.count} records; an upload may hold "
+                                    f"{MAX_UPLOAD_RECORDS}")
+            upload.blobs = _read_records(reader, upload, _Spill(folder))
+    except BaseException:
+        upload.messages.close()
+        raise
     for problem in reader.skipped:
         if problem.record_id:
             upload.refused.append((problem.record_id, f"the relay cannot read this message: {problem.reason}"))
         else:
             upload.skipped.append(problem.reason)
     return upload
+
+
+def _read_records(reader, upload, spill):
+    """Sort the records of ``reader`` into ``upload``; returns the blobs spilled."""
+    try:
+        for record in reader:
+            if isinstance(record, MessageRecord):
+                upload.messages.add(record)
+            elif isinstance(record, BlobChunk):
+                spill.add(record)
+            elif isinstance(record, AccountRecord):
+                upload.accounts.append(record)  # in order: a later record of an account wins
+            elif isinstance(record, FlagRecord):
+                upload.flags.append(record)
+    finally:
+        spill.close()
+    return spill.blobs
 
 
 def refusal(db, box, message, upload):

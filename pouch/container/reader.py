@@ -99,6 +99,8 @@ class PouchReader:
                                     "(the cap: max_raw_bytes, or the size its header declares)")
             self._feed(unpacker, piece, count)
             while (framed := self._next_frame(unpacker, count)) is not None:
+                if count == self.header.count:  # said at once: a caller's memory may go by the count
+                    raise CorruptPouch(f"stream holds more records than the {count} its header declares")
                 yield self._unframe(framed, count)
                 count += 1
         self._check_end(source, unpacker, raw_size, count)
