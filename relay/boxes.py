@@ -123,19 +123,32 @@ def owners(db, recipients):
     return {address: box_id for address, box_id in found.items() if box_id is not None}
 
 
-def foreign(db, box_id, senders):
+def foreign(db, box_id, senders, relay_domain):
     """Those of ``senders`` that box ``box_id`` may not send from, sorted.
 
     A box sends from its own addresses (owners()) and from the outside addresses
-    its users registered as external accounts, unless another box owns them.
+    its users registered as external accounts.  An address of this relay's own
+    domains (``relay_domain`` and below it, a box's domain, even revoked, a
+    directory's domain) is outside for no box.
     """
     wanted = {normal(address) for address in senders}
     owned = owners(db, wanted)
-    outside = {address for address in wanted if address not in owned}
+    outside = {address for address in wanted if address not in owned and not _ours(db, address, relay_domain)}
     registered = set(db.execute(sa.select(accounts.c.address).where(
         accounts.c.box_id == box_id, accounts.c.address.in_(outside))).scalars()) if outside else set()
     return sorted(address for address in wanted
                   if owned.get(address) != box_id and address not in registered)
+
+
+def _ours(db, address, relay_domain):
+    """Whether ``address`` is of a domain this relay hands out."""
+    domain = address.rpartition("@")[2]
+    relay_domain = normal(relay_domain)
+    if domain == relay_domain or domain.endswith("." + relay_domain):
+        return True
+    in_directory = sa.select(addresses.c.address).where(addresses.c.address.endswith("@" + domain, autoescape=True))
+    return db.execute(sa.select(boxes.c.id).where(boxes.c.domain == domain)).first() is not None \
+        or db.execute(in_directory.limit(1)).first() is not None
 
 
 def by_box(owned, recipients):

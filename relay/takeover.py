@@ -185,7 +185,7 @@ def _read_records(reader, upload, spill):
     return spill.blobs
 
 
-def refusal(db, box, message, upload):
+def refusal(db, box, message, upload, relay_domain):
     """Why ``message`` may not go on, or None."""
     if not 0 < len(message.id) <= MAX_RECORD_ID:
         return f"its id has {len(message.id)} characters; the relay takes 1 to {MAX_RECORD_ID}"
@@ -199,13 +199,13 @@ def refusal(db, box, message, upload):
     senders = [email for _, email in message.from_]
     if not senders:
         return "it has no sender (From)"
-    if foreign := boxes.foreign(db, box.id, senders):
+    if foreign := boxes.foreign(db, box.id, senders, relay_domain):
         return (f"it is sent from {', '.join(foreign)}, which is not an address of this box "
                 "(its users' addresses and the outside addresses they registered)")
     return None
 
 
-def take(engine, box, name, upload):
+def take(engine, box, name, upload, relay_domain):
     """Take pouch ``name`` over: queue each new message, apply the account and flag records;
     returns how many messages were new, None if the pouch was no longer expected."""
     with engine.begin() as db:
@@ -225,7 +225,7 @@ def take(engine, box, name, upload):
             if queue.exists(db, box.id, message.id):
                 continue
             fresh += 1
-            reason = refusal(db, box, message, upload)
+            reason = refusal(db, box, message, upload, relay_domain)
             if reason:
                 _refuse(db, box, name, message.id, reason)
             else:
@@ -312,7 +312,7 @@ async def take_over(engine, store, settings, box, name):
         for reason in upload.skipped:
             log.warning("upload record skipped box=%s pouch=%s reason=%r", box.name, name, reason)
         try:
-            new = await asyncio.to_thread(take, engine, box, name, upload)
+            new = await asyncio.to_thread(take, engine, box, name, upload, settings.relay.domain)
         finally:
             upload.messages.close()
     if new is None and await asyncio.to_thread(state_of, engine, box, name) != TAKEN:  # expired meanwhile

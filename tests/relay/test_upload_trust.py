@@ -61,15 +61,20 @@ async def test_a_box_sends_only_from_addresses_it_owns(relay, tmp_path):
     goma, bukavu = await relay.register("goma"), await relay.register("bukavu")
     boxes.add_address(relay.engine, "goma", "marie@shared.test")  # the directory of a shared domain
     registered = [AccountRecord("a1", "marie@goma.relay.test", "Marie@Gmail.example", "paused", b"sealed"),
-                  # an external account may not claim an address another box owns
-                  AccountRecord("a2", "marie@goma.relay.test", "boss@bukavu.relay.test", "paused", b"sealed")]
+                  # an external account may not claim an address of another box, or of a domain of
+                  # this relay's that is no box's (yet), or of a directory's domain
+                  AccountRecord("a2", "marie@goma.relay.test", "boss@bukavu.relay.test", "paused", b"sealed"),
+                  AccountRecord("a3", "marie@goma.relay.test", "ghost@kindu.relay.test", "paused", b"sealed"),
+                  AccountRecord("a4", "marie@goma.relay.test", "bob@shared.test", "paused", b"sealed")]
     mail = [outgoing("own", "friend@example.com"),
             outgoing("directory", "friend@example.com", sender="Marie <marie@shared.test>"),
             outgoing("external", "friend@example.com", sender="marie@gmail.example"),
             outgoing("to-bukavu", "jean@bukavu.relay.test"),
             outgoing("ceo", "friend@example.com", sender="ceo@bank.example"),
             outgoing("admin", "jean@bukavu.relay.test", sender="admin@bukavu.relay.test"),
-            outgoing("boss", "friend@example.com", sender="boss@bukavu.relay.test")]
+            outgoing("boss", "friend@example.com", sender="boss@bukavu.relay.test"),
+            outgoing("ghost", "friend@example.com", sender="ghost@kindu.relay.test"),
+            outgoing("bob", "friend@example.com", sender="bob@shared.test")]
 
     def write(writer):
         for account in registered:
@@ -85,7 +90,8 @@ async def test_a_box_sends_only_from_addresses_it_owns(relay, tmp_path):
     fate = fates(records)
     assert {key: state for key, (state, _) in fate.items()} == {
         "own": STATUS_SENT, "directory": STATUS_SENT, "external": STATUS_SENT, "to-bukavu": STATUS_SENT,
-        "ceo": STATUS_FAILED, "admin": STATUS_FAILED, "boss": STATUS_FAILED}
+        "ceo": STATUS_FAILED, "admin": STATUS_FAILED, "boss": STATUS_FAILED, "ghost": STATUS_FAILED,
+        "bob": STATUS_FAILED}
     assert "ceo@bank.example, which is not an address of this box" in fate["ceo"][1]
     assert "admin@bukavu.relay.test" in fate["admin"][1] and "boss@bukavu.relay.test" in fate["boss"][1]
     _, records = await bukavu.receive(tmp_path)
