@@ -476,6 +476,20 @@ async def test_one_bad_post_never_fails_the_good_ones_committed_with_it(relay, t
     assert len(messages(records)) == 75
 
 
+@pytest.mark.gen_test(timeout=60)
+async def test_a_message_failing_inside_the_shared_transaction_fails_alone(relay, tmp_path):
+    box = await relay.register("goma")
+    committer = GroupCommit(relay.engine)
+    to = ["marie@goma.relay.test"]
+    good = [committer.store(email_bytes(to[0], subject=f"Beside {n}"), to, "sendgrid") for n in range(10)]
+    broken = committer.store("text where bytes belong", to, "sendgrid")  # fails mid-transaction
+    results = await asyncio.gather(*good[:5], broken, *good[5:], return_exceptions=True)
+    assert isinstance(results[5], TypeError)
+    assert all(routed and not isinstance(routed, Exception) for routed in results[:5] + results[6:])
+    _, records = await box.receive(tmp_path)
+    assert len(messages(records)) == 10
+
+
 @pytest.mark.gen_test(timeout=30)
 async def test_a_lone_surrogate_in_json_is_a_400_on_sync_and_register(relay):
     box = await relay.register("goma")
