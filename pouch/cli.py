@@ -91,7 +91,12 @@ def _addresses(pairs):
 
 
 def _iso(seconds):
-    return datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ") if seconds else ""
+    if not seconds:
+        return ""
+    try:
+        return datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    except (OverflowError, ValueError, OSError):  # a signed 64-bit date beyond datetime's years 1-9999
+        return str(seconds)
 
 
 def _table(report):

@@ -1,11 +1,14 @@
 """Dates never lose mail: a message's date travels signed, and one that does not read is
 replaced by a usable one (its Received stamp, else when the relay got it)."""
 
+import json
+
 import pytest
 
 from pouch import mime
 from pouch.records import MessageRecord
 from relay import preparation
+from tests.pouch.test_cli import run
 from tests.pouch.test_container import read_all, write_pouch
 
 ARRIVED = 1796551200  # 6 Dec 2026
@@ -55,3 +58,13 @@ def test_unreadable_mail_travelling_as_an_attachment_is_dated_its_arrival(monkey
     monkeypatch.setattr(mime, "parse", unreadable)
     record, _ = preparation.message_record(message("Sun, 20 Jul 1969 20:17:40 +0000"), "1", "a@b.c", ARRIVED)
     assert record.date == ARRIVED and record.attachments[0].name == "original.eml"
+
+
+def test_inspect_shows_dates_before_1970_and_beyond_year_9999(tmp_path):
+    path = tmp_path / "dated.pouch"
+    path.write_bytes(write_pouch(lambda pouch: [
+        pouch.add_message(MessageRecord(id=f"m{seconds}", from_=[("", "ami@example.org")], date=seconds))
+        for seconds in (-14182940, 2**62)]))
+    result = run("inspect", path, "--json")
+    assert result.returncode == 0, result.stderr
+    assert [r["date"] for r in json.loads(result.stdout)["records"]] == ["1969-07-20T20:17:40Z", str(2**62)]
