@@ -21,12 +21,12 @@ from sqlalchemy.dialects import postgresql, sqlite
 from pouch.limits import MAX_RECIPIENTS
 from pouch.mime import headers, policies
 from relay import boxes
+from relay.retention import DAY_S
 from relay.schema import deliveries, inbound, inbound_once
 from relay.settings import Inbound
 
 log = logging.getLogger(__name__)
 
-DAY_S = 86400
 MAX_ADDRESS_CHARS = 320  # RFC 5321: 64 for the local part, 255 for the domain, the @
 _BLANK_LINE = (b"\r\n\r\n", b"\n\n")
 
@@ -138,7 +138,8 @@ def keep(db, raw, routed, source, mail_from=""):
     """Keep ``raw`` and queue it for ``routed`` ({box_id: [addresses]}); returns its inbound id."""
     now = int(time.time())
     inbound_id = db.execute(inbound.insert(), {
-        "received_at": now, "source": source, "mail_from": mail_from[:320], "size": len(raw), "raw": raw,
+        "received_at": now, "source": source, "mail_from": mail_from[:MAX_ADDRESS_CHARS], "size": len(raw),
+        "raw": raw,
     }).inserted_primary_key[0]
     db.execute(deliveries.insert(), [
         {"inbound_id": inbound_id, "box_id": box_id, "recipients": json.dumps(addresses),

@@ -215,11 +215,6 @@ def smtp_settings(relay, port, max_message_bytes=1_000_000):
         relay.settings.inbound, smtp_host="127.0.0.1", smtp_port=port, max_message_bytes=max_message_bytes))
 
 
-def delivered_count(relay):
-    with relay.engine.connect() as db:
-        return db.execute(sa.select(sa.func.count()).select_from(deliveries)).scalar()
-
-
 async def post_all(relay, bodies):
     """Post webhook ``bodies`` (fields dicts) at once, as SendGrid's retries arrive: several land
     in one group commit."""
@@ -393,8 +388,8 @@ async def test_headers_and_message_ids_arrive_whole_in_both_modes(relay, tmp_pat
     to = ["marie@goma.relay.test"]
     body = b"To: marie@goma.relay.test\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nMbote\r\n"
     cases = {
-        b"Message-ID: <two@at@example.org>\r\n" + EIGHT_BIT: ("two@at@example.org", "Réunion à Kinshasa — ordre du jour",
-                                                             "Amélie Ngoy"),
+        b"Message-ID: <two@at@example.org>\r\n" + EIGHT_BIT:
+            ("two@at@example.org", "Réunion à Kinshasa — ordre du jour", "Amélie Ngoy"),
         b"Message-ID:\r\n <20261206.folded.\r\n rest-of-it@example.org>\r\n" + LATIN_1:
             ("20261206.folded.rest-of-it@example.org", "Réunion à Goma", "Élodie"),
         b"Message-ID: bare-id-1234@example.org\r\nSubject: bare\r\nFrom: a@example.org\r\n":

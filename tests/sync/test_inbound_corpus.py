@@ -56,7 +56,8 @@ async def post_all(relay, posts):
     """[(response code, answer)] of webhook ``posts`` [(fields, files)], BATCH at a time."""
     results = []
     for start in range(0, len(posts), BATCH):
-        responses = await asyncio.gather(*(relay.webhook(fields, files) for fields, files in posts[start:start + BATCH]))
+        batch = posts[start:start + BATCH]
+        responses = await asyncio.gather(*(relay.webhook(fields, files) for fields, files in batch))
         results += [(r.code, json.loads(r.body) if r.body else {}) for r in responses]
     return results
 
