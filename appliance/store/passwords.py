@@ -51,7 +51,3 @@ async def verify_off_loop(password, stored):
     return await asyncio.get_running_loop().run_in_executor(
         _hashing, verify_password, password, stored)
 
-
-def session_stamp(stored):
-    """Changes whenever the password does, so a new password ends old sessions."""
-    return hashlib.sha256(stored.encode()).hexdigest()[:12]

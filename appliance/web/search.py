@@ -6,6 +6,7 @@ import tornado.web
 
 from appliance.store import search
 from appliance.web.base import PAGE_SIZE, BaseHandler
+from appliance.web.present import neutral
 
 
 class SearchHandler(BaseHandler):
@@ -15,5 +16,5 @@ class SearchHandler(BaseHandler):
         page, offset = self.paging()
         rows, more = search.search(self.db, self.current_user["id"], query, offset, PAGE_SIZE)
         self.render("search.html", query=query, rows=rows, page=page, more=more,
-                    marked=search.marked_html,
+                    marked=lambda text: search.marked_html(neutral(text)),
                     base_url="/search?" + urlencode({"q": query}) + "&")

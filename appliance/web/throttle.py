@@ -136,4 +136,7 @@ def _trusted(address, networks):
 
 def proxy_networks(entries):
     """``[web] trusted_proxies`` (addresses or networks) as ip_network objects."""
-    return tuple(ipaddress.ip_network(entry, strict=False) for entry in entries)
+    try:
+        return tuple(ipaddress.ip_network(entry, strict=False) for entry in entries)
+    except ValueError as error:
+        raise ValueError(f"[web] trusted_proxies: {error}") from None

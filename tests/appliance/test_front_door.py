@@ -307,3 +307,5 @@ def test_upload_names_are_reduced_and_bidi_controls_are_shown_neutralised(client
     page, links = attachment_links(baraka, "Bill exe.pdf")
     assert "invoicefdp.exe" in page and "\u202e" not in page
     assert "%E2%80%AE" not in baraka.get(links[0]).headers["Content-Disposition"]
+    found = baraka.get("/search", params={"q": "Bill"}).text
+    assert "exe.pdf" in found and "\u202e" not in found
