@@ -230,6 +230,7 @@ async def test_uploads_never_handed_over_expire_and_refused_ones_leave_the_store
     assert [refused["name"] for refused in answer["rejected"]] == [whole["name"], staged["name"]]
     assert "not a readable pouch" in answer["rejected"][0]["error"]
     assert "not an upload this relay expects" in answer["rejected"][1]["error"]
+    assert [refused["permanent"] for refused in answer["rejected"]] == [True, False]  # expired: packed again
     assert not await relay.store.exists(whole["name"]) and not staging(relay, whole["name"])
 
     forgotten = (await goma.sync(outgoing={"size": 10}))["upload"]
