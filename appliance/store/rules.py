@@ -26,6 +26,7 @@ class Checked:
 
 def check(conn, user, draft):
     """``Checked`` for ``draft`` written by ``user``; StoreError says what breaks a rule."""
+    _check_text(draft)
     draft = replace(draft, body=_clean(draft.body, draft.body_type))
     draft, sender = _sender(conn, user, draft)
     _check_recipients(draft)
@@ -51,6 +52,17 @@ def visible_attachments(conn, user_id, attachment_ids):
                                          user_messages.c.message_id == attachments.c.message_id)
              .where(attachments.c.id.in_(attachment_ids), user_messages.c.user_id == user_id))
     return conn.execute(query).mappings().all()
+
+
+def _check_text(draft):
+    """Text is Unicode that UTF-8 can hold: JSON may carry lone surrogates, which cannot be
+    stored, indexed or sent."""
+    people = [part for pair in draft.recipients() for part in pair]
+    try:
+        "".join([draft.subject, draft.body, draft.from_address or "", *people]).encode()
+    except UnicodeEncodeError:
+        raise StoreError(N_("The message holds a character that is not text (a lone surrogate): "
+                            "remove it and try again.")) from None
 
 
 def _clean(body, body_type):
