@@ -8,7 +8,7 @@ from email.utils import parsedate_to_datetime
 import pytest
 
 from pouch import mime
-from relay.outbound.transports import TRANSPORTS, Transport, make_transport
+from relay.outbound.transports import TRANSPORTS, Transport, mail_send_body, make_transport
 from relay.settings import TRANSPORT_KINDS, Outbound, RelaySettings
 from tests.relay.conftest import email_bytes
 from tests.relay.test_outbound_smtp import smtp_peer  # noqa: F401 (fixture)
@@ -83,3 +83,12 @@ def test_an_unknown_transport_is_refused_by_name():
     settings = RelaySettings(outbound=Outbound(transport="carrier-pigeon"))
     with pytest.raises(ValueError, match="'carrier-pigeon' is not one of folder, sendgrid, smtp"):
         make_transport(settings)
+
+
+def test_a_record_without_message_id_gets_one_id_whatever_the_attempt_or_transport():
+    record, blobs = written_reply(1_700_000_000)
+    record.message_id = ""
+    ids = {email.message_from_bytes(mime.build(record, blobs))["Message-ID"] for _ in range(2)}
+    ids.add(mail_send_body(record, blobs, {"friend@example.com"})["headers"]["Message-ID"])
+    [only] = ids
+    assert only.endswith("@goma.relay.test>")
