@@ -7,8 +7,7 @@ import re
 
 import sqlalchemy as sa
 
-from appliance.store import addresses, external_accounts
-from appliance.store import changes
+from appliance.store import addresses, changes, external_accounts
 from appliance.store.tables import messages, threads, user_messages, users
 
 # Reply and forward prefixes in the languages of the box's users and of common mail clients.
@@ -98,7 +97,7 @@ def _people(row, user_id):
     if row is None:
         return set()
     columns = [*PEOPLE, "bcc_json"] if row["sender_user_id"] == user_id else PEOPLE
-    return {email.lower() for column in columns for email in addresses.emails(addresses.loads(row[column]))}
+    return {email.lower() for column in columns for _name, email in addresses.loads(row[column])}
 
 
 def _own_addresses(conn, user_id):
