@@ -196,3 +196,15 @@ def test_the_upgrade_takes_bcc_out_of_the_search_others_share(box_settings):
         assert [row["subject"] for row in search.search(conn, alice["id"], "quiet")[0]] == ["Mine"]
         assert [row["subject"] for row in search.search(conn, bob["id"], "plans")[0]] == ["Plans"]
     engine.dispose()
+
+
+def test_a_bcc_that_travels_with_incoming_mail_is_kept_from_its_recipients(store, make_user):
+    bob = make_user("bob")
+    store.deliver_incoming(MessageRecord(
+        id="in-bcc", from_=[("", "boss@example.org")], to=[("", "bob@box.test")],
+        bcc=[("", "hidden@example.org")], subject="Review", date=1_700_000_000,
+        recipients=["bob@box.test"]), {})
+    with store.read() as conn:
+        [row], _more = mailbox.list_folder(conn, bob["id"], "inbox")
+        assert mailbox.message(conn, bob["id"], row["id"])["bcc_json"] == "[]"
+        assert search.search(conn, bob["id"], "hidden") == ([], False)
