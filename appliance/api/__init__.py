@@ -17,4 +17,8 @@ Decisions, where the sync-engine and the box differ:
   Longpoll and streaming poll the log (the web client and the sync job write it too).
 - Messages carry ``state`` (queued, delivered, uploaded, sent, failed) beside the
   sync-engine's fields: what the relay reported about mail sent from the box.
+- ``bcc`` (the field, thread participants, the ``bcc`` and ``any_email`` filters) holds
+  something only in the sender's own copy.  ``from`` (or a raw message's From) must be the
+  user's box address or one of their other addresses; the store refuses anything else, and
+  the limits on attachments (kept ones counted) and recipients, with a 400 that says why.
 """
