@@ -2,7 +2,7 @@
 
 import tornado.web
 
-from appliance.store import accounts, boxinfo
+from appliance.store import accounts, boxinfo, passwords
 from appliance.store.errors import N_, StoreError
 from appliance.web.base import PAGE_SIZE, AdminHandler, as_id
 
@@ -12,11 +12,13 @@ USER_ACTIONS = {
     "make_admin": lambda conn, user_id, _h: accounts.set_admin(conn, user_id, True),
     "unmake_admin": lambda conn, user_id, _h: accounts.set_admin(conn, user_id, False),
     "password": lambda conn, user_id, handler: accounts.set_password(
-        conn, user_id, handler.get_argument("password", "")),
+        conn, user_id, handler.get_argument("password", ""), password_hash=handler.new_hash),
 }
 
 
 class UsersHandler(AdminHandler):
+    new_hash = None  # a reset password, hashed before the transaction
+
     def get(self, error=None):
         page, offset = self.paging()
         with self.store.read() as conn:
@@ -24,7 +26,7 @@ class UsersHandler(AdminHandler):
         self.render("admin_users.html", rows=rows[:PAGE_SIZE], page=page,
                     more=len(rows) > PAGE_SIZE, base_url="/admin/users?", error=error)
 
-    def post(self):
+    async def post(self):
         action = self.get_argument("action", "")
         user_id = as_id(self.get_argument("user_id", ""))
         try:
@@ -32,6 +34,9 @@ class UsersHandler(AdminHandler):
                 raise StoreError(N_("Unknown action."))
             if user_id == self.current_user["id"] and action in ("suspend", "unmake_admin"):
                 raise StoreError(N_("You cannot do this to your own account."))
+            if action == "password":  # hashed in the pool, off the server's loop
+                self.new_hash = await passwords.hash_off_loop(
+                    accounts.check_password(self.get_argument("password", "")))
             with self.store.write() as conn:
                 if accounts.find_by_id(conn, user_id) is None:
                     raise tornado.web.HTTPError(404)

@@ -9,7 +9,6 @@ import tornado.web
 from appliance.i18n import LANGUAGES
 from appliance.store import mailbox, sessions
 from appliance.web import headers
-from appliance.web.headers import CSP  # noqa: F401 (where tests and pages look for it)
 from appliance.web.present import Presenter, escape_text
 from appliance.web.throttle import client_address, client_key
 

@@ -28,9 +28,11 @@ def compiled_catalogues():
 
 
 @pytest.fixture
-def box_settings(tmp_path):
+def box_settings(tmp_path, request):
+    """Parametrise it ``indirect`` with a dict to set other [web] settings."""
     return ApplianceSettings(box=Box(domain=DOMAIN, data_dir=tmp_path / "box"),
-                             web=Web(cookie_secret="test-secret-" + "x" * 32))
+                             web=Web(cookie_secret="test-secret-" + "x" * 32,
+                                     **getattr(request, "param", {})))
 
 
 @pytest.fixture

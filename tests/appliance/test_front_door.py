@@ -14,22 +14,13 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from appliance.settings import ApplianceSettings, Box, Web
 from tests.appliance.conftest import DOMAIN, PASSWORD
 
 ROOT = Path(__file__).resolve().parents[2]
 PROXY = "127.0.0.1"  # the tests reach the box from loopback: as a proxy in front of it would
 
 
-@pytest.fixture
-def box_settings(tmp_path, request):
-    """The conftest's settings; ``indirect`` parametrisation names the trusted proxies."""
-    return ApplianceSettings(box=Box(domain=DOMAIN, data_dir=tmp_path / "box"),
-                             web=Web(cookie_secret="test-secret-" + "x" * 32,
-                                     trusted_proxies=getattr(request, "param", ())))
-
-
-behind_proxy = pytest.mark.parametrize("box_settings", [(PROXY,)], indirect=True)
+behind_proxy = pytest.mark.parametrize("box_settings", [{"trusted_proxies": (PROXY,)}], indirect=True)
 
 
 def from_device(client, address):
