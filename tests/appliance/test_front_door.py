@@ -120,9 +120,12 @@ def test_request_bodies_are_capped_per_route_before_they_are_read(client, make_u
     # Compose takes files up to the attachment limit (10 MB by default), not more.
     make_user("asha")
     asha = client("asha")
+    scan = os.urandom(2 * 1024 * 1024) + b"\r\n--" + os.urandom(100)  # a boundary's start inside
     fine = asha.post("/compose", data={"to": f"asha@{DOMAIN}", "subject": "Scan", "action": "send"},
-                     files={"files": ("scan.bin", os.urandom(2 * 1024 * 1024), "application/pdf")})
+                     files={"files": ("scan.bin", scan, "application/pdf")})
     assert fine.url.endswith("/folder/sent")
+    _, links = attachment_links(asha, "Scan", "/folder/sent")
+    assert asha.get(links[0]).content == scan  # streamed to disk on the way in, byte for byte
     try:
         huge = asha.post("/compose", data={"to": f"asha@{DOMAIN}", "subject": "Huge", "action": "send"},
                          files={"files": ("huge.bin", b"x" * (12 * 1024 * 1024), "application/pdf")})
@@ -212,8 +215,8 @@ def send_with_file(sender, to, subject, name, data, content_type):
     assert sent.url.endswith("/folder/sent"), sent.text
 
 
-def attachment_links(session, subject):
-    inbox = session.get("/").text
+def attachment_links(session, subject, folder="/"):
+    inbox = session.get(folder).text
     thread_url = re.search(r'href="(/thread/\d+)#m\d+"[^>]*>(?:(?!</a>).)*' + re.escape(subject),
                            inbox, re.S).group(1)
     page = session.get(thread_url).text
