@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
+from appliance.web.throttle import SignInThrottle
 from tests.appliance.conftest import DOMAIN, PASSWORD
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -55,6 +56,20 @@ def test_guesses_sent_in_parallel_get_no_more_tries_than_guesses_in_a_row(client
     with concurrent.futures.ThreadPoolExecutor(max_workers=20) as pool:
         answers = list(pool.map(lambda _: wrong(stranger), range(40)))
     assert answers.count(403) <= 3 and set(answers) <= {403, 429}, answers
+
+
+def test_waits_double_up_to_five_minutes_and_a_quiet_hour_forgets_them():
+    now = [0.0]
+    throttle = SignInThrottle(clock=lambda: now[0])
+    waits = []
+    for _ in range(15):
+        with throttle.attempt("192.0.2.66", "neema@box.test"):
+            pass  # a wrong password
+        waits.append(throttle.wait_left("192.0.2.66", "neema@box.test"))
+    assert waits[:5] == [0, 0, 2, 4, 8] and max(waits) == 300
+    assert throttle.wait_left("192.0.2.5", "neema@box.test") == 0  # her own phone
+    now[0] += 3600
+    assert throttle.wait_left("192.0.2.66", "neema@box.test") == 0
 
 
 @behind_proxy
