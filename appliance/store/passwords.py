@@ -10,9 +10,11 @@ from concurrent.futures import ThreadPoolExecutor
 # 16 MiB of memory per hash: costly for a cracker, about 50 ms on a Raspberry Pi 4.
 N, R, P = 2**14, 8, 1
 MAX_MEMORY = 64 * 1024 * 1024
-# Hashing runs off the server's loop, at most this many at once (scrypt releases the GIL):
-# a flood of sign-ins queues here instead of stalling every page.
-HASHING_WORKERS = 2
+# Hashing runs off the server's loop, one at a time (scrypt releases the GIL): a flood of
+# sign-ins queues here instead of stalling every page.  One thread, not two: on the 2-core
+# bench machine it keeps the inbox's p99 in a flood at 27 ms against 65 (16 MiB less memory),
+# for 22 sign-ins a second, more than a box's users make (bench/appliance.py).
+HASHING_WORKERS = 1
 _hashing = ThreadPoolExecutor(max_workers=HASHING_WORKERS, thread_name_prefix="scrypt")
 
 
