@@ -37,7 +37,7 @@ def create(engine, name, domain):
     """Create box ``name`` owning ``*@domain``; return its one-time registration code."""
     if not NAME_PATTERN.match(name):
         raise BoxError(f"'{name}' is not a valid box name (lower-case letters, digits and '-')")
-    code = secrets.token_urlsafe(18)
+    code = registration_code()
     with engine.begin() as db:
         taken = db.execute(sa.select(boxes.c.name).where(
             (boxes.c.name == name) | (boxes.c.domain == domain.lower()))).first()
@@ -46,6 +46,13 @@ def create(engine, name, domain):
         db.execute(boxes.insert().values(
             name=name, domain=domain.lower(), registration_code_hash=hash_secret(code),
             created_at=int(time.time())))
+    return code
+
+
+def registration_code():
+    """A one-time code that never starts with '-': the command line would take it for an option."""
+    while (code := secrets.token_urlsafe(18)).startswith("-"):
+        pass
     return code
 
 

@@ -18,6 +18,13 @@ def when(seconds):
     return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(seconds)) if seconds else "never"
 
 
+def silent(box, now, after_s):
+    """Whether a registered box has not synced for ``after_s`` seconds (since it was added, if never)."""
+    if box["revoked_at"] or not box["registered"]:
+        return False
+    return now - (box["last_sync_at"] or box["created_at"]) > after_s
+
+
 def box_rows(db):
     """Each box with its last sync, pending mail (count, bytes), quarantined mail and outbound states."""
     pending = (sa.select(deliveries.c.box_id, sa.func.count().label("pending"),
@@ -29,7 +36,7 @@ def box_rows(db):
             .where(quarantine.QUARANTINED).group_by(deliveries.c.box_id).subquery())
     failed = (sa.select(outbound.c.box_id, sa.func.count().label("failed"))
               .where(outbound.c.state == "failed").group_by(outbound.c.box_id).subquery())
-    query = (sa.select(boxes.c.name, boxes.c.domain, boxes.c.last_sync_at, boxes.c.revoked_at,
+    query = (sa.select(boxes.c.name, boxes.c.domain, boxes.c.last_sync_at, boxes.c.revoked_at, boxes.c.created_at,
                        boxes.c.token_hash.isnot(None).label("registered"),
                        sa.func.coalesce(pending.c.pending, 0).label("pending"),
                        sa.func.coalesce(pending.c.pending_bytes, 0).label("pending_bytes"),

@@ -92,15 +92,17 @@ def basic_credentials(request):
     return (user, password) if sep else None
 
 
-def check_basic_auth(handler, user, password, realm):
-    """Answer 401 unless the request carries exactly these (configured) credentials."""
+def check_basic_auth(handler, user, password, realm="mailpouch relay"):
+    """Answer 401 unless the request carries exactly these (configured) credentials; the
+    WWW-Authenticate challenge makes a browser ask for them."""
     given = basic_credentials(handler.request)
     expected = f"{user}:{password}".encode("utf-8")
     ok = bool(user and password and given) and hmac.compare_digest(
         f"{given[0]}:{given[1]}".encode("utf-8"), expected)
-    if not ok:
+    if not ok:  # not an HTTPError: send_error would clear the challenge header
+        handler.set_status(401)
         handler.set_header("WWW-Authenticate", f'Basic realm="{realm}"')
-        raise tornado.web.HTTPError(401, "credentials required")
+        raise tornado.web.Finish({"error": "credentials required"})
 
 
 def bearer_token(request):

@@ -3,6 +3,7 @@ behind the operator's credentials."""
 
 import asyncio
 import collections
+import time
 
 import tornado.web
 
@@ -14,10 +15,11 @@ from relay.web.base import check_basic_auth
 class OperatorHandler(tornado.web.RequestHandler):
     def prepare(self):
         operator = self.settings["relay"].operator
-        check_basic_auth(self, operator.user, operator.password, "operator")
+        check_basic_auth(self, operator.user, operator.password)
 
     async def snapshot(self):
-        return await asyncio.to_thread(snapshot, self.settings["engine"])
+        silent_after_s = self.settings["relay"].operator.silent_after_hours * 3600
+        return await asyncio.to_thread(snapshot, self.settings["engine"], silent_after_s)
 
 
 class StatusHandler(OperatorHandler):
@@ -33,8 +35,11 @@ class MetricsHandler(OperatorHandler):
         self.write(metrics_text(await self.snapshot()))
 
 
-def snapshot(engine):
-    return dict(report.snapshot(engine), accounts=accounts.overview(engine))
+def snapshot(engine, silent_after_s):
+    found = report.snapshot(engine)
+    now = time.time()
+    silent = {box["name"] for box in found["boxes"] if report.silent(box, now, silent_after_s)}
+    return dict(found, accounts=accounts.overview(engine), silent=silent, silent_after_s=silent_after_s)
 
 
 def metrics_text(snapshot):
@@ -59,6 +64,8 @@ def metrics_text(snapshot):
            [(_box(box), box["quarantined"]) for box in boxes])
     metric("mailpouch_relay_last_sync_timestamp_seconds", "gauge", "When each box last synced.",
            [(_box(box), box["last_sync_at"] or 0) for box in boxes])
+    metric("mailpouch_relay_box_silent", "gauge", "1 when a registered box has not synced for [operator] "
+           "silent_after_hours.", [(_box(box), int(box["name"] in snapshot["silent"])) for box in boxes])
     metric("mailpouch_relay_outbound_messages", "gauge", "Outbound messages by state.",
            [(f'{{state="{state}"}}', count) for state, count in sorted(snapshot["outbound"].items())])
     states = collections.Counter(account["sync_state"] for account in snapshot["accounts"])
