@@ -134,6 +134,7 @@ class Retention:
 class Operator:
     user: str = ""  # the status page stays closed while these are empty
     password: str = ""
+    silent_after_hours: float = 48.0  # a registered box not synced for this long is flagged silent
 
 
 @dataclass(frozen=True)
