@@ -7,7 +7,7 @@ from appliance.store.tables import metadata
 external_accounts = sa.Table(
     "external_accounts", metadata,
     sa.Column("id", sa.String(32), primary_key=True),
-    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id"), nullable=False),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id"), nullable=False, index=True),
     sa.Column("address", sa.String(254), nullable=False),
     sa.Column("display_name", sa.String(100), nullable=False, default=""),
     sa.Column("state", sa.String(16), nullable=False),

@@ -7,7 +7,7 @@ from appliance.store.tables import metadata
 api_tokens = sa.Table(
     "api_tokens", metadata,
     sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id"), nullable=False),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id"), nullable=False, index=True),
     sa.Column("name", sa.String(100), nullable=False),
     sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
     sa.Column("created_at", sa.Integer, nullable=False),
@@ -17,7 +17,7 @@ api_tokens = sa.Table(
 api_uploads = sa.Table(
     "api_uploads", metadata,
     sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id"), nullable=False),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id"), nullable=False, index=True),
     sa.Column("name", sa.String(255), nullable=False),
     sa.Column("type", sa.String(127), nullable=False),
     sa.Column("size", sa.Integer, nullable=False),

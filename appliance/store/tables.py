@@ -36,7 +36,7 @@ messages = sa.Table(
     sa.Column("reply_to_json", sa.Text, nullable=False),
     sa.Column("subject", sa.Text, nullable=False),
     sa.Column("date", sa.Integer, nullable=False),
-    sa.Column("message_id", sa.String(300), nullable=False),
+    sa.Column("message_id", sa.String(300), nullable=False, index=True),
     sa.Column("in_reply_to", sa.String(300)),
     sa.Column("references", sa.Text, nullable=False),
     sa.Column("body", sa.Text, nullable=False),
@@ -48,36 +48,43 @@ messages = sa.Table(
     sa.Column("envelope_json", sa.Text, nullable=False, default="[]"),  # outside recipients
     sa.Column("uploaded_at", sa.Integer),  # when it left the box (migration a0004)
     sa.Column("account_id", sa.String(32)),  # the external account it came to or leaves by (a0005)
+    sa.Index("ix_messages_state_sender", "state", "sender_user_id"),
 )
 
 threads = sa.Table(
     "threads", metadata,
     sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id"), nullable=False),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
     sa.Column("subject_key", sa.String(200), nullable=False),
     sa.Column("last_date", sa.Integer, nullable=False),
+    sa.Index("ix_threads_user_subject", "user_id", "subject_key"),
 )
 
 user_messages = sa.Table(
     "user_messages", metadata,
     sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id"), nullable=False),
-    sa.Column("message_id", sa.Integer, sa.ForeignKey("messages.id"), nullable=False),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("message_id", sa.Integer, sa.ForeignKey("messages.id", ondelete="CASCADE"), nullable=False),
     sa.Column("thread_id", sa.Integer, sa.ForeignKey("threads.id"), nullable=False),
     sa.Column("folder", sa.String(16), nullable=False),
     sa.Column("is_read", sa.Boolean, nullable=False, default=False),
     sa.Column("starred", sa.Boolean, nullable=False, default=False),
     sa.Column("date", sa.Integer, nullable=False),
+    sa.Index("ix_user_messages_folder", "user_id", "folder", "date"),
+    sa.Index("ix_user_messages_message", "message_id"),
+    sa.Index("ix_user_messages_thread", "thread_id", "date"),
+    sa.Index("ix_user_messages_unread", "user_id", "folder", "is_read"),
 )
 
 attachments = sa.Table(
     "attachments", metadata,
     sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("message_id", sa.Integer, sa.ForeignKey("messages.id"), nullable=False),
+    sa.Column("message_id", sa.Integer, sa.ForeignKey("messages.id", ondelete="CASCADE"), nullable=False,
+              index=True),
     sa.Column("name", sa.String(255), nullable=False),
     sa.Column("type", sa.String(127), nullable=False),
     sa.Column("size", sa.Integer, nullable=False),
-    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False, index=True),
     sa.Column("cid", sa.String(255)),
     sa.Column("inline", sa.Boolean, nullable=False, default=False),
 )
@@ -85,7 +92,7 @@ attachments = sa.Table(
 contacts = sa.Table(
     "contacts", metadata,
     sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id"), nullable=False),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
     sa.Column("email", sa.String(254), nullable=False),
     sa.Column("name", sa.String(200), nullable=False, default=""),
     sa.Column("last_seen", sa.Integer, nullable=False),
@@ -95,7 +102,7 @@ contacts = sa.Table(
 changes = sa.Table(
     "changes", metadata,
     sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("user_id", sa.Integer),
+    sa.Column("user_id", sa.Integer, index=True),
     sa.Column("kind", sa.String(16), nullable=False),
     sa.Column("object_id", sa.Integer, nullable=False),
     sa.Column("op", sa.String(8), nullable=False),
