@@ -56,7 +56,7 @@ from pouch.html import MarkupTooDeep, reduce_html  # noqa: E402
 from pouch.mime import parts as mime_parts  # noqa: E402
 from pouch.mime.parse import trimmed_references  # noqa: E402
 from pouch.records import BODY_HTML  # noqa: E402
-from relay.packing import pack_level  # noqa: E402
+from relay.boxsync.packing import pack_level  # noqa: E402
 from relay.settings import Sync  # noqa: E402
 
 

@@ -37,7 +37,9 @@ import zstandard  # noqa: E402
 
 import migrations  # noqa: E402
 from pouch.database import create_engine  # noqa: E402
-from relay import blobstore, boxes, inbound, packing, preparation  # noqa: E402
+from relay import boxes  # noqa: E402
+from relay.boxsync import blobstore, packing  # noqa: E402
+from relay.inbound import preparation, store as inbound  # noqa: E402
 from relay import settings as relay_settings  # noqa: E402
 
 TARGET_INBOUND_PER_S = 300

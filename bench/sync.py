@@ -36,7 +36,9 @@ from appliance.sync.job import run_sync  # noqa: E402
 from appliance.sync.registration import register  # noqa: E402
 from hardware.settings import LinkSettings  # noqa: E402
 from pouch.database import create_engine  # noqa: E402
-from relay import blobstore, boxes, inbound, preparation  # noqa: E402
+from relay import boxes  # noqa: E402
+from relay.boxsync import blobstore  # noqa: E402
+from relay.inbound import preparation, store as inbound  # noqa: E402
 from relay import settings as relay_settings  # noqa: E402
 from relay.web.app import make_app  # noqa: E402
 from tests.support.flaky_proxy import FlakyProxy  # noqa: E402

@@ -13,8 +13,9 @@ import logging
 import threading
 import time
 
-from relay import inbound, preparation, retention, smtp
+from relay import retention
 from relay.accounts import supervisor as account_supervisor
+from relay.inbound import preparation, smtp, store as inbound
 from relay.outbound.accounts import AccountSender
 from relay.outbound.transports import make_transport
 from relay.outbound.worker import Worker

@@ -7,8 +7,9 @@ import sys
 import migrations
 from pouch import service
 from pouch.records import ACCOUNT_ACTIVE, ACCOUNT_PAUSED
-from relay import background as relay_background, blobstore, boxes, quarantine, report
+from relay import background as relay_background, boxes, quarantine, report
 from relay.accounts import registry as accounts
+from relay.boxsync import blobstore
 from relay import settings as relay_settings
 from relay.web.app import make_app
 

@@ -1,7 +1,7 @@
 """Mail set aside: a message the relay cannot convert or pack is quarantined with its reason.
 
-One such message never blocks the mail beside it: relay.preparation and
-relay.packing catch whatever converting or packing it raises, and mark it
+One such message never blocks the mail beside it: relay.inbound.preparation and
+relay.boxsync.packing catch whatever converting or packing it raises, and mark it
 here.  Quarantined mail is not offered to its box again until an operator
 retries it (`mailpouch-relay mail retry ID`: prepared again from its raw MIME)
 or drops it (`mail drop ID`: done without delivering, its row kept as metadata

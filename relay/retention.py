@@ -24,7 +24,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from relay import takeover
+from relay.boxsync import takeover
 from relay.schema import boxes, deliveries, inbound, pouches
 
 DAY_S = 86400

@@ -10,10 +10,10 @@ repeating mail.  A folder's UIDNEXT is saved only once its window is complete.
 import email.utils
 import logging
 
-from relay import inbound
 from relay.accounts import mailmap, notices, registry
 from relay.accounts.errors import Stopped
 from relay.accounts.imap import INBOX
+from relay.inbound import store as inbound
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """Packing a box's pending mail into pouches, each capped in raw bytes (a
 message over the cap travels alone).  The status records owed to the box ride
-in the first pouch.  Messages come as relay.preparation left them, so packing
+in the first pouch.  Messages come as relay.inbound.preparation left them, so packing
 mostly compresses.
 
 Big mail travels in two parts.  Its record (text, and each attachment's name
@@ -26,8 +26,9 @@ import sqlalchemy as sa
 
 from pouch.container.writer import PouchWriter
 from pouch.records import StatusRecord
-from relay import payload, preparation, quarantine
+from relay import payload, quarantine
 from relay.accounts import mailmap as account_mail, statuses as account_statuses
+from relay.inbound import preparation
 from relay.schema import deliveries, inbound, pouches, statuses
 
 DOWN = "down"

@@ -11,7 +11,8 @@ import time
 
 import sqlalchemy as sa
 
-from relay import keys, packing, quarantine, takeover
+from relay import keys, quarantine
+from relay.boxsync import packing, takeover
 from relay.schema import boxes, deliveries, pouches, statuses
 
 log = logging.getLogger(__name__)

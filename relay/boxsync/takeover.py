@@ -33,8 +33,9 @@ from pouch.container.reader import PouchReader
 from pouch.container import wire
 from pouch.container.wire import BlobChunk
 from pouch.records import STATUS_FAILED, AccountRecord, FlagRecord, MessageRecord
-from relay import boxes, inbound, payload
+from relay import boxes, payload
 from relay.accounts import mailmap, registry
+from relay.inbound import store as inbound
 from relay.outbound import queue
 from relay.schema import pouches
 from relay.settings import MB

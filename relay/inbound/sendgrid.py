@@ -21,7 +21,7 @@ from tornado import httputil
 
 from pouch.mime import headers, policies
 from pouch.mime.charsets import decode_text
-from relay.inbound import header_block
+from relay.inbound.store import header_block
 
 # Headers that describe the original body's structure: the rebuilt message has its own.
 STRUCTURE_HEADERS = {b"content-type", b"content-transfer-encoding", b"mime-version"}

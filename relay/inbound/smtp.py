@@ -14,7 +14,8 @@ from aiosmtpd.smtp import SMTP
 from sqlalchemy.exc import SQLAlchemyError
 
 from pouch.limits import MAX_RECIPIENTS
-from relay import boxes, inbound
+from relay import boxes
+from relay.inbound import store as inbound
 
 log = logging.getLogger(__name__)
 

@@ -20,8 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from pouch.limits import MAX_RECIPIENTS
 from pouch.mime import headers, policies
-from relay import boxes
-from relay.retention import DAY_S
+from relay import boxes, retention  # module, not DAY_S: retention -> takeover -> here
 from relay.schema import deliveries, inbound, inbound_once
 from relay.settings import Inbound
 
@@ -103,7 +102,7 @@ def first_deliveries(db, routed, key, dedupe_days, now=None):
     """The part of ``routed`` ({box_id: [addresses]}) that has not had message ``key`` within
     ``dedupe_days``; claims it."""
     now = int(time.time() if now is None else now)
-    cutoff = now - dedupe_days * DAY_S
+    cutoff = now - dedupe_days * retention.DAY_S
     fresh = {}
     for box_id, addresses in routed.items():
         claimed = [address for address in addresses if _claim(db, box_id, address, key, now, cutoff)]
@@ -125,7 +124,7 @@ def _claim(db, box_id, address, key, now, cutoff):
 
 def forget_some(engine, dedupe_days, now=None, limit=5000):
     """Drop up to ``limit`` claims older than the window; returns how many."""
-    cutoff = int(time.time() if now is None else now) - dedupe_days * DAY_S
+    cutoff = int(time.time() if now is None else now) - dedupe_days * retention.DAY_S
     with engine.begin() as db:
         ids = db.execute(sa.select(inbound_once.c.id).where(inbound_once.c.seen_at < cutoff)
                          .order_by(inbound_once.c.seen_at).limit(limit)).scalars().all()

@@ -5,7 +5,8 @@ from pathlib import Path
 import tornado.web
 
 from pouch.blobs.web import blob_routes
-from relay import blobstore, inbound, signature
+from relay.boxsync import blobstore
+from relay.inbound import signature, store as inbound
 from relay.web.inbound import SendGridInboundHandler
 from relay.web.register import RegisterHandler
 from relay.web.status import MetricsHandler, StatusHandler

@@ -10,8 +10,8 @@ import logging
 
 import tornado.web
 
-from relay import inbound, signature
-from relay.sendgrid_inbound import InboundParseError, read_post
+from relay.inbound import signature, store as inbound
+from relay.inbound.sendgrid import InboundParseError, read_post
 from relay.web.base import BoundedHandler, check_basic_auth
 
 log = logging.getLogger(__name__)

@@ -2,7 +2,8 @@
 
 import tornado.web
 
-from relay import boxes, sync
+from relay import boxes
+from relay.boxsync import sync
 from relay.web.base import BoundedHandler, bearer_token
 
 

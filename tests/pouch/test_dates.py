@@ -7,7 +7,7 @@ import pytest
 
 from pouch import mime
 from pouch.records import MessageRecord
-from relay import preparation
+from relay.inbound import preparation
 from tests.pouch.test_cli import run
 from tests.pouch.test_container import read_all, write_pouch
 

@@ -17,7 +17,8 @@ import migrations
 from pouch.blobs.transfer import BlobTransfer
 from pouch.container import PouchReader, PouchWriter
 from pouch.database import create_engine
-from relay import blobstore, boxes
+from relay import boxes
+from relay.boxsync import blobstore
 from relay import settings as relay_settings
 from relay.outbound.transports import make_transport
 from relay.outbound.worker import Worker

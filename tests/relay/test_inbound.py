@@ -15,8 +15,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from pouch.database import create_engine
 from pouch.limits import MAX_RECIPIENTS
 from pouch.records import BlobRecord, MessageRecord
-from relay import smtp
-from relay.inbound import GroupCommit, forget_some
+from relay.inbound import smtp
+from relay.inbound.store import GroupCommit, forget_some
 from relay.schema import deliveries, inbound, inbound_once
 from tests.relay.conftest import email_bytes
 from tests.support import inbound_parse

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from pouch import mime
 from pouch.records import MessageRecord
-from relay import preparation
+from relay.inbound import preparation
 from relay.schema import inbound
 from tests.relay.conftest import OPERATOR_PASSWORD, OPERATOR_USER, ROOT_DIR, deliver, relay_environ
 

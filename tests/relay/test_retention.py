@@ -7,7 +7,8 @@ import time
 import pytest
 import sqlalchemy as sa
 
-from relay import background, boxes, preparation, retention
+from relay import background, boxes, retention
+from relay.inbound import preparation
 from relay.schema import inbound
 from tests.relay.conftest import OPERATOR_PASSWORD, OPERATOR_USER, deliver
 

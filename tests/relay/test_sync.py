@@ -117,7 +117,7 @@ async def test_malformed_sync_requests_get_clear_errors(relay):
 @pytest.mark.gen_test(timeout=30)
 async def test_background_preparation_and_unreadable_mail_lose_nothing(relay, tmp_path):
     from pouch.records import BlobRecord
-    from relay import preparation
+    from relay.inbound import preparation
 
     box = await relay.register("goma")
     await deliver(relay, "marie@goma.relay.test", subject="prepared ahead")

@@ -15,7 +15,8 @@ from appliance.store import set_aside, sync_state, sync_usage
 from appliance.store.messages import FAILED, INBOX, QUEUED, UPLOADED
 from appliance.sync import importer, outgoing
 from pouch.records import MessageRecord
-from relay import packing, quarantine
+from relay import quarantine
+from relay.boxsync import packing
 from relay.schema import boxes, pouches
 from tests.relay.conftest import email_bytes, pouch_bytes
 from tests.sync.test_admin_page import Browser, serve_box_with_sync_pages
