@@ -13,7 +13,7 @@ from appliance.web.app import make_app
 from appliance.web.base import FORM_BYTES
 from hardware import LinkError
 from hardware import status as modem_status
-from pouch import service
+from pouch.runtime import service
 
 COMMAND = "mailpouch-appliance"
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from hardware.settings import LinkSettings
-from pouch import settings as loader
+from pouch.runtime import settings as loader
 
 SYSTEM_PATH = "/etc/mailpouch/appliance.conf"
 PATH_VARIABLE = "MAILPOUCH_APPLIANCE_CONFIG"

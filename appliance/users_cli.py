@@ -6,7 +6,7 @@ import sys
 import migrations
 from appliance.store import Store, accounts
 from appliance.store.errors import StoreError
-from pouch.database import create_engine
+from pouch.runtime.database import create_engine
 
 
 def read_password(stream=sys.stdin):

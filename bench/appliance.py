@@ -42,7 +42,7 @@ import migrations  # noqa: E402
 from appliance.store import Store, accounts  # noqa: E402
 from appliance.store.messages import Draft, send  # noqa: E402
 from appliance.store.tables import users as users_table  # noqa: E402
-from pouch.database import create_engine  # noqa: E402
+from pouch.runtime.database import create_engine  # noqa: E402
 
 DOMAIN = "bench.box"
 PASSWORD = "bench password"

@@ -36,7 +36,7 @@ import tornado.httpclient  # noqa: E402
 import zstandard  # noqa: E402
 
 import migrations  # noqa: E402
-from pouch.database import create_engine  # noqa: E402
+from pouch.runtime.database import create_engine  # noqa: E402
 from relay import boxes  # noqa: E402
 from relay.boxsync import blobstore, packing  # noqa: E402
 from relay.inbound import preparation, store as inbound  # noqa: E402

@@ -35,7 +35,7 @@ from appliance.sync.client import make_http_client  # noqa: E402
 from appliance.sync.job import run_sync  # noqa: E402
 from appliance.sync.registration import register  # noqa: E402
 from hardware.settings import LinkSettings  # noqa: E402
-from pouch.database import create_engine  # noqa: E402
+from pouch.runtime.database import create_engine  # noqa: E402
 from relay import boxes  # noqa: E402
 from relay.boxsync import blobstore  # noqa: E402
 from relay.inbound import preparation, store as inbound  # noqa: E402

@@ -12,7 +12,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from pouch.database import create_engine
+from pouch.runtime.database import create_engine
 
 HERE = Path(__file__).resolve().parent
 DATABASES = ("appliance", "relay")

@@ -5,7 +5,7 @@ import json
 import sys
 
 import migrations
-from pouch import service
+from pouch.runtime import service
 from pouch.records import ACCOUNT_ACTIVE, ACCOUNT_PAUSED
 from relay import background as relay_background, boxes, quarantine, report
 from relay.accounts import registry as accounts

@@ -5,7 +5,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pouch import settings as loader
+from pouch.runtime import settings as loader
 
 SYSTEM_PATH = "/etc/mailpouch/relay.conf"
 PATH_VARIABLE = "MAILPOUCH_RELAY_CONFIG"

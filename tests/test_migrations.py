@@ -12,7 +12,7 @@ from alembic.runtime.migration import MigrationContext
 import migrations
 import appliance.store
 from appliance.store import tables as appliance_tables
-from pouch.database import create_engine
+from pouch.runtime.database import create_engine
 from relay import schema as relay_schema
 
 # The box's tables are defined in several modules of its store, all on one metadata.

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from tornado.testing import bind_unused_port
 
-from pouch import logs
+from pouch.runtime import logs
 
 BIN = Path(sys.executable).parent
 

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from appliance import settings as box_settings
-from pouch.settings import SettingsError
+from pouch.runtime.settings import SettingsError
 from relay import settings as relay_settings
 
 

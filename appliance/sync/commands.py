@@ -9,7 +9,7 @@ from appliance.sync.client import RelayError, make_http_client
 from appliance.sync.job import run_sync
 from appliance.sync.lock import SyncBusy
 from appliance.sync.registration import NotRegistered, register
-from pouch.database import create_engine
+from pouch.runtime.database import create_engine
 
 
 def add_commands(commands):

@@ -15,7 +15,7 @@ from appliance import i18n
 from appliance.settings import ApplianceSettings, Box, Web
 from appliance.store import Store, accounts
 from appliance.web.app import make_app
-from pouch.database import create_engine
+from pouch.runtime.database import create_engine
 
 DOMAIN = "box.test"
 PASSWORD = "correct horse battery"

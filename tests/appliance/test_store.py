@@ -9,7 +9,7 @@ import migrations
 from appliance.store import Store, accounts, boxinfo, changes, mailbox, outbox, search
 from appliance.store.errors import StoreError
 from appliance.store.messages import Draft, NewFile, save_draft, send
-from pouch.database import create_engine
+from pouch.runtime.database import create_engine
 from pouch.limits import MAX_MESSAGE_BYTES
 from pouch.records import Attachment, BlobRecord, MessageRecord, StatusRecord
 

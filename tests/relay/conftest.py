@@ -16,7 +16,7 @@ import tornado.httpclient
 import migrations
 from pouch.blobs.transfer import BlobTransfer
 from pouch.container import PouchReader, PouchWriter
-from pouch.database import create_engine
+from pouch.runtime.database import create_engine
 from relay import boxes
 from relay.boxsync import blobstore
 from relay import settings as relay_settings

@@ -17,7 +17,7 @@ import tornado.httpclient
 
 import migrations
 from pouch import mime
-from pouch.database import create_engine
+from pouch.runtime.database import create_engine
 from pouch.records import MessageRecord, StatusRecord
 from relay import settings as relay_settings
 from relay.schema import outbound

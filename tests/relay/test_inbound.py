@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from pouch.database import create_engine
+from pouch.runtime.database import create_engine
 from pouch.limits import MAX_RECIPIENTS
 from pouch.records import BlobRecord, MessageRecord
 from relay.inbound import smtp

@@ -113,7 +113,7 @@ async def test_blind_copies_do_not_see_each_other(relay, sendgrid_standin, tmp_p
 async def test_workers_of_several_processes_share_the_queue_without_sending_twice(relay, sendgrid_standin,
                                                                                  tmp_path):
     import asyncio
-    from pouch.database import create_engine
+    from pouch.runtime.database import create_engine
     from relay.outbound.transports import make_transport
     from relay.outbound.worker import Worker
 

@@ -17,7 +17,7 @@ from appliance.sync.client import make_http_client
 from appliance.sync.job import run_sync
 from appliance.sync.registration import register
 from hardware.settings import LinkSettings
-from pouch.database import create_engine
+from pouch.runtime.database import create_engine
 # The relay's own fixtures (settings, engine, store, app, relay), configured by the ones below.
 from tests.relay.conftest import app, engine, relay, settings, store  # noqa: F401
 

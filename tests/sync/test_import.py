@@ -13,14 +13,14 @@ from appliance.store import Store, accounts, sync_state
 from appliance.store.tables import messages
 from appliance.sync.importer import import_pouch
 from pouch.container import PouchWriter
-from pouch.database import create_engine
+from pouch.runtime.database import create_engine
 from pouch.records import MessageRecord
 from tests.relay.conftest import ROOT_DIR
 
 DOMAIN = "goma.relay.test"
 COUNT = 1500
 NAME = "goma/down/0001.pouch"
-IMPORT = ("import sys; from appliance.store import Store; from pouch.database import create_engine; "
+IMPORT = ("import sys; from appliance.store import Store; from pouch.runtime.database import create_engine; "
           "from appliance.sync.importer import import_pouch; "
           "import_pouch(Store(create_engine(sys.argv[1]), sys.argv[2], sys.argv[3]), "
           "__import__('pathlib').Path(sys.argv[4]), sys.argv[5])")

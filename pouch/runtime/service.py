@@ -6,8 +6,8 @@ import logging
 import signal
 import sys
 
-from pouch import logs
-from pouch.settings import SettingsError
+from pouch.runtime import logs
+from pouch.runtime.settings import SettingsError
 
 log = logging.getLogger(__name__)
 
