@@ -29,14 +29,6 @@ def max_attachment_bytes(conn):
     return int(get(conn, MAX_ATTACHMENTS_MB)) * 1024 * 1024
 
 
-def record_sync(conn, started_at, finished_at, ok, bytes_up=0, bytes_down=0, messages_up=0,
-                messages_down=0, error=""):
-    """For the sync job: one finished sync, shown on the admin page."""
-    conn.execute(sync_runs.insert().values(
-        started_at=started_at, finished_at=finished_at, ok=ok, bytes_up=bytes_up,
-        bytes_down=bytes_down, messages_up=messages_up, messages_down=messages_down, error=error))
-
-
 def sync_history(conn, limit=20):
     query = sa.select(sync_runs).order_by(sync_runs.c.started_at.desc()).limit(limit)
     return conn.execute(query).mappings().all()
