@@ -22,6 +22,15 @@ class BoxError(ValueError):
     """A box command or registration that cannot be done, with why."""
 
 
+class WrongDomain(BoxError):
+    """A box registering under another domain than the one it owns: its code stays valid."""
+
+    def __init__(self, given, domain):
+        super().__init__(f"this box owns *@{domain}, not *@{given}: set [box] domain = {domain} "
+                         "on the box and register again with the same code")
+        self.domain = domain
+
+
 @dataclass(frozen=True)
 class Box:
     id: int
@@ -70,8 +79,11 @@ def revoke(engine, name):
         raise BoxError(f"no active box called '{name}'")
 
 
-def redeem(engine, code):
-    """Trade a registration code for the box's token (once); return (Box, token)."""
+def redeem(engine, code, domain=None):
+    """Trade a registration code for the box's token (once); return (Box, token).
+
+    A box that says which ``domain`` it will give its users is refused (WrongDomain) unless
+    that is the one it owns, before the code is spent."""
     token = secrets.token_urlsafe(32)
     with engine.begin() as db:
         row = db.execute(sa.select(boxes).where(
@@ -79,6 +91,8 @@ def redeem(engine, code):
             boxes.c.revoked_at.is_(None))).mappings().first()
         if row is None:
             raise BoxError("this registration code is unknown, used or revoked")
+        if domain is not None and normal(domain) != row["domain"]:
+            raise WrongDomain(domain, row["domain"])
         db.execute(boxes.update().where(boxes.c.id == row["id"])
                    .values(registration_code_hash=None, token_hash=hash_secret(token)))
     return Box(row["id"], row["name"], row["domain"]), token

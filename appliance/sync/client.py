@@ -123,9 +123,11 @@ class RelayClient:
         self.timeout_s = timeout_s
         self.counter = Counter()
 
-    async def register(self, code):
-        """{"box", "domain", "token"} (and the relay's "account_key") for a one-time ``code``."""
-        answer = await self._post("/api/v1/register", {"code": code})
+    async def register(self, code, domain=None):
+        """{"box", "domain", "token"} (and the relay's "account_key") for a one-time ``code``;
+        a relay refuses a ``domain`` other than the box's, keeping the code valid."""
+        answer = await self._post("/api/v1/register", {"code": code} if domain is None else
+                                  {"code": code, "domain": domain})
         if not all(isinstance(answer.get(key), str) for key in ("box", "domain", "token")):
             raise RelayError("the relay's registration answer lacks box, domain or token", False)
         return answer

@@ -40,9 +40,6 @@ def register_command(settings, args, command):
     except RelayError as error:
         sys.exit(f"{command}: {error}")
     print(f"registered as box {found['box']} (mail for *@{found['domain']}) at {args.relay_url}")
-    if found["domain"].lower() != settings.box.domain.lower():
-        print(f"note: set [box] domain = {found['domain']} in the settings so users get addresses "
-              "the relay routes to this box", file=sys.stderr)
 
 
 def sync_command(settings, args, command):

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 from appliance.store import sync_state
-from appliance.sync.client import RelayClient
+from appliance.sync.client import RelayClient, RelayError
 
 TOKEN_FILE = "relay-token"
 
@@ -33,9 +33,24 @@ def save_token(settings, token):
     os.replace(temporary, path)
 
 
+class WrongDomain(RelayError):
+    """The relay gave this box another domain than ``[box] domain``: its users' addresses
+    would be ones the relay does not route to it."""
+
+    def __init__(self, configured, domain):
+        super().__init__(f"the relay gave this box the domain {domain}, but [box] domain is {configured}: "
+                         f"set [box] domain = {domain} (or MAILPOUCH_BOX_DOMAIN={domain}) and register "
+                         "again", False)
+
+
 async def register(settings, store, http, relay_url, code):
-    """Redeem ``code`` at ``relay_url``; returns {"box", "domain"} as the relay named them."""
-    answer = await RelayClient(http, relay_url).register(code)
+    """Redeem ``code`` at ``relay_url`` for a box whose users are ``*@[box] domain``; returns
+    {"box", "domain"} as the relay named them.  WrongDomain if the relay gave it another."""
+    configured = settings.box.domain.lower()
+    # The relay refuses another domain with the one to set, and the code stays valid.
+    answer = await RelayClient(http, relay_url).register(code, configured)
+    if answer["domain"].lower() != configured:  # a relay that does not compare
+        raise WrongDomain(configured, answer["domain"])
     save_token(settings, answer["token"])
     with store.write() as conn:
         sync_state.save_registration(conn, relay_url.rstrip("/"), answer["box"], answer["domain"])

@@ -10,11 +10,18 @@ from relay.web.base import BoundedHandler
 
 class RegisterHandler(BoundedHandler):
     async def post(self):
-        code = self.json_body().get("code")
+        document = self.json_body()
+        code, domain = document.get("code"), document.get("domain")
         if not isinstance(code, str) or not code:
             raise tornado.web.HTTPError(400, "'code' is required")
+        if domain is not None and not isinstance(domain, str):
+            raise tornado.web.HTTPError(400, "'domain' is the domain the box gives its users")
         try:
-            box, token = await self.run_blocking(boxes.redeem, self.settings["engine"], code)
+            box, token = await self.run_blocking(boxes.redeem, self.settings["engine"], code, domain)
+        except boxes.WrongDomain as error:  # the box's domain in the answer: what to set
+            self.set_status(409)
+            self.finish({"error": str(error), "domain": error.domain})
+            return
         except boxes.BoxError as error:
             raise tornado.web.HTTPError(403, str(error)) from None
         _, account_key = keys.account_keys(self.settings["relay"])
