@@ -6,11 +6,11 @@ import sys
 import migrations
 from appliance import settings as box_settings
 from appliance import wifi
+from appliance.http_base import FORM_BYTES
+from appliance.server import make_app
 from appliance.sync import commands as sync_commands
 from appliance.sync.scheduler import start_scheduler
 from appliance.users_cli import add_user
-from appliance.web.app import make_app
-from appliance.web.base import FORM_BYTES
 from hardware import LinkError
 from hardware import status as modem_status
 from pouch.runtime import service
@@ -49,11 +49,11 @@ def migrate(settings, _args):
 def serve(settings, _args):
     app = make_app(settings, migrations.engine_at_head("appliance", settings.box.database, COMMAND))
 
-    def start_syncing():  # on the server's loop; the admin page finds it in the app's settings
-        app.settings["sync_scheduler"] = start_scheduler(settings, app.settings["store"])
+    def start_syncing():  # on the server's loop; the sync pages find it in their ``running``
+        app.deps["running"].scheduler = start_scheduler(settings, app.deps["store"])
 
     # Proxy headers are read only from [web] trusted_proxies (web.throttle); each handler
-    # raises the body limit it needs once the headers are in (web.app.BoxApplication).
+    # raises the body limit it needs once the headers are in (server.BoxApplication).
     asyncio.run(service.serve(app, settings.web.host, settings.web.port, "box", on_start=start_syncing,
                               xheaders=False, max_body_size=FORM_BYTES))
 

@@ -1,4 +1,5 @@
-"""The security headers on every answer of the box: pages, errors, files, static files, redirects."""
+"""The security headers on every answer of the box: pages, API answers, errors, files, static
+files, redirects."""
 
 import tornado.web
 

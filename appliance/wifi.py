@@ -2,7 +2,7 @@
 
 Writes hostapd's and dnsmasq's configuration from the templates in
 appliance/data (every DNS name resolves to the box, so phones show the mail
-page as the network's sign-in page: see appliance.portal), then starts the
+page as the network's sign-in page: see appliance.web.portal), then starts the
 access point (mailpouch-wifi.service, shipped in the .deb) and dnsmasq.
 """
 

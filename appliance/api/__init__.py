@@ -1,5 +1,5 @@
 """The box's JSON API under /api/, in the shapes of the Nylas sync-engine's REST API,
-with real authentication.  ``routes.api_routes()`` gives the URL table to mount.
+with real authentication.  ``routes.routes(deps)`` gives the URL table appliance.server mounts.
 
 Decisions, where the sync-engine and the box differ:
 

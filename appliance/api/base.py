@@ -5,13 +5,13 @@ import json
 
 from appliance.api import auth, params
 from appliance.api.errors import APIError, bad_request
+from appliance.http_base import BoxHandler
 from appliance.store import boxinfo
-from appliance.web.base import BaseHandler
 
 MAX_JSON = 1024 * 1024  # a draft's text; files come through POST /files
 
 
-class ApiHandler(BaseHandler):
+class ApiHandler(BoxHandler):
     """Subclasses name the query parameters each method takes in ``PARAMS``."""
 
     PARAMS = {}
@@ -19,7 +19,7 @@ class ApiHandler(BaseHandler):
 
     @classmethod
     def body_limit(cls, store):
-        """Checked before the body is read (see web.app.BoxApplication), token or not."""
+        """Checked before the body is read (see server.BoxApplication), token or not."""
         if not cls.UPLOADS:
             return MAX_JSON
         with store.read() as conn:  # base64 in a MIME message: 4 bytes for every 3

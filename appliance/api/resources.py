@@ -3,9 +3,9 @@
 from appliance.api import encode, objects, params
 from appliance.api.base import ApiHandler
 from appliance.api.errors import bad_request, not_found
+from appliance.downloads import send_file
 from appliance.store import boxinfo, mailbox, uploads
-from appliance.web.files import AttachmentHandler
-from appliance.web.uploads import safe_name
+from appliance.store.safe_text import safe_name
 
 API_FOLDERS = ("inbox", "outbox", "sent", "drafts", "trash")
 
@@ -100,7 +100,7 @@ class FileHandler(ApiHandler):
     def get(self, file_id, download=None):
         found = self._find(file_id)
         if download:  # the web client's download: same headers, same safety
-            return AttachmentHandler.send_file(self, found, download=True)
+            return send_file(self, found, download=True)
         prefix = file_id[:1]
         message_ids = [found["message_id"]] if prefix == "a" else []
         self.reply(encode.file(self.user_id, found, prefix, message_ids))

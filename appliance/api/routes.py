@@ -1,13 +1,15 @@
-"""The API's URL table, to mount on the box's application: ``routes() + api_routes()``."""
+"""The API's URL table, to mount on the box's application (appliance.server) after the web's."""
 
 from appliance.api import delta, drafts, mail, openapi, resources
 from appliance.api.base import NotFoundHandler
+from appliance.http_base import mounted
 
 ID = r"([^/]{1,40})"
 
 
-def api_routes(prefix="/api"):
-    """(pattern, handler) pairs for Tornado; handlers use the application's ``store``."""
+def routes(deps, prefix="/api"):
+    """(pattern, handler, kwargs) rows for Tornado, to mount last, each handler given ``deps``
+    (see server.dependencies)."""
     table = [
         (r"/account", resources.AccountHandler),
         (r"/threads", mail.ThreadListHandler),
@@ -32,4 +34,4 @@ def api_routes(prefix="/api"):
         (r"/openapi.json", openapi.OpenAPIHandler),
         (r"/.*", NotFoundHandler),
     ]
-    return [(prefix + pattern, handler) for pattern, handler in table]
+    return mounted([(prefix + pattern, handler) for pattern, handler in table], deps)

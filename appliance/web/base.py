@@ -1,4 +1,4 @@
-"""What every page of the mail client shares: the signed-in user, language, security headers."""
+"""What every page of the mail client shares: the signed-in user, language, paging."""
 
 import re
 from urllib.parse import urlsplit
@@ -6,9 +6,9 @@ from urllib.parse import urlsplit
 import tornado.locale
 import tornado.web
 
+from appliance.http_base import BoxHandler
 from appliance.i18n import LANGUAGES
 from appliance.store import mailbox, sessions
-from appliance.web import headers
 from appliance.web.present import Presenter, escape_text
 from appliance.web.throttle import client_address, client_key
 
@@ -16,7 +16,6 @@ SESSION_COOKIE = "session"
 LANGUAGE_COOKIE = "lang"
 PAGE_SIZE = 25
 MAX_PAGE = 100000  # 2.5 million rows deep: any further is not a page anyone asked for
-FORM_BYTES = 64 * 1024  # a request body's limit unless a handler needs more (see app.BoxApplication)
 UNSAFE_IN_PATH = re.compile(r"[\\\x00-\x1f\x7f]")
 
 
@@ -33,37 +32,11 @@ def safe_next(target):
     return target if not parts.scheme and not parts.netloc else None
 
 
-class BaseHandler(tornado.web.RequestHandler):
-    _db = None
-
-    @classmethod
-    def body_limit(cls, store):
-        """The most a request body to this handler may hold; checked before it is read."""
-        return FORM_BYTES
-
-    @property
-    def store(self):
-        return self.settings["store"]
-
-    @property
-    def db(self):
-        """One connection for all the reads of this request (writes use ``store.write()``)."""
-        if self._db is None:
-            self._db = self.store.read()
-        return self._db
-
-    def on_finish(self):
-        if self._db is not None:
-            self._db.close()
-
-    def set_default_headers(self):
-        headers.apply(self)
-        self.set_header("Cache-Control", "no-store")
-
+class BaseHandler(BoxHandler):
     @property
     def client(self):
         """Who is asking, for throttling: the peer, or what a trusted proxy says it is."""
-        return client_key(client_address(self.request, self.settings["trusted_proxies"]))
+        return client_key(client_address(self.request, self.trusted_proxies))
 
     def _session_token(self):
         value = self.get_secure_cookie(SESSION_COOKIE, max_age_days=sessions.DAYS)
@@ -105,7 +78,7 @@ class BaseHandler(tornado.web.RequestHandler):
         namespace = super().get_template_namespace()
         namespace.update(user=self.current_user, languages=LANGUAGES, counts=self._counts(),
                          escape_text=escape_text,
-                         show=Presenter(self.locale.code, self.settings["box"].box.timezone))
+                         show=Presenter(self.locale.code, self.config.box.timezone))
         return namespace
 
     def _counts(self):

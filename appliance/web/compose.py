@@ -6,9 +6,10 @@ from appliance import mailtext
 from appliance.store import addresses, boxinfo, contacts, external_accounts, mailbox
 from appliance.store.errors import N_, StoreError
 from appliance.store.messages import DRAFT, QUEUED, Draft, NewFile, save_draft, send
+from appliance.store.safe_text import safe_name
 from appliance.web.base import BaseHandler, as_id
 from appliance.web.present import Presenter
-from appliance.web.uploads import StreamedFormHandler, safe_name
+from appliance.web.uploads import StreamedFormHandler
 
 FORM_OVERHEAD = 1024 * 1024
 FIELDS = ("to", "cc", "bcc", "subject", "body", "html", "format", "draft_id", "in_reply_to",

@@ -101,7 +101,8 @@ class ConnectionTester:
 
 
 class ModemBaseHandler(AdminHandler):
-    def initialize(self, tester):
+    def initialize(self, tester, **deps):
+        super().initialize(**deps)
         self.tester = tester
 
     def current_link_settings(self):

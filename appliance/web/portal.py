@@ -6,14 +6,14 @@ server.  Any answer but the one the phone expects (Android: 204, Apple:
 "Success", Windows: "Microsoft Connect Test") makes it show a sign-in page; a
 redirect to the box's own address makes that page the mail client.
 
-Mount with ``tornado.web.Application(portal.routes() + ...)``.
+Mount with ``tornado.web.Application(portal.routes() + ...)`` (the rows need no dependencies).
 """
 
 import ipaddress
 
 import tornado.web
 
-from appliance.web import headers
+from appliance import http_headers
 
 # The paths operating systems ask for; every host name reaches the box.
 CHECK_PATHS = (
@@ -29,7 +29,7 @@ class ConnectivityCheckHandler(tornado.web.RequestHandler):
     """Answers a connectivity check with a redirect to the mail page."""
 
     def set_default_headers(self):
-        headers.apply(self)
+        http_headers.apply(self)
 
     def get(self):
         self.set_header("Cache-Control", "no-store")  # a cached answer would hide the portal

@@ -2,24 +2,16 @@
 
 import datetime
 import functools
-import re
 from zoneinfo import ZoneInfo
 
 import tornado.escape
 from babel.dates import get_month_names
 
 from appliance.store import addresses
+from appliance.store.safe_text import neutral
 from appliance.web.sanitize import clean_html
 
 LINK_PARAMS = 'rel="noopener noreferrer nofollow" target="_blank"'
-# Bidirectional controls reorder what follows them: "invoice<U+202E>fdp.exe" reads "invoiceexe.pdf".
-BIDI_CONTROLS = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-
-
-def neutral(text):
-    """Text with its bidi controls taken out, so it shows in the order it really has."""
-    return BIDI_CONTROLS.sub("", text)
-
 
 def escape_text(value):
     """The pages' autoescape: HTML-escaped, bidi controls taken out (templates pass UTF-8)."""

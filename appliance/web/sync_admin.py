@@ -1,6 +1,6 @@
 """Admin pages of sync: history, data usage per day and month and what it cost,
 the schedule, and "sync now".  The serve process puts its ``Scheduler`` in
-``app.settings["sync_scheduler"]``.
+the ``running`` its handlers are given (appliance.server.Running).
 """
 
 from appliance.store import set_aside, sync_state, sync_usage
@@ -16,7 +16,7 @@ HISTORY_ROWS = 30
 class SyncAdminHandler(AdminHandler):
     @property
     def scheduler(self):
-        return self.settings.get("sync_scheduler")
+        return self.running.scheduler
 
     def show(self, error=None, status=200):
         self.set_status(status)

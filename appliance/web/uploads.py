@@ -1,26 +1,15 @@
 """What comes in with files: a form body parsed as it arrives, files written to disk as they
-come (never the whole body in memory), and file names reduced to a safe base name."""
+come (never the whole body in memory); their names: appliance.store.safe_text."""
 
 import email.message
 import email.utils
-import re
 import tempfile
 
 import tornado.httputil
 import tornado.web
 
-from appliance.web.present import neutral
-
-CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-MAX_NAME = 255
 MAX_PARTS = 200  # a form with more parts than that is not the compose page's
 MAX_PART_HEAD = 16 * 1024
-
-
-def safe_name(name, fallback="attachment"):
-    """The last part of a path ("../../x" -> "x"), without control or bidi characters."""
-    base = re.split(r"[/\\]", neutral(CONTROLS.sub("", name or "")))[-1].strip().lstrip(".")
-    return base[:MAX_NAME] or fallback
 
 
 def bad_form(reason):

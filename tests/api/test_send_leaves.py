@@ -10,7 +10,7 @@ from tornado.testing import bind_unused_port
 
 from appliance.store import tokens
 from appliance.store.messages import SENT
-from appliance.web.app import make_app as make_box_app
+from appliance.server import make_app as make_box_app
 # The sync tests' fixtures: a relay, and boxes registered with it (they win over tests/api's).
 from tests.sync.conftest import (  # noqa: F401 (fixtures)
     app, database_url, direct_urls, engine, make_box, proxy, public_url, relay, relay_overrides,

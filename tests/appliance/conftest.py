@@ -14,7 +14,7 @@ import migrations
 from appliance import i18n
 from appliance.settings import ApplianceSettings, Box, Web
 from appliance.store import Store, accounts
-from appliance.web.app import make_app
+from appliance.server import make_app
 from pouch.runtime.database import create_engine
 
 DOMAIN = "box.test"

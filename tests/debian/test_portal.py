@@ -3,7 +3,7 @@
 import pytest
 import tornado.web
 
-from appliance import portal
+from appliance.web import portal
 
 # What each system asks for, from which host, and the reply that would mean
 # "online, no sign-in page" (which the box must never give).

@@ -11,8 +11,7 @@ from tornado.httpserver import HTTPServer
 from tornado.testing import bind_unused_port
 
 from appliance.sync.scheduler import Scheduler
-from appliance.web import sync_admin
-from appliance.web.app import make_app
+from appliance.server import make_app
 from tests.relay.conftest import email_bytes
 from tests.sync.conftest import PASSWORD
 
@@ -20,13 +19,9 @@ WAIT_S = 30
 
 
 def serve_box_with_sync_pages(box, scheduler):
-    """The box's app with the sync pages mounted and its scheduler, as `serve` runs it."""
+    """The box's app with its scheduler, as `serve` runs it."""
     app = make_app(box.settings, box.store.engine)
-    app.add_handlers(".*", [(r"/admin/sync", sync_admin.SyncHandler),
-                            (r"/admin/sync/now", sync_admin.SyncNowHandler),
-                            (r"/admin/sync/schedule", sync_admin.ScheduleHandler),
-                            (r"/admin/sync/register", sync_admin.RegisterHandler)])
-    app.settings["sync_scheduler"] = scheduler
+    app.deps["running"].scheduler = scheduler
     sock, port = bind_unused_port()
     server = HTTPServer(app)
     server.add_sockets([sock])

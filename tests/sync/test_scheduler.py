@@ -17,7 +17,7 @@ from appliance.store.messages import INBOX
 from appliance.sync.lock import SyncBusy, sync_lock
 from appliance.sync.scheduler import Scheduler
 from appliance.sync.windows import WindowError, next_window, parse_windows
-from appliance.web.app import make_app
+from appliance.server import make_app
 from tests.relay.conftest import email_bytes
 
 KINSHASA = datetime.timezone(datetime.timedelta(hours=1))

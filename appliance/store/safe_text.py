@@ -1,0 +1,20 @@
+"""Text from outside the box made safe to show, whichever door it came in by (web page, API):
+without bidi controls, and file names reduced to a base name."""
+
+import re
+
+# Bidirectional controls reorder what follows them: "invoice<U+202E>fdp.exe" reads "invoiceexe.pdf".
+BIDI_CONTROLS = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+MAX_NAME = 255
+
+
+def neutral(text):
+    """Text with its bidi controls taken out, so it shows in the order it really has."""
+    return BIDI_CONTROLS.sub("", text)
+
+
+def safe_name(name, fallback="attachment"):
+    """The last part of a path ("../../x" -> "x"), without control or bidi characters."""
+    base = re.split(r"[/\\]", neutral(CONTROLS.sub("", name or "")))[-1].strip().lstrip(".")
+    return base[:MAX_NAME] or fallback
