@@ -45,6 +45,7 @@ class Sync:
     price_per_mb: float = 0.0  # what a MB costs on the link, for the admin page
     currency: str = "USD"
     budget_bytes: int = 0  # per sync; 0: no budget
+    month_budget_mb: float = 0.0  # the data plan a month, shown against what syncs used; 0: none
     step_timeout_s: float = 300.0  # watchdog of one step (link up, one request, one transfer)
     backoff_s: float = 30.0  # first retry delay inside a window, doubled each time
     backoff_max_s: float = 600.0

@@ -33,12 +33,15 @@ def folder_filter(folder):
 
 
 def list_folder(conn, user_id, folder, offset=0, limit=25):
-    """One page of a folder, newest first, and whether there is a next page."""
+    """One page of a folder, newest first, and whether there is a next page.  The inbox goes
+    by arrival on the box (old mail a sync brings lands on top, unread), showing the written date."""
     has_files = sa.exists().where(attachments.c.message_id == messages.c.id).label("has_files")
+    order = [user_messages.c.id.desc()] if folder == "inbox" else [
+        user_messages.c.date.desc(), user_messages.c.id.desc()]
     query = (sa.select(*SUMMARY_COLUMNS, has_files)
              .join(messages, messages.c.id == user_messages.c.message_id)
              .where(user_messages.c.user_id == user_id, *folder_filter(folder))
-             .order_by(user_messages.c.date.desc(), user_messages.c.id.desc())
+             .order_by(*order)
              .offset(offset).limit(limit + 1))
     rows = conn.execute(query).mappings().all()
     return rows[:limit], len(rows) > limit

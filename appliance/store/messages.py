@@ -2,6 +2,8 @@
 and each user's view of a message.  A message is stored once; every user who has it
 has a row in ``user_messages`` with its folder, read and starred state."""
 
+import hashlib
+import re
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -19,6 +21,7 @@ from appliance.store.tables import attachments, messages, user_messages
 DRAFT, DELIVERED, QUEUED, UPLOADED, SENT, FAILED, RECEIVED = (
     "draft", "delivered", "queued", "uploaded", "sent", "failed", "received")
 INBOX, SENT_FOLDER, DRAFTS, TRASH = "inbox", "sent", "drafts", "trash"
+FORM_TOKEN = re.compile(r"[0-9a-f]{32}\Z")  # what a compose form carries: see form_uid
 
 
 @dataclass
@@ -44,6 +47,7 @@ class Draft:
     kept_attachments: list = field(default_factory=list)  # ids of attachments the user can see
     account_id: str | None = None  # send from this external account instead of the box address
     from_address: str | None = None  # or from this address (the API's "from"), if it is the user's
+    form_token: str | None = None  # the compose form's one-time token: one form makes one message
 
     def recipients(self):
         return self.to + self.cc + self.bcc
@@ -53,13 +57,36 @@ INSERT_VIEW = user_messages.insert()
 INSERT_ATTACHMENT = attachments.insert()
 
 
+def form_uid(user_id, token):
+    """The uid of the message a compose form makes, or None without a well-formed token.
+    Derived per user, so no token can name someone else's message."""
+    if not token or not FORM_TOKEN.match(token):
+        return None
+    return hashlib.sha256(f"{user_id}:{token}".encode()).hexdigest()[:32]
+
+
+def made_by_form(conn, user, token):
+    """(id, state) of the message this form made already, or None."""
+    uid = form_uid(user["id"], token)
+    if uid is None:
+        return None
+    return conn.execute(sa.select(messages.c.id, messages.c.state).where(
+        messages.c.uid == uid, messages.c.sender_user_id == user["id"])).first()
+
+
 def save_draft(store, conn, user, draft, draft_id=None):
     """Create or update the user's draft; returns its message id."""
+    made = made_by_form(conn, user, draft.form_token)
+    if made is not None:
+        if made.state != DRAFT:
+            raise StoreError(N_("This message was sent already."))
+        draft_id = made.id
     if draft_id is not None:
         _check_own_draft(conn, user, draft_id)
     checked = rules.check(conn, user, draft)
     draft = checked.draft
-    message_id = _write(store, conn, user, checked, DRAFT, draft_id, envelope=[])
+    message_id = _write(store, conn, user, checked, DRAFT, draft_id, envelope=[],
+                        uid=form_uid(user["id"], draft.form_token))
     if draft_id is None:
         add_view(conn, user["id"], message_id, DRAFTS, draft.subject, int(time.time()),
                  _thread_refs(draft), is_read=True)
@@ -71,7 +98,13 @@ def save_draft(store, conn, user, draft, draft_id=None):
 
 def send(store, conn, user, draft, draft_id=None):
     """Deliver to users of the box now, queue the rest for the relay; returns the message id.
-    Users of the box in Bcc get their copy; only the sender's copy shows its Bcc."""
+    Users of the box in Bcc get their copy; only the sender's copy shows its Bcc.
+    A form sent again (a second click, Back then Send) gives the message it made the first time."""
+    made = made_by_form(conn, user, draft.form_token)
+    if made is not None:
+        if made.state != DRAFT:
+            return made.id
+        draft_id = made.id
     if draft_id is not None:
         _check_own_draft(conn, user, draft_id)
     checked = rules.check(conn, user, draft)
@@ -83,7 +116,8 @@ def send(store, conn, user, draft, draft_id=None):
     local_users = _local_users(store, conn, emails)
     outside = [email for email in emails if addresses.domain_of(email) != store.domain]
     state = QUEUED if outside else DELIVERED
-    message_id = _write(store, conn, user, checked, state, draft_id, envelope=outside)
+    message_id = _write(store, conn, user, checked, state, draft_id, envelope=outside,
+                        uid=form_uid(user["id"], draft.form_token))
     now = int(time.time())
     if draft_id is None:
         add_view(conn, user["id"], message_id, SENT_FOLDER, draft.subject, now,
@@ -137,7 +171,7 @@ def _check_own_draft(conn, user, draft_id):
         raise StoreError(N_("This draft no longer exists; it may have been sent already."))
 
 
-def _write(store, conn, user, checked, state, draft_id, envelope):
+def _write(store, conn, user, checked, state, draft_id, envelope, uid=None):
     draft = checked.draft
     text = mailtext.body_text(draft.body, draft.body_type)
     values = dict(
@@ -148,7 +182,7 @@ def _write(store, conn, user, checked, state, draft_id, envelope):
         state_at=int(time.time()), envelope_json=addresses.dumps([("", e) for e in envelope]))
     if draft_id is None:
         draft_id = conn.execute(messages.insert().values(
-            uid=secrets.token_hex(16), sender_user_id=user["id"], reply_to_json="[]",
+            uid=uid or secrets.token_hex(16), sender_user_id=user["id"], reply_to_json="[]",
             message_id=make_msgid(domain=store.domain).strip("<>"),
             in_reply_to=draft.in_reply_to, references=" ".join(draft.references),
             **values)).inserted_primary_key[0]

@@ -17,7 +17,7 @@ from pouch.blobs.transfer import BlobTransfer, TransferError
 
 log = logging.getLogger(__name__)
 
-DEFAULT_DURATION_S = 3600  # "sync now" keeps retrying this long
+DEFAULT_DURATION_S = 3600  # a sync without a deadline (the CLI's) retries this long
 
 
 @dataclass
@@ -36,6 +36,7 @@ class SyncResult:
     wire_bytes_up: int = 0  # everything curl sent and received: heads, bodies, retries
     wire_bytes_down: int = 0
     requests: int = 0  # HTTP requests, as curl made them
+    retry_at: int = 0  # when the next attempt starts, after a failed one
 
     @property
     def bytes_up(self):
@@ -64,8 +65,9 @@ def is_temporary(error):
     return isinstance(error, (TransferError, hardware.LinkError, asyncio.TimeoutError, OSError))
 
 
-async def run_sync(settings, store, deadline=None, http=None, link=None):
-    """Sync once, retrying until ``deadline`` (time.time()); returns a SyncResult.
+async def run_sync(settings, store, deadline=None, http=None, link=None, result=None):
+    """Sync once, retrying until ``deadline`` (time.time()); returns a SyncResult, ``result``
+    if given: it is kept up to date meanwhile (each failed attempt's error), for the admin page.
 
     Raises SyncBusy when another sync holds the lock, NotRegistered when the
     box has no relay; any other failure ends up in the result and the history."""
@@ -74,15 +76,15 @@ async def run_sync(settings, store, deadline=None, http=None, link=None):
         own_http = http is None
         http = http or make_http_client()
         try:
-            return await _sync(settings, store, url, token, http, link, deadline)
+            return await _sync(settings, store, url, token, http, link, deadline, result)
         finally:
             if own_http:
                 http.close()
 
 
-async def _sync(settings, store, url, token, http, link, deadline):
+async def _sync(settings, store, url, token, http, link, deadline, result):
     deadline = deadline or time.time() + DEFAULT_DURATION_S
-    result = SyncResult(started_at=int(time.time()))
+    result = result or SyncResult(started_at=int(time.time()))
     http = MeteredClient(http)
     client = RelayClient(http, url, token)
     transfer = BlobTransfer(http, block_size=settings.sync.block_kib * 1024)
@@ -107,6 +109,7 @@ async def _sync(settings, store, url, token, http, link, deadline):
             result.error = f"internal error: {type(error).__name__}: {error}"
             _finish(store, result, client, http.wire)
             raise
+        result.retry_at = int(time.time() + delay)
         await asyncio.sleep(delay)
         delay = min(delay * 2, settings.sync.backoff_max_s)
     if result.ok:

@@ -12,7 +12,7 @@ import logging
 import time
 
 from appliance.store import sync_state
-from appliance.sync.job import DEFAULT_DURATION_S, run_sync
+from appliance.sync.job import SyncResult, run_sync
 from appliance.sync.lock import SyncBusy
 from appliance.sync.registration import NotRegistered
 from appliance.sync.windows import WindowError, next_window, parse_windows, zone
@@ -20,6 +20,8 @@ from appliance.sync.windows import WindowError, next_window, parse_windows, zone
 log = logging.getLogger(__name__)
 
 MAX_SLEEP_S = 60  # the clock is looked at again at least this often (it may be set meanwhile)
+# "Sync now" retries a few times with backoff, then ends with its reason: the admin is waiting.
+SYNC_NOW_S = 300
 
 
 class Scheduler:
@@ -38,6 +40,7 @@ class Scheduler:
             log.error("no scheduled syncs: %s", error)
             self.problem, self.windows, self.zone = str(error), [], datetime.timezone.utc
         self.running = None  # the sync task under way
+        self.current = None  # its SyncResult, updated as attempts fail
         self.last_result = None
         self._loop_task = None
 
@@ -69,7 +72,7 @@ class Scheduler:
         """Start a sync unless one runs; returns False when one already does."""
         if self.busy:
             return False
-        self.running = asyncio.ensure_future(self._sync(time.time() + DEFAULT_DURATION_S))
+        self.running = asyncio.ensure_future(self._sync(time.time() + SYNC_NOW_S))
         return True
 
     @property
@@ -94,8 +97,10 @@ class Scheduler:
             await asyncio.sleep(min(left, MAX_SLEEP_S))
 
     async def _sync(self, deadline):
+        self.current = SyncResult(started_at=int(time.time()))
         try:
-            self.last_result = await run_sync(self.settings, self.store, deadline=deadline, link=self.link)
+            self.last_result = await run_sync(self.settings, self.store, deadline=deadline, link=self.link,
+                                              result=self.current)
         except (SyncBusy, NotRegistered) as error:
             log.warning("no sync: %s", error)
         except Exception:  # the server goes on serving; the next window tries again

@@ -5,7 +5,7 @@ import secrets
 from pathlib import Path
 
 from appliance.http_base import mounted
-from appliance.web import accounts, admin, compose, files, mail, portal, search
+from appliance.web import accounts, admin, admin_home, compose, files, mail, portal, search
 from appliance.web.modem_admin import modem_routes
 from appliance.web.other_addresses import address_routes
 from appliance.web.sync_admin import sync_routes
@@ -45,6 +45,7 @@ def routes(deps):
         (r"/logout", accounts.SignOutHandler),
         (r"/language", accounts.LanguageHandler),
         (r"/settings", accounts.SettingsHandler),
+        (r"/admin", admin_home.AdminHomeHandler),
         (r"/admin/users", admin.UsersHandler),
         (r"/admin/box", admin.BoxHandler),
     ] + token_routes() + address_routes() + modem_routes() + sync_routes(), deps)

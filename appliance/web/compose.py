@@ -1,11 +1,15 @@
 """Writing mail: new, reply, reply-all, forward and drafts, with attachments."""
 
+import secrets
+
 import tornado.web
+from tornado.httputil import url_concat
 
 from appliance import mailtext
 from appliance.store import addresses, boxinfo, contacts, external_accounts, mailbox
 from appliance.store.errors import N_, StoreError
-from appliance.store.messages import DRAFT, QUEUED, Draft, NewFile, save_draft, send
+from appliance.store.messages import (DRAFT, FORM_TOKEN, QUEUED, Draft, NewFile, made_by_form,
+                                      save_draft, send)
 from appliance.store.safe_text import safe_name
 from appliance.web.base import BaseHandler, as_id
 from appliance.web.present import Presenter
@@ -13,7 +17,7 @@ from appliance.web.uploads import StreamedFormHandler
 
 FORM_OVERHEAD = 1024 * 1024
 FIELDS = ("to", "cc", "bcc", "subject", "body", "html", "format", "draft_id", "in_reply_to",
-          "references", "account")
+          "references", "account", "form_token")
 
 
 @tornado.web.stream_request_body
@@ -26,8 +30,19 @@ class ComposeHandler(StreamedFormHandler, BaseHandler):
 
     @tornado.web.authenticated
     def get(self):
+        """Each form gets a token in its URL: reloading it, or coming Back to it, reopens what the
+        form made (its draft), and a form already sent cannot send again."""
+        token = self.get_argument("form", "")
+        if not FORM_TOKEN.match(token):
+            self.redirect(url_concat(self.request.uri, {"form": secrets.token_hex(16)}))
+            return
         with self.store.read() as conn:
-            values, kept = self._prefill(conn)
+            made = made_by_form(conn, self.current_user, token)
+            if made is not None and made.state != DRAFT:
+                self.render("compose_sent.html", message=mailbox.message(conn, self.current_user["id"], made.id))
+                return
+            values, kept = self._prefill(conn, made)
+        values["form_token"] = token
         self._show(values, kept, error=None)
 
     @tornado.web.authenticated
@@ -48,8 +63,10 @@ class ComposeHandler(StreamedFormHandler, BaseHandler):
             return
         if action == "autosave":
             self.write({"draft_id": message_id})
-        elif action == "draft":
-            self.redirect(f"/compose?draft={message_id}&saved=1")
+        elif action == "draft":  # the form's own address reopens its draft
+            token = values["form_token"]
+            self.redirect(f"/compose?form={token}&saved=1" if FORM_TOKEN.match(token)
+                          else f"/compose?draft={message_id}&saved=1")
         else:
             self.redirect("/folder/outbox" if row["state"] == QUEUED else "/folder/sent")
 
@@ -71,13 +88,16 @@ class ComposeHandler(StreamedFormHandler, BaseHandler):
             body=values["html"] if rich else values["body"],  # the store cleans HTML
             body_type="html" if rich else "text", in_reply_to=values["in_reply_to"] or None,
             references=values["references"].split(), new_files=files, kept_attachments=kept_ids,
-            account_id=values["account"] or None)
+            account_id=values["account"] or None, form_token=values["form_token"] or None)
 
     def _attachments(self, conn, attachment_ids):
         return [row for row in (mailbox.attachment(conn, self.current_user["id"], i)
                                 for i in attachment_ids) if row is not None]
 
-    def _prefill(self, conn):
+    def _prefill(self, conn, made=None):
+        if made is not None:  # this form's own draft, saved when it was posted or autosaved
+            source = mailbox.message(conn, self.current_user["id"], made.id)
+            return _edit_draft(self, source), mailbox.attachments_of(conn, [made.id]).get(made.id, [])
         for kind in ("draft", "reply", "reply_all", "forward"):
             source_id = as_id(self.get_argument(kind, ""))
             if source_id is not None:
@@ -113,7 +133,7 @@ def _quote(handler, source):
     show = Presenter(handler.locale.code, handler.settings["box"].box.timezone)
     who = show.people(source["from_json"])
     intro = handler.locale.translate(N_("On %(date)s, %(name)s wrote:")) % {
-        "date": show.date(source["date"]), "name": who}
+        "date": show.date(source["date"], short=False), "name": who}
     text = mailtext.body_text(source["body"], source["body_type"])
     return "\n\n" + intro + "\n" + "\n".join("> " + line for line in text.splitlines())
 
@@ -159,7 +179,7 @@ def _edit_draft(handler, source):
         body=mailtext.body_text(source["body"], source["body_type"]),
         html=source["body"] if rich else "", draft_id=str(source["id"]),
         in_reply_to=source["in_reply_to"] or "", references=source["references"],
-        account=source["account_id"] or "")
+        account=source["account_id"] or "", form_token="")
 
 
 PREFILL = {

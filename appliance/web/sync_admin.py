@@ -8,19 +8,16 @@ from appliance.store.errors import N_
 from appliance.sync.client import RelayError, make_http_client
 from appliance.sync.registration import register
 from appliance.sync.windows import WindowError, zone
-from appliance.web.base import AdminHandler
+from appliance.web.admin_home import SyncPageMixin
+from appliance.web.base import AdminHandler, safe_next
 
 HISTORY_ROWS = 30
 
 
-class SyncAdminHandler(AdminHandler):
-    @property
-    def scheduler(self):
-        return self.running.scheduler
-
+class SyncAdminHandler(SyncPageMixin, AdminHandler):
     def show(self, error=None, status=200):
         self.set_status(status)
-        box = self.settings["box"]
+        box = self.config
         try:
             local = zone(box.box.timezone)
         except WindowError as problem:
@@ -34,8 +31,8 @@ class SyncAdminHandler(AdminHandler):
             kept_aside = set_aside.listing(conn)
         self.render("sync_admin.html", history=history, days=days, months=months,
                     price=box.sync.price_per_mb, currency=box.sync.currency, cost=sync_usage.cost,
-                    scheduler=self.scheduler, waiting=waiting, relay=relay, error=error,
-                    kept_aside=kept_aside, kept_folder=set_aside.FOLDER)
+                    waiting=waiting, relay=relay, error=error,
+                    kept_aside=kept_aside, kept_folder=set_aside.FOLDER, **self.sync_namespace())
 
     def refuse(self, status, message):
         self.show(self.locale.translate(message), status)
@@ -50,9 +47,13 @@ class SyncNowHandler(SyncAdminHandler):
     def post(self):
         if self.scheduler is None:
             return self.refuse(503, N_("Syncing is not running."))
+        with self.store.read() as conn:
+            registered = sync_state.registration(conn) is not None
+        if not registered:
+            return self.refuse(409, N_("This box is not registered with a relay yet."))
         if not self.scheduler.sync_now():
             return self.refuse(409, N_("A sync is already running."))
-        self.redirect("/admin/sync")
+        self.redirect(safe_next(self.get_argument("next", "")) or "/admin/sync")
 
 
 class ScheduleHandler(SyncAdminHandler):
@@ -75,7 +76,7 @@ class RegisterHandler(SyncAdminHandler):
             return self.refuse(400, N_("Give the relay's address (https://...) and the code."))
         http = make_http_client()
         try:
-            await register(self.settings["box"], self.store, http, relay_url, code)
+            await register(self.config, self.store, http, relay_url, code)
         except RelayError as error:
             return self.show(str(error), 400)
         finally:

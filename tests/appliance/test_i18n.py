@@ -1,16 +1,37 @@
-"""Languages: every string translated to French, the user's choice over the browser's."""
+"""Languages: every string translated to each language offered, the user's choice over the browser's."""
 
+import re
+
+import pytest
 from babel.messages import pofile
 
 from appliance import i18n
 
+PLACEHOLDER = re.compile(r"%\(\w+\)[sd]")
+TRANSLATED = [code for code in i18n.LANGUAGES if code != "en"]  # English is the source
 
-def test_french_catalogue_translates_every_string_of_the_client():
-    with (i18n.LOCALE_DIR / "fr" / "LC_MESSAGES" / "appliance.po").open("rb") as source:
-        catalogue = pofile.read_po(source)
-    untranslated = [m for m in i18n.messages_in_sources() if not (catalogue.get(m) and catalogue.get(m).string)]
-    assert untranslated == [], "translate these in appliance/locale/fr/LC_MESSAGES/appliance.po"
-    assert "Send" in i18n.messages_in_sources() and "Boîte de réception" == catalogue.get("Inbox").string
+
+def catalogue(code):
+    with (i18n.LOCALE_DIR / code / "LC_MESSAGES" / "appliance.po").open("rb") as source:
+        return pofile.read_po(source)
+
+
+@pytest.mark.parametrize("code", TRANSLATED)
+def test_every_offered_language_translates_every_string_of_the_client(code):
+    found = catalogue(code)
+    sources = i18n.messages_in_sources()
+    untranslated = [m for m in sources if not (found.get(m) and found.get(m).string)]
+    assert untranslated == [], f"translate these in appliance/locale/{code}/LC_MESSAGES/appliance.po"
+    # A placeholder lost or misspelt in a translation is a KeyError on the page that shows it.
+    broken = [m for m in sources if sorted(PLACEHOLDER.findall(m)) != sorted(PLACEHOLDER.findall(found.get(m).string))]
+    assert broken == []
+    assert "Send" in sources
+
+
+def test_the_languages_offered_are_the_catalogues_there_are():
+    assert sorted(TRANSLATED) == sorted(path.parent.parent.name for path in i18n.catalogue_paths())
+    assert catalogue("fr").get("Inbox").string == "Boîte de réception"
+    assert catalogue("ln").get("Sync now").string == "Kokanisa sikoyo"
 
 
 def test_the_users_choice_wins_over_the_browser(client, make_user):

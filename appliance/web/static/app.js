@@ -57,7 +57,47 @@
     form.elements.html.value = editor.innerHTML;
     textarea.value = editor.innerText;
   }
-  form.addEventListener("submit", copyEditor);
+
+  // What is typed survives a reload before the next autosave: kept in this tab, per form.
+  var kept = ["to", "cc", "bcc", "subject", "html"];
+  var storageKey = "compose:" + form.elements.form_token.value;
+  function keep() {
+    copyEditor();
+    var state = {};
+    for (var i = 0; i < kept.length; i++) state[kept[i]] = form.elements[kept[i]].value;
+    try { window.sessionStorage.setItem(storageKey, JSON.stringify(state)); } catch (e) { /* full or off */ }
+  }
+  var restored = null;
+  try { restored = JSON.parse(window.sessionStorage.getItem(storageKey)); } catch (e) { /* none */ }
+  if (restored) {
+    for (var k = 0; k < kept.length; k++) {
+      if (typeof restored[kept[k]] === "string") form.elements[kept[k]].value = restored[kept[k]];
+    }
+    if (restored.html) editor.innerHTML = restored.html;
+    if (restored.cc || restored.bcc) form.querySelector("details.copies").open = true;
+  }
+  form.addEventListener("input", keep);
+
+  // One message per form: a second click while the first is on its way does nothing (the
+  // server also takes a form's token once, for Back then Send).
+  var submitting = false;
+  form.addEventListener("submit", function (event) {
+    if (submitting) {
+      event.preventDefault();
+      return;
+    }
+    submitting = true;
+    copyEditor();
+    window.setTimeout(function () {  // after the form data is taken, the clicked button's value too
+      var buttons = form.querySelectorAll("button[name=action]");
+      for (var i = 0; i < buttons.length; i++) buttons[i].disabled = true;
+    }, 0);
+  });
+  window.addEventListener("pageshow", function () {  // Back to a page the browser kept
+    submitting = false;
+    var buttons = form.querySelectorAll("button[name=action]");
+    for (var i = 0; i < buttons.length; i++) buttons[i].disabled = false;
+  });
 
   // Show the chosen files with their sizes before anything is sent.
   var files = document.getElementById("files");
