@@ -2,7 +2,7 @@
 a saved draft, a draft given inline, or raw MIME.  Sent mail goes the web client's way:
 delivered at once on the box, queued for the next sync otherwise."""
 
-from appliance.api import filters, objects, params
+from appliance.api import filters, objects, params, readonly
 from appliance.api.base import ApiHandler
 from appliance.api.errors import APIError, bad_request, not_found, refused_as_bad_request
 from appliance.api.mail import RAW_MIME, MessageListHandler
@@ -12,7 +12,8 @@ from appliance.store.messages import Draft, NewFile, save_draft, send
 from pouch.mime import MimeError, parse
 
 FIELDS = {"subject", "body", "to", "cc", "bcc", "from", "file_ids", "reply_to_message_id", "version",
-          "thread_id", "draft_id"}
+          "draft_id"}
+DERIVED = (*readonly.DERIVED, *readonly.FLAGS)  # a draft's flags are not the client's to set
 
 
 class DraftListHandler(MessageListHandler):
@@ -20,7 +21,7 @@ class DraftListHandler(MessageListHandler):
     DRAFTS = True
 
     def post(self):
-        body = self.json_body()
+        body = readonly.dropped(self.json_body(), self.user_id, ("draft",), derived=DERIVED)
         with self.store.write() as conn, refused_as_bad_request():
             draft_id = save_draft(self.store, conn, self.current_user, draft_from(conn, self, body))
         self.reply(objects.message(self.db, self.user_id, draft_id, draft=True))
@@ -43,8 +44,9 @@ class DraftHandler(ApiHandler):
         body = self.json_body()
         with self.store.write() as conn, refused_as_bad_request():
             current = self._draft(draft_id, conn)
+            body = readonly.dropped(body, self.user_id, ("draft",), draft_id, current, DERIVED)
             check_version(current, body.get("version"))
-            merged = {**as_fields(current), **body}
+            merged = {**as_fields(current), **{k: v for k, v in body.items() if v is not None}}
             save_draft(self.store, conn, self.current_user, draft_from(conn, self, merged), draft_id)
         self.reply(self._draft(draft_id))
 
@@ -68,7 +70,9 @@ class SendHandler(ApiHandler):
             if self.request.headers.get("Content-Type", "").startswith(RAW_MIME):
                 message_id = send(self.store, conn, self.current_user, self._from_mime(conn))
             else:
-                message_id = self._from_json(conn, self.json_body())
+                body = readonly.dropped(self.json_body(), self.user_id, ("draft", "message"),
+                                        derived=DERIVED)
+                message_id = self._from_json(conn, body)
         self.reply(objects.message(self.db, self.user_id, message_id, draft=False))
 
     def _from_json(self, conn, body):
@@ -126,7 +130,7 @@ def draft_from(conn, handler, body, strict=False):
                   subject=_text(body, "subject")[:998].strip(), body=_text(body, "body"),
                   body_type="html", from_address=_from_address(body))
     _reply_to(conn, handler.user_id, body.get("reply_to_message_id"), draft)
-    _files(conn, handler, body.get("file_ids", []), draft)
+    _files(conn, handler, body.get("file_ids") or [], draft)
     if strict:
         _check_sendable(draft)
     return draft

@@ -1,9 +1,9 @@
 """Store rows as the sync-engine's JSON objects (its inbox/api/kellogs.py): string ids,
 Unix-second timestamps, addresses as ``[{"name", "email"}]``, HTML bodies."""
 
-from appliance import mailtext
 from appliance.store import addresses
 from appliance.store.messages import DRAFTS, INBOX, QUEUED, SENT_FOLDER, TRASH
+from pouch.mime import bodytext
 
 FOLDER_NAMES = {INBOX: "Inbox", "outbox": "Outbox", SENT_FOLDER: "Sent", DRAFTS: "Drafts",
                 TRASH: "Trash"}
@@ -41,7 +41,7 @@ def file(user_id, row, prefix="a", message_ids=()):
 def body_html(row):
     if row["body_type"] == "html":
         return row["body"]
-    return mailtext.text_to_html(row["body"])
+    return bodytext.text_to_html(row["body"])
 
 
 def bcc_of(user_id, row):
@@ -72,6 +72,7 @@ def message(user_id, row, files, draft_version=None, with_body=True, expanded=Fa
     if draft_version is not None:
         encoded["version"] = draft_version
         encoded["reply_to_message_id"] = None
+        encoded["file_ids"] = [f["id"] for f in encoded["files"]]  # what a client sends back
     return encoded
 
 
@@ -119,5 +120,17 @@ def _participants(user_id, rows):
 
 
 def contact(user_id, row):
+    """The sync-engine's ``name`` and ``email``, and the Nylas v2 shape its SDKs read."""
+    given, surname = _split_name(row["name"])
     return {"object": "contact", "id": str(row["id"]), "account_id": str(user_id),
-            "name": row["name"], "email": row["email"], "phone_numbers": []}
+            "name": row["name"], "email": row["email"], "given_name": given, "surname": surname,
+            "emails": [{"type": None, "email": row["email"]}], "phone_numbers": []}
+
+
+def _split_name(name):
+    """"Marie Curie" as given name and surname; a single word is a given name."""
+    name = " ".join(name.split())
+    if " " not in name:
+        return name, ""
+    given, _, surname = name.rpartition(" ")
+    return given, surname

@@ -9,7 +9,9 @@ ADDRESSES = {"to": "to", "from": "from_", "cc": "cc", "bcc": "bcc", "any_email":
 TIMES = ("received_before", "received_after", "started_before", "started_after",
          "last_message_before", "last_message_after")
 FLAGS = ("unread", "starred")
-NAMES = (*params.PAGING, "in", "thread_id", "subject", "filename", *ADDRESSES, *TIMES, *FLAGS)
+ORDERS = {"date": True, "-date": False}  # oldest first, newest first (the default)
+NAMES = (*params.PAGING, "in", "thread_id", "subject", "filename", *ADDRESSES, *TIMES, *FLAGS,
+         "message_id_header", "order_by")
 MAX_TEXT = 998  # the longest line a mail header may have
 
 
@@ -25,6 +27,12 @@ def read(args):
     for name in TIMES:
         if name in args:
             setattr(wanted, name, params.integer(name, args[name], -params.MAX_INT))
+    if "message_id_header" in args:
+        wanted.message_id_header = _text("message_id_header", args["message_id_header"]).strip().strip("<>")
+    if "order_by" in args:
+        if args["order_by"] not in ORDERS:
+            raise bad_request(f"order_by must be one of {', '.join(ORDERS)}")
+        wanted.oldest_first = ORDERS[args["order_by"]]
     for name in FLAGS:
         if name in args:
             setattr(wanted, name, params.boolean(name, args[name]))

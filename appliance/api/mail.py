@@ -1,15 +1,21 @@
 """Threads and messages: lists with the sync-engine's filters, single objects, and
 changing the user's view of them (unread, starred, folder)."""
 
-from appliance.api import filters, objects, params
+from appliance.api import filters, objects, params, readonly
 from appliance.api.base import ApiHandler
 from appliance.api.errors import bad_request, not_found
-from appliance.store import listing, mailbox
+from appliance.store import listing, mailbox, search
+from appliance.store.messages import DRAFTS
 from appliance.store.outbox import as_record as outgoing_record  # the record the relay gets
 from pouch.mime import build
 
 RAW_MIME = "message/rfc822"
 MOVABLE = {"inbox", "trash", "sent", "drafts"}
+# What a client may send back unchanged with a PUT (the Nylas SDKs' save() sends everything).
+FIXED = ("subject", "body", "from", "to", "cc", "bcc", "participants", "message_ids", "draft_ids")
+THREAD_DERIVED = (*readonly.DERIVED, "first_message_timestamp", "last_message_timestamp",
+                  "last_message_received_timestamp", "last_message_sent_timestamp",
+                  "has_attachments", "messages", "drafts", "version", "labels")
 
 
 class MessageListHandler(ApiHandler):
@@ -41,6 +47,38 @@ class ThreadListHandler(MessageListHandler):
         return objects.threads(self.db, self.user_id, ids, expanded)
 
 
+class MessageSearchHandler(ApiHandler):
+    """``q`` on the box's full-text index, best match first, as the web client's search."""
+
+    PARAMS = {"GET": ("q", "limit", "offset")}
+
+    def get(self):
+        limit, offset, _view = params.paging(self.args)
+        ids = self.found(self.args.get("q", ""), offset, limit)
+        self.reply(self.encoded(ids))
+
+    def found(self, q, offset, limit):
+        return [row["id"] for row in self.matches(q, offset, limit)]
+
+    def matches(self, q, offset, limit):
+        if len(q) > filters.MAX_TEXT:
+            raise bad_request("q is too long")
+        rows, _more = search.search(self.db, self.user_id, q, offset, limit)
+        return [row for row in rows if row["folder"] != DRAFTS]
+
+    def encoded(self, ids):
+        return objects.messages(self.db, self.user_id, ids)
+
+
+class ThreadSearchHandler(MessageSearchHandler):
+    def found(self, q, offset, limit):
+        thread_ids = dict.fromkeys(row["thread_id"] for row in self.matches(q, 0, params.MAX_LIMIT))
+        return list(thread_ids)[offset:offset + limit]
+
+    def encoded(self, ids):
+        return objects.threads(self.db, self.user_id, ids)
+
+
 class MessageHandler(ApiHandler):
     PARAMS = {"GET": ("view",), "PUT": ()}
 
@@ -69,10 +107,14 @@ class MessageHandler(ApiHandler):
 
     def put(self, message_id):
         message_id = params.object_id("message id", message_id)
-        body = self.json_body()
         with self.store.write() as conn:
-            if objects.message(conn, self.user_id, message_id, draft=False) is None:
+            current = objects.message(conn, self.user_id, message_id, draft=False)
+            if current is None:
                 raise not_found("message", message_id)
+            body = readonly.dropped(self.json_body(), self.user_id, ("message",), message_id,
+                                    current, fixed=FIXED)
+            if body.get("folder") == current["folder"]:  # the folder object, sent back as it was
+                del body["folder"]
             apply_changes(conn, self.user_id, [message_id], body)
         self.reply(objects.message(self.db, self.user_id, message_id, draft=False))
 
@@ -92,8 +134,10 @@ class ThreadHandler(ApiHandler):
 
     def put(self, thread_id):
         thread_id = params.object_id("thread id", thread_id)
-        body = self.json_body()
-        message_ids = [int(i) for i in self._thread(thread_id)["message_ids"]]
+        current = self._thread(thread_id)
+        body = readonly.dropped(self.json_body(), self.user_id, ("thread",), thread_id, current,
+                                THREAD_DERIVED, FIXED)
+        message_ids = [int(i) for i in current["message_ids"]]
         with self.store.write() as conn:
             apply_changes(conn, self.user_id, message_ids, body)
         self.reply(self._thread(thread_id))

@@ -1,6 +1,6 @@
 """The API's OpenAPI 3.0 description, built from the same parameter lists the handlers check."""
 
-from appliance.api import base, delta, filters, params, resources
+from appliance.api import base, delta, filters, mail, params, resources
 
 NAMES = ("account", "thread", "message", "draft", "folder", "contact", "file")
 BOOLEANS = set(filters.FLAGS)
@@ -98,15 +98,20 @@ def paths():
                                  "cursor_end": {"type": "string"},
                                  "deltas": {"type": "array", "items": {"type": "object"}}}}
     cursor = {"type": "object", "properties": {"cursor": {"type": "string"}}}
+    searched = mail.MessageSearchHandler.PARAMS["GET"]
     return {
         "/account": {"get": _operation("The token's account", result=_ref("account"))},
         "/threads": {"get": _operation("Threads, filtered", listing, _list(_ref("thread")))},
+        "/threads/search": {"get": _operation("Threads whose mail holds the words of q", searched,
+                                              {"type": "array", "items": _ref("thread")})},
         "/threads/{id}": {
             "get": _operation("One thread", ("view",), _ref("thread"), path_id="object",
                               views=["expanded"]),
             "put": _operation("Mark a thread's messages (unread, starred, folder_id)",
                               result=_ref("thread"), body=MARKS, path_id="object")},
         "/messages": {"get": _operation("Messages, filtered", listing, _list(_ref("message")))},
+        "/messages/search": {"get": _operation("Messages holding the words of q, best first",
+                                               searched, {"type": "array", "items": _ref("message")})},
         "/messages/{id}": {
             "get": _operation("One message (raw MIME with Accept: message/rfc822)", ("view",),
                               _ref("message"), path_id="object", views=["expanded"]),
@@ -130,6 +135,8 @@ def paths():
                                                                   "format": "binary"}}})},
         "/folders": {"get": _operation("Folders", params.PAGING, _list(_ref("folder")))},
         "/folders/{id}": {"get": _operation("One folder", result=_ref("folder"), path_id="folder")},
+        "/labels": {"get": _operation("Labels: none, the box's accounts have folders",
+                                      params.PAGING, _list(_ref("folder")))},
         "/contacts": {"get": _operation("Contacts", resources.ContactListHandler.PARAMS["GET"],
                                         _list(_ref("contact")))},
         "/contacts/{id}": {"get": _operation("One contact", result=_ref("contact"), path_id="object")},

@@ -7,6 +7,7 @@ DEFAULT_LIMIT, MAX_LIMIT = 100, 1000
 MAX_INT = 2**53  # beyond this no timestamp or offset makes sense, and SQLite would overflow
 VIEWS = ("count", "ids", "expanded")
 PAGING = ("limit", "offset", "view")
+IGNORED = ("limit", "offset")  # sent on single-object requests too (the Nylas SDKs do): no harm
 
 
 def integer(name, text, low=0, high=MAX_INT):
@@ -36,11 +37,12 @@ def object_id(name, text):
 
 
 def checked(arguments, allowed):
-    """Query arguments ({name: [values]}) as {name: last value}; unknown names are refused."""
-    unknown = sorted(set(arguments) - set(allowed))
+    """Query arguments ({name: [values]}) as {name: last value}; unknown names are refused,
+    but for paging where there is nothing to page (left out)."""
+    unknown = sorted(set(arguments) - set(allowed) - set(IGNORED))
     if unknown:
         raise bad_request(f"Unknown parameter(s): {', '.join(unknown)}")
-    return {name: values[-1] for name, values in arguments.items()}
+    return {name: values[-1] for name, values in arguments.items() if name in allowed}
 
 
 def expanded(args):

@@ -35,6 +35,16 @@ class FolderHandler(ApiHandler):
         self.reply(encode.folder(self.user_id, name))
 
 
+class LabelListHandler(ApiHandler):
+    """The box's accounts are folder accounts: no labels, as the sync-engine answered them."""
+
+    PARAMS = {"GET": params.PAGING}
+
+    def get(self):
+        _limit, _offset, view = params.paging(self.args)
+        self.reply({"count": 0} if view == "count" else [])
+
+
 class ContactListHandler(ApiHandler):
     PARAMS = {"GET": (*params.PAGING, "email", "filter")}
 
@@ -63,10 +73,12 @@ class FileListHandler(ApiHandler):
 
     UPLOADS = True
 
-    PARAMS = {"GET": (*params.PAGING, "filename"), "POST": ()}
+    PARAMS = {"GET": (*params.PAGING, "filename", "message_id"), "POST": ()}
 
     def get(self):
         limit, offset, view = params.paging(self.args)
+        if "message_id" in self.args:
+            return self.reply(_viewed(self._of_message(offset, limit), view))
         filename = self.args.get("filename")
         attached, total = uploads.attachments_page(self.db, self.user_id, offset, limit, filename)
         found = [encode.file(self.user_id, row, "a", [row["message_id"]]) for row in attached]
@@ -78,6 +90,17 @@ class FileListHandler(ApiHandler):
             everything = uploads.page(self.db, self.user_id, 0, params.MAX_INT, filename)
             return self.reply({"count": total + len(everything)})
         self.reply(_viewed(found, view))
+
+    def _of_message(self, offset, limit):
+        """The files of one of the user's messages or drafts (what the SDKs' attachments read)."""
+        message_id = params.object_id("message_id", self.args["message_id"])
+        if mailbox.message(self.db, self.user_id, message_id) is None:
+            raise not_found("message", message_id)
+        rows = mailbox.attachments_of(self.db, [message_id]).get(message_id, [])
+        filename = self.args.get("filename")
+        found = [encode.file(self.user_id, row, "a", [message_id]) for row in rows
+                 if filename is None or row["name"] == filename]
+        return found[offset:offset + limit]
 
     def post(self):
         """Multipart form upload, as the sync-engine took it; answers a list of files."""

@@ -1,26 +1,34 @@
-"""The API's URL table, to mount on the box's application (appliance.server) after the web's."""
+"""The API's URL table, to mount on the box's application (appliance.server) after the web's.
 
-from appliance.api import delta, drafts, mail, openapi, resources
+Every path takes a trailing slash too (the Nylas SDKs add one).  The table is mounted twice:
+under /api, and at the root for requests that carry a token (Bearer, or Basic with the token
+as user): the Nylas SDKs build their write URLs from the server's host alone, dropping /api.
+The web client's paths never carry a token and never collide with the API's."""
+
+from tornado.routing import PathMatches
+
+from appliance.api import auth, delta, drafts, mail, openapi, resources
 from appliance.api.base import NotFoundHandler
 from appliance.http_base import mounted
 
 ID = r"([^/]{1,40})"
 
 
-def routes(deps, prefix="/api"):
-    """(pattern, handler, kwargs) rows for Tornado, to mount last, each handler given ``deps``
-    (see server.dependencies)."""
-    table = [
+def table():
+    return [
         (r"/account", resources.AccountHandler),
         (r"/threads", mail.ThreadListHandler),
+        (r"/threads/search", mail.ThreadSearchHandler),
         (rf"/threads/{ID}", mail.ThreadHandler),
         (r"/messages", mail.MessageListHandler),
+        (r"/messages/search", mail.MessageSearchHandler),
         (rf"/messages/{ID}", mail.MessageHandler),
         (r"/drafts", drafts.DraftListHandler),
         (rf"/drafts/{ID}", drafts.DraftHandler),
         (r"/send", drafts.SendHandler),
         (r"/folders", resources.FolderListHandler),
         (rf"/folders/{ID}", resources.FolderHandler),
+        (r"/labels", resources.LabelListHandler),
         (r"/contacts", resources.ContactListHandler),
         (rf"/contacts/{ID}", resources.ContactHandler),
         (r"/files", resources.FileListHandler),
@@ -32,6 +40,23 @@ def routes(deps, prefix="/api"):
         (r"/delta/longpoll", delta.LongPollHandler),
         (r"/delta/streaming", delta.StreamingHandler),
         (r"/openapi.json", openapi.OpenAPIHandler),
-        (r"/.*", NotFoundHandler),
     ]
-    return mounted([(prefix + pattern, handler) for pattern, handler in table], deps)
+
+
+class WithToken(PathMatches):
+    """A path at the root, for requests whose Authorization header carries a token."""
+
+    def match(self, request):
+        if auth.token_from(request.headers.get("Authorization")) is None:
+            return None
+        return super().match(request)
+
+
+def routes(deps, prefix="/api"):
+    """(pattern, handler, kwargs) rows for Tornado, to mount last, each handler given ``deps``
+    (see server.dependencies).  The JSON 404 answers unknown paths under /api and token-carrying
+    ones elsewhere."""
+    prefixed = [(prefix + pattern + "/?", handler) for pattern, handler in table()]
+    at_root = [(WithToken(pattern + "/?"), handler) for pattern, handler in table()]
+    return mounted([*prefixed, (prefix + r"/.*", NotFoundHandler), *at_root,
+                    (WithToken(r"/.*"), NotFoundHandler)], deps)

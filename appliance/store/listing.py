@@ -31,6 +31,8 @@ class Filter:
     started_after: int | None = None
     last_message_before: int | None = None
     last_message_after: int | None = None
+    message_id_header: str | None = None  # without its angle brackets
+    oldest_first: bool = False
     drafts: bool = False  # drafts are their own resource, not messages
 
 
@@ -70,6 +72,8 @@ def _message_conditions(user_id, wanted):
     if wanted.filename is not None:
         found.append(sa.exists().where(attachments.c.message_id == m.id,
                                        attachments.c.name == wanted.filename))
+    if wanted.message_id_header is not None:
+        found.append(m.message_id == wanted.message_id_header)
     if wanted.received_before is not None:
         found.append(um.date < wanted.received_before)
     if wanted.received_after is not None:
@@ -104,9 +108,9 @@ def _matching_messages(user_id, wanted, *columns):
 
 
 def message_ids(conn, user_id, wanted, offset, limit):
-    """Ids of matching messages, newest first."""
-    query = (_matching_messages(user_id, wanted, messages.c.id)
-             .order_by(user_messages.c.date.desc(), messages.c.id.desc()).offset(offset).limit(limit))
+    """Ids of matching messages, newest first (or oldest)."""
+    order = _ordered(wanted, user_messages.c.date, messages.c.id)
+    query = _matching_messages(user_id, wanted, messages.c.id).order_by(*order).offset(offset).limit(limit)
     return conn.execute(query).scalars().all()
 
 
@@ -120,10 +124,14 @@ def _matching_threads(user_id, wanted, *columns):
 
 
 def thread_ids(conn, user_id, wanted, offset, limit):
-    """Ids of threads with a matching message, latest activity first."""
-    query = (_matching_threads(user_id, wanted, threads.c.id)
-             .order_by(threads.c.last_date.desc(), threads.c.id.desc()).offset(offset).limit(limit))
+    """Ids of threads with a matching message, latest activity first (or last)."""
+    order = _ordered(wanted, threads.c.last_date, threads.c.id)
+    query = _matching_threads(user_id, wanted, threads.c.id).order_by(*order).offset(offset).limit(limit)
     return conn.execute(query).scalars().all()
+
+
+def _ordered(wanted, *columns):
+    return [column.asc() if wanted.oldest_first else column.desc() for column in columns]
 
 
 def count_threads(conn, user_id, wanted):

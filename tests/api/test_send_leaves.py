@@ -17,13 +17,13 @@ from tests.sync.conftest import (  # noqa: F401 (fixtures)
     settings, store, through_proxy)
 
 
-async def serve_api(box):
+async def serve_api(box, ssl_options=None):
     """The box's web app (the API included), on a free port of the test's own loop."""
     box_app = make_box_app(box.settings, box.store.engine)
     sock, port = bind_unused_port()
-    server = HTTPServer(box_app)
+    server = HTTPServer(box_app, ssl_options=ssl_options)
     server.add_sockets([sock])
-    return server, f"http://127.0.0.1:{port}/api"
+    return server, f"{'https' if ssl_options else 'http'}://127.0.0.1:{port}/api"
 
 
 @pytest.mark.gen_test(timeout=90)
