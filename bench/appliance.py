@@ -2,7 +2,8 @@
 
 Builds a box (default: 200 users, 100,000 messages) through the store's own functions,
 starts `mailpouch-appliance serve` as its own process, signs in 20 clients on loopback
-and has them load the inbox, a thread and a search page concurrently.  Each client is
+and has them load the inbox, a thread and a search page concurrently, and the API's thread
+list as an app's first page (the Nylas SDK's: 50 threads, Bearer token).  Each client is
 a person: between two pages it pauses for a random think time (0 to 2x --think-ms;
 --think-ms 0 makes every client hammer the server back to back, which measures
 saturation, not what people see).  Prints p50/p99 per page next to a reference
@@ -39,7 +40,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import migrations  # noqa: E402
-from appliance.store import Store, accounts  # noqa: E402
+from appliance.store import Store, accounts, tokens  # noqa: E402
+from appliance.store.api_tables import api_tokens  # noqa: E402
 from appliance.store.messages import Draft, send  # noqa: E402
 from appliance.store.tables import users as users_table  # noqa: E402
 from pouch.runtime.database import create_engine  # noqa: E402
@@ -117,6 +119,17 @@ def build_box(data_dir, users, count):
     return names, time.monotonic() - started
 
 
+def api_tokens_for(data_dir, names):
+    """A fresh API token for each user (the last run's revoked): {name: token}."""
+    engine = create_engine(f"sqlite:///{data_dir / 'mailpouch.db'}")
+    with engine.begin() as conn:
+        conn.execute(api_tokens.delete().where(api_tokens.c.name == "bench"))
+        found = {name: tokens.create(conn, accounts.find_by_email(conn, f"{name}@{DOMAIN}")["id"],
+                                     "bench") for name in names}
+    engine.dispose()
+    return found
+
+
 def free_port():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -154,8 +167,8 @@ def peak_rss_mb(pid):
 class Client:
     """One signed-in person: keeps the session cookie, like a phone's browser."""
 
-    def __init__(self, http, base):
-        self.http, self.base, self.cookies = http, base, {}
+    def __init__(self, http, base, token=None):
+        self.http, self.base, self.cookies, self.token = http, base, {}, token
 
     async def fetch(self, path, method="GET", body=None, raw=False, headers=None):
         headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items()),
@@ -184,10 +197,12 @@ async def visit(client, rng, rounds, timings, think_s):
     for _ in range(rounds):
         for page, path in (("inbox", f"/?page={rng.randint(1, 3)}"), ("thread", rng.choice(threads)),
                            ("search", "/search?" + urlencode({"q": rng.choice(searched)})),
+                           ("api", "/api/threads?offset=0&limit=50"),
                            ("reference", "/static/style.css")):
             await asyncio.sleep(rng.uniform(0, 2 * think_s))
+            headers = {"Authorization": f"Bearer {client.token}"} if page == "api" else None
             started = time.perf_counter()
-            response = await client.fetch(path)
+            response = await client.fetch(path, headers=headers)
             timings[page].append((time.perf_counter() - started) * 1000)
             assert response.code == 200, f"{path}: {response.code}"
 
@@ -249,13 +264,14 @@ def percentile(values, fraction):
     return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
 
 
-async def load(base, names, rounds, seed, think_s):
+async def load(base, names, api_tokens_of, rounds, seed, think_s):
     AsyncHTTPClient.configure(None, max_clients=CLIENTS + FLOODERS)
     http = AsyncHTTPClient()
     rng = random.Random(seed)
-    clients = [Client(http, base) for _ in range(CLIENTS)]
-    await asyncio.gather(*(c.sign_in(name) for c, name in zip(clients, rng.sample(names, CLIENTS))))
-    timings = {"inbox": [], "thread": [], "search": [], "reference": []}
+    chosen = rng.sample(names, CLIENTS)
+    clients = [Client(http, base, api_tokens_of[name]) for name in chosen]
+    await asyncio.gather(*(c.sign_in(name) for c, name in zip(clients, chosen)))
+    timings = {"inbox": [], "thread": [], "search": [], "api": [], "reference": []}
     await asyncio.gather(*(visit(c, random.Random(seed + i), rounds, timings, think_s)
                            for i, c in enumerate(clients)))
     weight = await inbox_weight(clients[0])
@@ -280,11 +296,12 @@ def main(argv=None):
     with tempfile.TemporaryDirectory(prefix="mailpouch-bench-") as scratch:
         data_dir = Path(args.box or scratch)
         names, build_s = build_box(data_dir, users, count)
+        api_tokens_of = api_tokens_for(data_dir, names)
         port = free_port()
         server = start_server(data_dir, port)
         try:
             timings, weight, flooded, flood_rate = asyncio.run(load(
-                f"http://127.0.0.1:{port}", names, rounds, 7, args.think_ms / 1000))
+                f"http://127.0.0.1:{port}", names, api_tokens_of, rounds, 7, args.think_ms / 1000))
             rss = peak_rss_mb(server.pid)
         finally:
             server.terminate()
@@ -302,6 +319,7 @@ def report(as_json, users, count, build_s, timings, rss, weight, think_ms, flood
         "rss_mb": round(rss, 1), "weight_kb": round(weight, 1),
         "signin_flood_inbox_p99_ms": round(percentile(flooded, 0.99), 1),
         "signin_flood_per_s": round(flood_rate, 1),
+        "api_p99_ms": round(percentile(timings["api"], 0.99), 1),
     }
     if as_json:
         print(json.dumps(figures))
@@ -317,6 +335,8 @@ def report(as_json, users, count, build_s, timings, rss, weight, think_ms, flood
     print(f"inbox p99 during a sign-in flood ({FLOODERS} clients, {figures['signin_flood_per_s']} "
           f"wrong passwords/s): {figures['signin_flood_inbox_p99_ms']} ms "
           f"(without: {figures['p99_ms']['inbox']} ms)")
+    print(f"API thread list p99 {figures['api_p99_ms']} ms (target <= 1.5x the inbox's: "
+          f"{1.5 * figures['p99_ms']['inbox']:.1f} ms)")
 
 
 if __name__ == "__main__":
