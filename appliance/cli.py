@@ -5,12 +5,11 @@ import sys
 
 import migrations
 from appliance import settings as box_settings
-from appliance import wifi
+from appliance import users_cli, wifi
 from appliance.http_base import FORM_BYTES
 from appliance.server import make_app
 from appliance.sync import commands as sync_commands
 from appliance.sync.scheduler import start_scheduler
-from appliance.users_cli import add_user
 from hardware import LinkError
 from hardware import status as modem_status
 from pouch.runtime import service
@@ -23,12 +22,7 @@ def build_parser():
         COMMAND, "Run and administer a Mailpouch box.", box_settings)
     commands.add_parser("serve", help="serve the web mail client and sync on schedule")
     commands.add_parser("migrate", help="bring the database to the current schema")
-    user = commands.add_parser("user", help="manage the box's users").add_subparsers(
-        dest="user_command", required=True)
-    add = user.add_parser("add", help="create a user (the password is asked, or read from stdin)")
-    add.add_argument("name", help="the part of the address before @")
-    add.add_argument("--admin", action="store_true", help="the user administers the box")
-    add.add_argument("--display-name", default="")
+    users_cli.add_commands(commands)
     modem = commands.add_parser("modem", help="the link to the internet").add_subparsers(
         dest="modem_command", required=True)
     status = modem.add_parser("status", help="modem, SIM, operator, signal, last connection")
@@ -59,7 +53,7 @@ def serve(settings, _args):
 
 
 def user(settings, args):
-    sys.exit(add_user(settings, args, COMMAND))
+    sys.exit(users_cli.user_command(settings, args, COMMAND))
 
 
 def modem(settings, args):

@@ -101,13 +101,23 @@ def set_language(conn, user_id, language):
 
 
 def set_suspended(conn, user_id, suspended):
+    """A suspended user cannot sign in (their sessions end); their mail stays."""
+    if suspended:
+        _keep_an_admin(conn, user_id)
+        sessions.end_all(conn, user_id)
     _update(conn, user_id, suspended=bool(suspended))
 
 
 def set_admin(conn, user_id, is_admin):
-    if not is_admin and count(conn, admins_only=True) <= 1 and find_by_id(conn, user_id)["is_admin"]:
-        raise StoreError(N_("The box needs at least one admin."))
+    if not is_admin:
+        _keep_an_admin(conn, user_id)
     _update(conn, user_id, is_admin=bool(is_admin))
+
+
+def _keep_an_admin(conn, user_id):
+    """Refuse to take away the last active admin."""
+    if count(conn, admins_only=True) <= 1 and find_by_id(conn, user_id)["is_admin"]:
+        raise StoreError(N_("The box needs at least one admin."))
 
 
 def _update(conn, user_id, **values):
