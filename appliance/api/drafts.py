@@ -13,7 +13,7 @@ from pouch.mime import MimeError, parse
 
 FIELDS = {"subject", "body", "to", "cc", "bcc", "from", "file_ids", "reply_to_message_id", "version",
           "draft_id"}
-DERIVED = (*readonly.DERIVED, *readonly.FLAGS)  # a draft's flags are not the client's to set
+DERIVED = (*readonly.DERIVED, *readonly.FLAGS, "folder")  # a draft stays in drafts, its flags its own
 
 
 class DraftListHandler(MessageListHandler):
