@@ -64,7 +64,4 @@ def make_app(settings, engine):
         xsrf_cookie_kwargs={"httponly": True, "samesite": "Lax"},
         login_url="/login",
         compress_response=True,
-        # Until every handler reads its deps (self.store, self.config, ...), not these:
-        box=settings, store=deps["store"], trusted_proxies=deps["trusted_proxies"],
-        login_throttle=deps["login_throttle"], signup_throttle=deps["signup_throttle"],
     )

@@ -18,7 +18,7 @@ class SignUpHandler(BaseHandler):
         name = self.get_argument("name", "")
         display_name = self.get_argument("display_name", "")
         password = self.get_argument("password", "")
-        throttle = self.settings["signup_throttle"]
+        throttle = self.signup_throttle
         wait = throttle.wait_left(self.client)
         if wait:
             return self._refuse(self.locale.translate(WAIT) % {"seconds": wait}, 429)
@@ -56,7 +56,7 @@ class SignInHandler(BaseHandler):
         email = self.get_argument("email", "").strip().lower()
         if email and "@" not in email:
             email = f"{email}@{self.store.domain}"  # people may type just their name
-        throttle, client = self.settings["login_throttle"], self.client
+        throttle, client = self.login_throttle, self.client
         wait = throttle.wait_left(client, email)
         if wait:
             return self._refuse(email, self.locale.translate(WAIT) % {"seconds": wait}, 429)

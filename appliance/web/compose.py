@@ -130,7 +130,7 @@ def _base(source, subject_prefix):
 
 
 def _quote(handler, source):
-    show = Presenter(handler.locale.code, handler.settings["box"].box.timezone)
+    show = Presenter(handler.locale.code, handler.config.box.timezone)
     who = show.people(source["from_json"])
     intro = handler.locale.translate(N_("On %(date)s, %(name)s wrote:")) % {
         "date": show.date(source["date"], short=False), "name": who}
@@ -159,7 +159,7 @@ def _reply(handler, source, everyone=False):
 
 def _forward(handler, source):
     values = _base(source, "Fwd:")
-    show = Presenter(handler.locale.code, handler.settings["box"].box.timezone)
+    show = Presenter(handler.locale.code, handler.config.box.timezone)
     header = "\n\n---------- " + handler.locale.translate(N_("Forwarded message")) + " ----------\n"
     header += "From: " + show.people(source["from_json"], names_only=False) + "\n"
     header += "Subject: " + source["subject"] + "\n"

@@ -106,7 +106,7 @@ class ModemBaseHandler(AdminHandler):
         self.tester = tester
 
     def current_link_settings(self):
-        return link_settings(self.db, self.settings["box"].modem)
+        return link_settings(self.db, self.config.modem)
 
 
 class ModemHandler(ModemBaseHandler):
