@@ -6,6 +6,17 @@ Decisions, where the sync-engine and the box differ:
 - Auth: per-user API tokens (``store.tokens``), made on /settings/tokens, sent as the
   HTTP Basic username (what the sync-engine's SDKs send) or as a Bearer token.  The
   sync-engine's account id was its only credential; here it is just the user's id.
+- Liberal in what it takes, as real clients (the Nylas SDKs) send it: ``limit``/``offset``
+  on single objects, a trailing slash, and the read-only fields of an object sent back
+  (``id``, ``object``, ``account_id``, ``date``, ``snippet``...) are ignored; they are refused
+  only when they contradict the request (another id, another account, a changed subject
+  on a message).  Unknown fields and parameters are still refused.  The whole table is also
+  served at the root to requests that carry a token, since the SDKs build write URLs from
+  the host alone; the web client's paths never carry one.
+- Accounts are folder accounts: ``/labels`` is empty.  Contacts carry ``emails``,
+  ``given_name`` and ``surname`` (the name split at its last space) beside ``email`` and
+  ``name``.  Search (``/messages/search``, ``/threads/search``) is the web client's full-text
+  index.  ``order_by`` is ``date`` (oldest first) or ``-date`` (the default).
 - Ids are the store's integer ids as strings; files are ``a<n>`` (an attachment of the
   user's mail) or ``u<n>`` (uploaded through POST /files, waiting for a draft).
 - Folders are the box's: inbox, outbox (sent mail still waiting for the next sync),
