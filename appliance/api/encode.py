@@ -41,7 +41,7 @@ def file(user_id, row, prefix="a", message_ids=()):
 def body_html(row):
     if row["body_type"] == "html":
         return row["body"]
-    return bodytext.text_to_html(row["body"])
+    return bodytext.lines_to_html(row["body"])
 
 
 def bcc_of(user_id, row):

@@ -5,10 +5,10 @@ import secrets
 
 import sqlalchemy as sa
 
-from appliance import mailtext
 from appliance.store import account_flags, accounts, addresses, contacts, mailbox, search_index
 from appliance.store.messages import INBOX, RECEIVED, add_view, insert_attachment
 from appliance.store.tables import attachments, messages, user_messages, users
+from pouch.mime import bodytext
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +57,7 @@ def deliver_incoming(store, conn, record, blobs):
         contacts.learn(conn, user_id, record.from_)
     everyone = addresses.format_list([*record.from_, *record.to, *record.cc])
     search_index.index_message(conn, message_id, record.subject, everyone,
-                               mailtext.body_text(record.body, record.body_type), owners)
+                               bodytext.body_text(record.body, record.body_type), owners)
     return message_id
 
 
@@ -100,7 +100,7 @@ def _recipients(conn, local_addresses):
 
 
 def _insert(conn, origin, record):
-    text = mailtext.body_text(record.body, record.body_type)
+    text = bodytext.body_text(record.body, record.body_type)
     return conn.execute(messages.insert().values(
         uid=secrets.token_hex(16), origin_id=origin, sender_user_id=None,
         from_json=addresses.dumps(record.from_), to_json=addresses.dumps(record.to),
@@ -108,7 +108,7 @@ def _insert(conn, origin, record):
         reply_to_json=addresses.dumps(record.reply_to), subject=record.subject[:998],
         date=record.date, message_id=record.message_id or origin, in_reply_to=record.in_reply_to,
         references=" ".join(record.references), body=record.body, body_type=record.body_type,
-        snippet=mailtext.snippet(text), state=RECEIVED, state_reason="", state_at=record.date,
+        snippet=bodytext.snippet(text), state=RECEIVED, state_reason="", state_at=record.date,
         envelope_json="[]", account_id=_account(record))).inserted_primary_key[0]
 
 

@@ -11,10 +11,10 @@ from email.utils import make_msgid
 
 import sqlalchemy as sa
 
-from appliance import mailtext
 from appliance.store import accounts, addresses, changes, contacts, rules, search_index, threads
 from appliance.store.errors import N_, StoreError
 from appliance.store.tables import attachments, messages, user_messages
+from pouch.mime import bodytext
 
 # Message states.  Outbox = the sender's copies still QUEUED; the relay's reports move
 # UPLOADED mail on to SENT or FAILED.
@@ -173,12 +173,12 @@ def _check_own_draft(conn, user, draft_id):
 
 def _write(store, conn, user, checked, state, draft_id, envelope, uid=None):
     draft = checked.draft
-    text = mailtext.body_text(draft.body, draft.body_type)
+    text = bodytext.body_text(draft.body, draft.body_type)
     values = dict(
         from_json=addresses.dumps([checked.sender]), account_id=draft.account_id,
         to_json=addresses.dumps(draft.to), cc_json=addresses.dumps(draft.cc),
         bcc_json=addresses.dumps(draft.bcc), subject=draft.subject[:998], date=int(time.time()),
-        body=draft.body, body_type=draft.body_type, snippet=mailtext.snippet(text), state=state,
+        body=draft.body, body_type=draft.body_type, snippet=bodytext.snippet(text), state=state,
         state_at=int(time.time()), envelope_json=addresses.dumps([("", e) for e in envelope]))
     if draft_id is None:
         draft_id = conn.execute(messages.insert().values(
@@ -211,4 +211,4 @@ def _index(conn, message_id, sender_id, checked, owner_ids):
     shown = draft.to + draft.cc + (draft.bcc if owner_ids == {sender_id} else [])
     everyone = addresses.format_list([checked.sender, *shown])
     search_index.index_message(conn, message_id, draft.subject, everyone,
-                               mailtext.body_text(draft.body, draft.body_type), owner_ids)
+                               bodytext.body_text(draft.body, draft.body_type), owner_ids)

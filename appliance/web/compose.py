@@ -5,7 +5,6 @@ import secrets
 import tornado.web
 from tornado.httputil import url_concat
 
-from appliance import mailtext
 from appliance.store import addresses, boxinfo, contacts, external_accounts, mailbox
 from appliance.store.errors import N_, StoreError
 from appliance.store.messages import (DRAFT, FORM_TOKEN, QUEUED, Draft, NewFile, made_by_form,
@@ -14,6 +13,7 @@ from appliance.store.safe_text import safe_name
 from appliance.web.base import BaseHandler, as_id
 from appliance.web.present import Presenter
 from appliance.web.uploads import StreamedFormHandler
+from pouch.mime import bodytext
 
 FORM_OVERHEAD = 1024 * 1024
 FIELDS = ("to", "cc", "bcc", "subject", "body", "html", "format", "draft_id", "in_reply_to",
@@ -134,7 +134,7 @@ def _quote(handler, source):
     who = show.people(source["from_json"])
     intro = handler.locale.translate(N_("On %(date)s, %(name)s wrote:")) % {
         "date": show.date(source["date"], short=False), "name": who}
-    text = mailtext.body_text(source["body"], source["body_type"])
+    text = bodytext.body_text(source["body"], source["body_type"])
     return "\n\n" + intro + "\n" + "\n".join("> " + line for line in text.splitlines())
 
 
@@ -163,7 +163,7 @@ def _forward(handler, source):
     header = "\n\n---------- " + handler.locale.translate(N_("Forwarded message")) + " ----------\n"
     header += "From: " + show.people(source["from_json"], names_only=False) + "\n"
     header += "Subject: " + source["subject"] + "\n"
-    values["body"] = header + "\n" + mailtext.body_text(source["body"], source["body_type"])
+    values["body"] = header + "\n" + bodytext.body_text(source["body"], source["body_type"])
     return values
 
 
@@ -176,7 +176,7 @@ def _edit_draft(handler, source):
         cc=addresses.format_list(addresses.loads(source["cc_json"])),
         bcc=addresses.format_list(addresses.loads(source["bcc_json"])),
         subject=source["subject"], format="text",
-        body=mailtext.body_text(source["body"], source["body_type"]),
+        body=bodytext.body_text(source["body"], source["body_type"]),
         html=source["body"] if rich else "", draft_id=str(source["id"]),
         in_reply_to=source["in_reply_to"] or "", references=source["references"],
         account=source["account_id"] or "", form_token="")

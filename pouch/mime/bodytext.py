@@ -1,8 +1,12 @@
-"""Conversions between the text forms of a body: flowed text, plain text, HTML."""
+"""Conversions between the text forms of a body: flowed text, plain text, HTML.
+The one HTML<->text converter of both sides: the relay's text/plain alternative,
+the box's search index, snippets and quoted replies."""
 
 import html
 import re
 from html.parser import HTMLParser
+
+from pouch.records import BODY_HTML
 
 _SIGNATURE_SEPARATOR = "-- "
 
@@ -28,6 +32,21 @@ def unflow(text: str, delsp: bool = False) -> str:
 def text_to_html(text: str) -> str:
     """Plain text shown as it is inside an HTML body."""
     return f"<pre>{html.escape(text)}</pre>"
+
+
+def lines_to_html(text: str) -> str:
+    """Plain text as HTML that keeps its lines but not its spacing, for quoting it in a rich reply."""
+    return html.escape(text).replace("\n", "<br>\n")
+
+
+def body_text(body: str, body_type: str) -> str:
+    """A body as plain text, whichever its type."""
+    return html_to_text(body) if body_type == BODY_HTML else body
+
+
+def snippet(text: str, length: int = 160) -> str:
+    """The start of a text on one line, for a message list."""
+    return " ".join(text.split())[:length]
 
 
 def html_to_text(markup: str) -> str:
