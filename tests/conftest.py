@@ -15,6 +15,7 @@ pytest_plugins = [
     "tests.support.dbus",
     "tests.support.dovecot",
     "tests.support.postgres",
+    "tests.support.schema",
     "tests.support.sendgrid",
 ]
 

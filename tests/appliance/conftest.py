@@ -10,7 +10,6 @@ from tornado.httpserver import HTTPServer
 from tornado.ioloop import IOLoop
 from tornado.testing import bind_unused_port
 
-import migrations
 from appliance import i18n
 from appliance.settings import ApplianceSettings, Box, Web
 from appliance.store import Store, accounts
@@ -36,8 +35,8 @@ def box_settings(tmp_path, request):
 
 
 @pytest.fixture
-def engine(box_settings):
-    migrations.upgrade("appliance", box_settings.box.database)
+def engine(box_settings, migrate):
+    migrate("appliance", box_settings.box.database)
     engine = create_engine(box_settings.box.database)
     yield engine
     engine.dispose()

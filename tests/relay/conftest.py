@@ -13,7 +13,6 @@ import pytest
 import sqlalchemy as sa
 import tornado.httpclient
 
-import migrations
 from pouch.blobs.transfer import BlobTransfer
 from pouch.container import PouchReader, PouchWriter
 from pouch.runtime.database import create_engine
@@ -64,8 +63,8 @@ def settings(tmp_path, database_url, http_port, relay_overrides):
 
 
 @pytest.fixture
-def engine(settings):
-    migrations.upgrade("relay", settings.relay.database)
+def engine(settings, migrate):
+    migrate("relay", settings.relay.database)
     engine = create_engine(settings.relay.database)
     yield engine
     engine.dispose()

@@ -1,4 +1,5 @@
-"""Fixture `dovecot`: a real Dovecot IMAP server (Debian's dovecot-imapd) per test.
+"""Fixture `dovecot`: a real Dovecot IMAP server (Debian's dovecot-imapd), started once per
+session and reset for each test (no users, no mail, no connections, an empty log).
 
 Its configuration, users (a passwd-file), Maildirs and sockets live in a
 folder of its own; it listens on free loopback ports: plain IMAP with STARTTLS
@@ -9,7 +10,7 @@ processes run as `nobody`, since Dovecot refuses root for those.
     dovecot.add_user("amani@example.org", "secret")
     dovecot.seed("amani@example.org", [(raw, datetime, seen), ...])   # straight into the Maildir
     dovecot.deliver("amani@example.org", raw)                          # new mail, over IMAP
-    dovecot_factory(tokeninfo_url=URL)                                 # XOAUTH2 logins too
+    dovecot_factory(tokeninfo_url=URL)                                 # one of its own, XOAUTH2 too
     with dovecot.client("amani@example.org") as imap: ...              # look, as a mail client
     dovecot.stop(); dovecot.start()                                    # same ports, same mail
 """
@@ -207,6 +208,30 @@ class Dovecot:
         with contextlib.suppress(FileNotFoundError):
             (self.root / "run" / "master.pid").unlink()
 
+    def reset(self):
+        """Back to a fresh server on the same ports: its connections kicked, its users, mail
+        (indexes and UIDVALIDITY with it) and log gone; started again if a test stopped it."""
+        if self.process is None:
+            self.start()
+        subprocess.run([DOVEADM, "-c", str(self.config), "kick", "*"], capture_output=True, timeout=30)
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while self._connected_users() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        shutil.rmtree(self.root / "mail")
+        (self.root / "mail").mkdir()
+        self._own(self.root / "mail")
+        self.passwords = {}
+        (self.root / "users").write_text("")
+        for path in (self.root / "dovecot.out", self.root / "dovecot.log"):
+            with contextlib.suppress(FileNotFoundError):
+                os.truncate(path, 0)
+        return self
+
+    def _connected_users(self):
+        who = subprocess.run([DOVEADM, "-c", str(self.config), "who"], capture_output=True, text=True,
+                             timeout=30)
+        return who.stdout.splitlines()[1:]
+
     def log(self):
         return "".join(path.read_text(errors="replace") for path in (self.root / "dovecot.out",
                                                                       self.root / "dovecot.log") if path.exists())
@@ -265,10 +290,8 @@ def _subject(data):
     return header.decode("utf-8", "replace").partition(":")[2].strip()
 
 
-@pytest.fixture
-def dovecot_factory():
-    """``dovecot_factory(tokeninfo_url=None)`` starts one more Dovecot; all are stopped and removed
-    after the test."""
+def _servers():
+    """Start Dovecots with ``start(tokeninfo_url=None)``; stop and remove them with ``stop_all()``."""
     if not os.path.exists(DOVECOT):
         pytest.skip("Dovecot is not installed (Debian package dovecot-imapd; scripts/install-system-deps)")
     servers = []
@@ -280,15 +303,33 @@ def dovecot_factory():
         servers.append(Dovecot(root, tokeninfo_url))
         return servers[-1].start()
 
-    yield start
-    for server in servers:
-        server.stop()
-        shutil.rmtree(server.root, ignore_errors=True)
+    def stop_all():
+        for server in servers:
+            server.stop()
+            shutil.rmtree(server.root, ignore_errors=True)
+    return start, stop_all
 
 
 @pytest.fixture
-def dovecot(dovecot_factory):
-    return dovecot_factory()
+def dovecot_factory():
+    """``dovecot_factory(tokeninfo_url=None)`` starts one more Dovecot; all are stopped and removed
+    after the test."""
+    start, stop_all = _servers()
+    yield start
+    stop_all()
+
+
+@pytest.fixture(scope="session")
+def dovecot_server():
+    """The session's Dovecot (stopping one takes a second); tests take it reset, as `dovecot`."""
+    start, stop_all = _servers()
+    yield start()
+    stop_all()
+
+
+@pytest.fixture
+def dovecot(dovecot_server):
+    return dovecot_server.reset()
 
 
 def trust(monkeypatch, ca_file):

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 import pytest
 import sqlalchemy as sa
 
-import migrations
 from appliance.settings import ApplianceSettings, Box, Sync
 from appliance.store import Store, accounts, mailbox, messages
 from appliance.store.tables import messages as messages_table
@@ -97,7 +96,7 @@ class SyncedBox:
 
 
 @pytest.fixture
-def make_box(relay, tmp_path):
+def make_box(relay, tmp_path, migrate):
     """A box named ``name``, registered with the relay; its users are name@<name>.relay.test."""
     made = []
 
@@ -106,7 +105,7 @@ def make_box(relay, tmp_path):
             box=Box(domain=f"{name}.{RELAY_DOMAIN}", data_dir=tmp_path / name),
             modem=LinkSettings(kind="always-on"),
             sync=Sync(backoff_s=0.05, backoff_max_s=0.5, step_timeout_s=60, **sync_settings))
-        migrations.upgrade("appliance", settings.box.database)
+        migrate("appliance", settings.box.database)
         engine = create_engine(settings.box.database)
         box = SyncedBox(settings, Store(engine, settings.box.data_dir, settings.box.domain),
                       make_http_client())
