@@ -47,8 +47,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from pouch import mime  # noqa: E402
-from pouch.blobs import FolderBlobStore  # noqa: E402
-from pouch.blobs.signing import load_or_create_key  # noqa: E402
 from pouch.blobs.transfer import BlobTransfer  # noqa: E402
 from pouch.blobs.web import blob_routes  # noqa: E402
 from pouch.container import PouchWriter, codec, wire  # noqa: E402
@@ -56,6 +54,8 @@ from pouch.html import MarkupTooDeep, reduce_html  # noqa: E402
 from pouch.mime import parts as mime_parts  # noqa: E402
 from pouch.mime.parse import trimmed_references  # noqa: E402
 from pouch.records import BODY_HTML  # noqa: E402
+from relay import settings as relay_settings  # noqa: E402
+from relay.boxsync import blobstore  # noqa: E402
 from relay.boxsync.packing import pack_level  # noqa: E402
 from relay.settings import Sync  # noqa: E402
 
@@ -286,8 +286,8 @@ def pouch_handshake():
 async def _sync_traffic():
     pouch = os.urandom(4096)  # its bytes are the payload, counted elsewhere
     with tempfile.TemporaryDirectory() as folder:
-        store = FolderBlobStore(Path(folder, "blobs"), f"https://{RELAY_HOST}/blobs",
-                                load_or_create_key(Path(folder, "key")))
+        store = blobstore.make_store(relay_settings.load(environ={
+            "MAILPOUCH_RELAY_DATA_DIR": folder, "MAILPOUCH_RELAY_PUBLIC_URL": f"https://{RELAY_HOST}"}))
         await store.prepare()
         await store.put_bytes(POUCH_NAME, pouch)
         offer = {"upload": None, "accepted": [], "downloads": [

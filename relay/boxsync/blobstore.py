@@ -5,7 +5,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from pouch.blobs import open_store
+from pouch.blobs import FolderBlobStore
 from pouch.blobs.signing import load_or_create_key
 from relay.schema import boxes, pouches
 
@@ -36,15 +36,18 @@ def served_pouch(engine):
 
 
 def make_store(settings):
-    storage = settings.storage
-    if storage.kind == "azure" and not storage.direct_urls:
-        from pouch.blobs.relayed import RelayedAzureStore
+    """The one place a blob store is built: the kind [storage] names."""
+    storage, data_dir = settings.storage, Path(settings.relay.data_dir)
+    if storage.kind == "folder":
+        return FolderBlobStore(settings.blob_folder, blob_base_url(settings), signing_key(data_dir))
+    if storage.kind != "azure":
+        raise ValueError(f"unknown blob store kind {storage.kind!r}: use folder or azure")
+    # Imported here: a folder relay needs no Azure SDK.
+    if storage.direct_urls:
+        from pouch.blobs.azure import AzureBlobStore
 
-        return RelayedAzureStore(storage.azure_connection_string, storage.azure_container,
-                                 blob_base_url(settings), signing_key(settings.relay.data_dir),
-                                 Path(settings.relay.data_dir) / "blob-staging")
-    key = signing_key(settings.relay.data_dir) if storage.kind == "folder" else None
-    return open_store(storage.kind, folder=settings.blob_folder, signing_key=key,
-                      base_url=blob_base_url(settings),
-                      azure_connection_string=storage.azure_connection_string,
-                      azure_container=storage.azure_container)
+        return AzureBlobStore(storage.azure_connection_string, storage.azure_container)
+    from pouch.blobs.relayed import RelayedAzureStore
+
+    return RelayedAzureStore(storage.azure_connection_string, storage.azure_container,
+                             blob_base_url(settings), signing_key(data_dir), data_dir / "blob-staging")
