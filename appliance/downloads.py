@@ -15,7 +15,7 @@ DOWNLOAD_TYPE = "application/octet-stream"
 
 def send_file(handler, found, download):
     """Images of INLINE_TYPES keep their type (inline unless ``download``); all else downloads."""
-    if found is None or not handler.store.blobs.has(found["sha256"]):
+    if found is None or not handler.store.attachment_files.has(found["sha256"]):
         raise tornado.web.HTTPError(404)
     content_type = found["type"].lower()
     image = content_type in INLINE_TYPES
@@ -24,4 +24,4 @@ def send_file(handler, found, download):
     how = "inline" if image and not download else "attachment"
     handler.set_header("Content-Disposition", f"{how}; filename*=UTF-8''{quoted}")
     handler.set_header("Cache-Control", "private, max-age=86400")
-    handler.write(handler.store.blobs.read(found["sha256"]))
+    handler.write(handler.store.attachment_files.read(found["sha256"]))

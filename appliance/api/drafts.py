@@ -197,7 +197,7 @@ def _files(conn, handler, file_ids, draft):
         if kind == "a" and mailbox.attachment(conn, handler.user_id, number) is not None:
             draft.kept_attachments.append(number)
         elif kind == "u" and (upload := uploads.get(conn, handler.user_id, number)) is not None:
-            data = handler.store.blobs.read(upload["sha256"])
+            data = handler.store.attachment_files.read(upload["sha256"])
             draft.new_files.append(NewFile(upload["name"], upload["type"], data))
         else:
             raise not_found("file", file_id)

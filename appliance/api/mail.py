@@ -96,8 +96,8 @@ class MessageHandler(ApiHandler):
         row = mailbox.message(self.db, self.user_id, message_id)
         files = mailbox.attachments_of(self.db, [message_id]).get(message_id, [])
         record = outgoing_record(row, files)
-        blobs = {bytes.fromhex(f["sha256"]): self.store.blobs.read(f["sha256"])
-                 for f in files if self.store.blobs.has(f["sha256"])}
+        blobs = {bytes.fromhex(f["sha256"]): self.store.attachment_files.read(f["sha256"])
+                 for f in files if self.store.attachment_files.has(f["sha256"])}
         missing = [a for a in record.attachments if a.sha256 not in blobs]
         record.attachments = [a for a in record.attachments if a.sha256 in blobs]
         self.set_header("Content-Type", RAW_MIME)

@@ -8,7 +8,7 @@ incoming, outbox, boxinfo) and write the change log themselves.
 from pathlib import Path
 
 from appliance.store import incoming, outbox
-from appliance.store.blobs import BlobStore
+from appliance.store.attachment_files import AttachmentFiles
 
 
 class Store:
@@ -16,7 +16,7 @@ class Store:
         self.engine = engine
         self.data_dir = Path(data_dir)
         self.domain = domain.lower()
-        self.blobs = BlobStore(self.data_dir / "attachments")
+        self.attachment_files = AttachmentFiles(self.data_dir / "attachments")
 
     def read(self):
         """A connection for reading (``with store.read() as conn``)."""

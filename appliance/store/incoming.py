@@ -47,7 +47,7 @@ def deliver_incoming(store, conn, record, blobs):
         sha_hex = attachment.sha256.hex()
         data = blobs.get(attachment.sha256)
         if data is not None:
-            store.blobs.put(data, expected_hex=sha_hex)
+            store.attachment_files.put(data, expected_hex=sha_hex)
         insert_attachment(conn, message_id, attachment.name, attachment.type, attachment.size,
                           sha_hex, attachment.cid, attachment.inline)
     for user_id in owners:
@@ -84,7 +84,7 @@ def store_awaited_blobs(store, conn, blobs):
     awaited = set(conn.execute(sa.select(attachments.c.sha256).where(
         attachments.c.sha256.in_(list(wanted)))).scalars()) if wanted else set()
     for sha_hex in awaited:
-        store.blobs.put(wanted[sha_hex], expected_hex=sha_hex)
+        store.attachment_files.put(wanted[sha_hex], expected_hex=sha_hex)
     return len(awaited)
 
 

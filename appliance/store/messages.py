@@ -192,7 +192,7 @@ def _write(store, conn, user, checked, state, draft_id, envelope, uid=None):
     for row in checked.kept:
         insert_attachment(conn, draft_id, row["name"], row["type"], row["size"], row["sha256"])
     for new in draft.new_files:
-        insert_attachment(conn, draft_id, new.name, new.type, len(new.data), store.blobs.put(new.data))
+        insert_attachment(conn, draft_id, new.name, new.type, len(new.data), store.attachment_files.put(new.data))
     return draft_id
 
 

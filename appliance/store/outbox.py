@@ -19,7 +19,7 @@ def queued(conn, limit=None):
     ``record.id`` is the box's message uid (status records come back with it);
     ``record.recipients`` holds the outside addresses the relay must deliver to —
     users of this box already have the message.  Attachment bytes are files of
-    ``store.blobs`` named by each attachment's sha256.
+    ``store.attachment_files`` named by each attachment's sha256.
     """
     query = (sa.select(messages).where(messages.c.state == QUEUED)
              .order_by(messages.c.date, messages.c.id).limit(limit))

@@ -39,7 +39,7 @@ def check_arrived(store, kept):
     """A kept attachment whose bytes are still on their way (big mail's follow at a later
     sync) cannot leave yet: the relay could not build the mail."""
     for row in kept:
-        if not store.blobs.has(row["sha256"]):
+        if not store.attachment_files.has(row["sha256"]):
             raise StoreError(N_("%(name)s has not arrived yet: send after the next sync, or remove it."),
                              name=row["name"])
 

@@ -12,7 +12,7 @@ def add(store, conn, user_id, name, type_, data):
     """Keep ``data`` for ``user_id``; returns the upload's row."""
     values = {"user_id": user_id, "name": name[:255] or "attachment",
               "type": type_[:127] or "application/octet-stream", "size": len(data),
-              "sha256": store.blobs.put(data), "created_at": int(time.time())}
+              "sha256": store.attachment_files.put(data), "created_at": int(time.time())}
     upload_id = conn.execute(api_uploads.insert().values(**values)).inserted_primary_key[0]
     return {"id": upload_id, **values}
 

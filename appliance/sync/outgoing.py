@@ -52,7 +52,7 @@ def pack(store, path, sender, budget=0):
 def _add_attachment(store, pouch, attachment):
     if pouch.has_blob(attachment.sha256):
         return
-    path = store.blobs.path(attachment.sha256.hex())
+    path = store.attachment_files.path(attachment.sha256.hex())
     if path.is_file():  # a missing file: the relay reports that message failed, the rest go
         with open(path, "rb") as data:
             pouch.add_blob(attachment.sha256, data)

@@ -46,7 +46,7 @@ def test_sending_a_draft_queues_it_for_the_next_sync(api, store):
     [record] = store.outbox()
     assert record.subject == "Seeds" and record.recipients == ["friend@example.org"]
     assert [a.name for a in record.attachments] == ["notes.txt"]
-    assert store.blobs.read(record.attachments[0].sha256.hex()) == b"seed list"
+    assert store.attachment_files.read(record.attachments[0].sha256.hex()) == b"seed list"
 
 
 def test_api_mail_leaves_like_web_mail(api, client, store):

@@ -36,7 +36,7 @@ def test_mail_between_users_of_the_box_arrives_at_once_and_never_queues(store, m
     with store.read() as conn:
         message_id = mailbox.list_folder(conn, bob["id"], "inbox")[0][0]["id"]
         (attachment,) = mailbox.attachments_of(conn, [message_id])[message_id]
-    assert store.blobs.read(attachment["sha256"]) == b"rice, beans"
+    assert store.attachment_files.read(attachment["sha256"]) == b"rice, beans"
 
 
 def test_outside_mail_waits_in_the_outbox_until_the_relay_reports_its_fate(store, make_user):

@@ -21,7 +21,7 @@ def coming(box, subject):
         rows = conn.execute(sa.select(attachments.c.name, attachments.c.sha256)
                             .join(messages, messages.c.id == attachments.c.message_id)
                             .where(messages.c.subject == subject)).all()
-    return [row.name for row in rows if not box.store.blobs.has(row.sha256)]
+    return [row.name for row in rows if not box.store.attachment_files.has(row.sha256)]
 
 
 @pytest.fixture

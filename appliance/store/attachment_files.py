@@ -1,4 +1,5 @@
-"""Attachment bytes on disk, one file per distinct content, named by its sha256."""
+"""The box's attachment files: their bytes on disk, one file per distinct content, named by its
+sha256 (``store.attachment_files``; the pouch's blobs and the relay's blob store are other things)."""
 
 import hashlib
 import os
@@ -6,7 +7,7 @@ import tempfile
 from pathlib import Path
 
 
-class BlobStore:
+class AttachmentFiles:
     def __init__(self, directory):
         self.directory = Path(directory)
 
@@ -22,7 +23,7 @@ class BlobStore:
         """Store ``data`` durably (written, fsynced, renamed) and return its sha256 in hex."""
         digest = hashlib.sha256(data).hexdigest()
         if expected_hex is not None and digest != expected_hex:
-            raise ValueError(f"blob bytes do not match their sha256 {expected_hex}")
+            raise ValueError(f"attachment bytes do not match their sha256 {expected_hex}")
         target = self.path(digest)
         if target.is_file():
             return digest
