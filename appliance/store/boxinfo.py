@@ -1,4 +1,4 @@
-"""The box as admins see it: settings kept in the database, sync history, figures."""
+"""The box as admins see it: settings kept in the database, figures (its syncs: sync_usage)."""
 
 import shutil
 import time
@@ -6,7 +6,7 @@ import time
 import sqlalchemy as sa
 
 from appliance.store import messages as states  # a module: messages' rules read the limit here
-from appliance.store.tables import box_state, messages, sync_runs, user_messages, users
+from appliance.store.tables import box_state, messages, user_messages, users
 
 MAX_ATTACHMENTS_MB = "max_attachments_mb"
 DEFAULTS = {MAX_ATTACHMENTS_MB: "10"}
@@ -27,11 +27,6 @@ def put(conn, key, value):
 
 def max_attachment_bytes(conn):
     return int(get(conn, MAX_ATTACHMENTS_MB)) * 1024 * 1024
-
-
-def sync_history(conn, limit=20):
-    query = sa.select(sync_runs).order_by(sync_runs.c.started_at.desc()).limit(limit)
-    return conn.execute(query).mappings().all()
 
 
 def figures(conn, data_dir):

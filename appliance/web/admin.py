@@ -2,7 +2,7 @@
 
 import tornado.web
 
-from appliance.store import accounts, boxinfo, passwords
+from appliance.store import accounts, boxinfo, passwords, sync_usage
 from appliance.store.errors import N_, StoreError
 from appliance.web.base import PAGE_SIZE, AdminHandler, as_id
 
@@ -52,7 +52,7 @@ class BoxHandler(AdminHandler):
     def get(self, error=None):
         with self.store.read() as conn:
             figures = boxinfo.figures(conn, self.store.data_dir)
-            history = boxinfo.sync_history(conn)
+            history = sync_usage.history(conn, limit=20)
             limit = boxinfo.get(conn, boxinfo.MAX_ATTACHMENTS_MB)
         self.render("admin_box.html", figures=figures, history=history, limit=limit, error=error)
 
