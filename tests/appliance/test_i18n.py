@@ -28,6 +28,20 @@ def test_every_offered_language_translates_every_string_of_the_client(code):
     assert "Send" in sources
 
 
+# Lingala's words for the box's own things, one each wherever the English names them.
+LINGALA_TERMS = {r"\bsync": "kokanis", r"\brelay": "relais", r"\bbox\b": "sanduku", r"\bpassword": "ya sekele",
+                 r"\battachment": "bikangami", r"\bdraft": "ebandeli", r"\badmin": "mokambi",
+                 r"\busers?\b": "mosaleli|basaleli"}
+
+
+def test_lingala_names_each_thing_of_the_box_with_one_word():
+    found = catalogue("ln")
+    astray = [(message, found.get(message).string) for message in i18n.messages_in_sources()
+              for english, lingala in LINGALA_TERMS.items()
+              if re.search(english, message, re.I) and not re.search(lingala, found.get(message).string, re.I)]
+    assert astray == []
+
+
 def test_the_languages_offered_are_the_catalogues_there_are():
     assert sorted(TRANSLATED) == sorted(path.parent.parent.name for path in i18n.catalogue_paths())
     assert catalogue("fr").get("Inbox").string == "Boîte de réception"
