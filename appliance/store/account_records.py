@@ -5,15 +5,15 @@ import sqlalchemy as sa
 
 from pouch.records import AccountRecord
 
-from appliance.store.account_tables import external_accounts
+from appliance.store.account_tables import other_addresses
 from appliance.store.tables import users
 
 RELAY_STATES = ("syncing", "paused", "error", "removed")
 
-PENDING = (sa.select(external_accounts, users.c.email.label("owner"))
-           .join(users, users.c.id == external_accounts.c.user_id)
-           .where(external_accounts.c.version > external_accounts.c.taken_version)
-           .order_by(external_accounts.c.created_at, external_accounts.c.id))
+PENDING = (sa.select(other_addresses, users.c.email.label("owner"))
+           .join(users, users.c.id == other_addresses.c.user_id)
+           .where(other_addresses.c.version > other_addresses.c.taken_version)
+           .order_by(other_addresses.c.created_at, other_addresses.c.id))
 
 
 def pending(conn):
@@ -28,11 +28,11 @@ def taken(conn, versions):
     """The relay took a pouch with these accounts at these versions.  Their sealed settings
     go, unless the user changed the account again since it was packed: that change (and
     its newly sealed settings) still waits for the next pouch."""
-    table = external_accounts.c
+    table = other_addresses.c
     for account_id, version in versions.items():
-        conn.execute(external_accounts.update().where(table.id == account_id, table.version == version)
+        conn.execute(other_addresses.update().where(table.id == account_id, table.version == version)
                      .values(sealed=None))
-        conn.execute(external_accounts.update().where(table.id == account_id, table.taken_version < version)
+        conn.execute(other_addresses.update().where(table.id == account_id, table.taken_version < version)
                      .values(taken_version=version))
 
 
@@ -40,11 +40,11 @@ def apply_status(conn, status):
     """An AccountStatusRecord: how the relay's syncing of the account goes; returns 1 if applied."""
     if status.state not in RELAY_STATES:
         return 0
-    table = external_accounts.c
+    table = other_addresses.c
     values = dict(relay_state=status.state, relay_error=status.error[:500], relay_at=status.at)
     if status.synced_at:
         values["synced_at"] = status.synced_at
-    result = conn.execute(external_accounts.update().where(  # an older report never wins
+    result = conn.execute(other_addresses.update().where(  # an older report never wins
         table.id == status.id, sa.or_(table.relay_at.is_(None), table.relay_at <= status.at))
         .values(**values))
     return result.rowcount

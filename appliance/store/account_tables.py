@@ -1,11 +1,12 @@
-"""Tables of external accounts (migration a0005): the accounts and the read state owed to the relay."""
+"""Tables of users' other addresses (migration a0005, renamed in a0009): the addresses and the
+read state owed to the relay."""
 
 import sqlalchemy as sa
 
 from appliance.store.tables import metadata
 
-external_accounts = sa.Table(
-    "external_accounts", metadata,
+other_addresses = sa.Table(
+    "other_addresses", metadata,
     sa.Column("id", sa.String(32), primary_key=True),
     sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id"), nullable=False, index=True),
     sa.Column("address", sa.String(254), nullable=False),

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from pouch.html import MarkupTooDeep, reduce_html
 from pouch.limits import MAX_MESSAGE_BYTES, MAX_RECIPIENTS
 
-from appliance.store import boxinfo, external_accounts
+from appliance.store import boxinfo, other_addresses
 from appliance.store.errors import N_, StoreError, size_text
 from appliance.store.tables import attachments, user_messages
 
@@ -78,14 +78,14 @@ def _clean(body, body_type):
 def _sender(conn, user, draft):
     """The user sends only as their box address or one of their other addresses."""
     if draft.account_id:
-        return draft, external_accounts.sender(conn, user["id"], draft.account_id)
+        return draft, other_addresses.sender(conn, user["id"], draft.account_id)
     wanted = (draft.from_address or user["email"]).strip().lower()
     if wanted == user["email"].lower():
         return replace(draft, from_address=None), (user["display_name"], user["email"])
-    for account in external_accounts.list_for(conn, user["id"]):
+    for account in other_addresses.list_for(conn, user["id"]):
         if account["address"].lower() == wanted:
             chosen = replace(draft, account_id=account["id"], from_address=None)
-            return chosen, external_accounts.sender(conn, user["id"], account["id"])
+            return chosen, other_addresses.sender(conn, user["id"], account["id"])
     raise StoreError(N_("%(address)s is not one of your addresses: you can send from your box "
                         "address and those in Settings, Your other addresses."), address=wanted[:254])
 

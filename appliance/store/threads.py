@@ -7,7 +7,7 @@ import re
 
 import sqlalchemy as sa
 
-from appliance.store import addresses, changes, external_accounts
+from appliance.store import addresses, changes, other_addresses
 from appliance.store.tables import messages, threads, user_messages, users
 
 # Reply and forward prefixes in the languages of the box's users and of common mail clients.
@@ -103,4 +103,4 @@ def _people(row, user_id):
 def _own_addresses(conn, user_id):
     """The user's box address and other addresses: every message of theirs names one."""
     email = conn.execute(sa.select(users.c.email).where(users.c.id == user_id)).scalar() or ""
-    return {email.lower(), *(a.lower() for a in external_accounts.addresses_of(conn, user_id).values())}
+    return {email.lower(), *(a.lower() for a in other_addresses.addresses_of(conn, user_id).values())}

@@ -5,7 +5,7 @@ import secrets
 import tornado.web
 from tornado.httputil import url_concat
 
-from appliance.store import addresses, boxinfo, contacts, external_accounts, mailbox
+from appliance.store import addresses, boxinfo, contacts, mailbox, other_addresses
 from appliance.store.errors import N_, StoreError
 from appliance.store.messages import (DRAFT, FORM_TOKEN, QUEUED, Draft, NewFile, made_by_form,
                                       save_draft, send)
@@ -114,7 +114,7 @@ class ComposeHandler(StreamedFormHandler, BaseHandler):
         with self.store.read() as conn:
             known = contacts.most_used(conn, self.current_user["id"])
             limit = boxinfo.max_attachment_bytes(conn)
-            senders = external_accounts.list_for(conn, self.current_user["id"])
+            senders = other_addresses.list_for(conn, self.current_user["id"])
         if values["account"] not in [row["id"] for row in senders]:
             values["account"] = ""  # the box address, the first choice: that account is gone
         self.render("compose.html", values=values, kept=kept, error=error, contacts=known,
@@ -140,7 +140,7 @@ def _quote(handler, source):
 
 def _reply(handler, source, everyone=False):
     user_id = handler.current_user["id"]
-    me = {handler.current_user["email"], *external_accounts.addresses_of(handler.db, user_id).values()}
+    me = {handler.current_user["email"], *other_addresses.addresses_of(handler.db, user_id).values()}
     mine = source["sender_user_id"] == user_id
     reply_to = addresses.loads(source["reply_to_json"]) or addresses.loads(source["from_json"])
     to = addresses.loads(source["to_json"]) if mine else reply_to

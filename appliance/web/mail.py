@@ -2,7 +2,7 @@
 
 import tornado.web
 
-from appliance.store import external_accounts, mailbox
+from appliance.store import mailbox, other_addresses
 from appliance.store.errors import N_
 from appliance.web.base import PAGE_SIZE, BaseHandler, safe_next
 
@@ -30,7 +30,7 @@ class FolderHandler(BaseHandler):
         rows, more = mailbox.list_folder(self.db, self.current_user["id"], folder, offset, PAGE_SIZE)
         self.render("folder.html", folder=folder, title=FOLDER_TITLES[folder], rows=rows,
                     page=page, more=more, base_url=f"/folder/{folder}?",
-                    tags=external_accounts.addresses_of(self.db, self.current_user["id"]))
+                    tags=other_addresses.addresses_of(self.db, self.current_user["id"]))
 
 
 class ThreadHandler(BaseHandler):
@@ -44,7 +44,7 @@ class ThreadHandler(BaseHandler):
             head, rows = found
             mailbox.mark_thread_read(conn, user_id, int(thread_id))
             files = mailbox.attachments_of(conn, [row["id"] for row in rows])
-            tags = external_accounts.addresses_of(conn, user_id)
+            tags = other_addresses.addresses_of(conn, user_id)
         self.render("thread.html", rows=rows, files=files, tags=tags,
                     title=rows[-1]["subject"] if rows else head["subject_key"])
 

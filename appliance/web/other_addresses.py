@@ -6,7 +6,7 @@ address first, then everything else filled in from its domain)."""
 import tornado.web
 
 from appliance.mail_providers import preset
-from appliance.store import account_form, external_accounts, sync_state
+from appliance.store import account_form, other_addresses, sync_state
 from appliance.store.account_form import AccountForm
 from appliance.store.errors import N_, StoreError
 from appliance.web.base import BaseHandler
@@ -16,7 +16,7 @@ SAVED = {"added": N_("Address added. The relay starts fetching its mail after th
          "resumed": N_("Resumed from the next sync."),
          "removed": N_("Removed. The relay forgets its password at the next sync."),
          "password": N_("Password changed. The relay uses it from the next sync.")}
-ACTIONS = {"pause": (external_accounts.pause, "paused"), "resume": (external_accounts.resume, "resumed")}
+ACTIONS = {"pause": (other_addresses.pause, "paused"), "resume": (other_addresses.resume, "resumed")}
 PAGES = {"remove": "address_remove.html", "password": "address_password.html"}
 ACCOUNT_ID = r"([0-9a-f]{1,32})"
 
@@ -49,7 +49,7 @@ class AddressesHandler(BaseHandler):
         form = AccountForm(**{name: self.get_argument(name, "") for name in vars(AccountForm())})
         try:
             with self.store.write() as conn:
-                external_accounts.add(conn, self.current_user, form, sync_state.account_key(conn),
+                other_addresses.add(conn, self.current_user, form, sync_state.account_key(conn),
                                       self.store.domain)
         except StoreError as error:
             self.set_status(400)
@@ -68,7 +68,7 @@ class AddressesHandler(BaseHandler):
         self._form(form, hint=self.locale.translate(hint))
 
     def _list(self, message=None, error=None, typed=""):
-        rows = external_accounts.list_for(self.db, self.current_user["id"])
+        rows = other_addresses.list_for(self.db, self.current_user["id"])
         self.render("addresses.html", accounts=rows, status=status, message=message, error=error,
                     typed=typed, unable=self._unable())
 
@@ -113,22 +113,22 @@ class AddressActionHandler(BaseHandler):
             change(conn, user_id, row["id"])
             return saved
         if action == "remove":
-            external_accounts.remove(conn, user_id, row["id"])
+            other_addresses.remove(conn, user_id, row["id"])
             return "removed"
         form = AccountForm(**{name: self.get_argument(name, "") for name in AccountForm.SECRET_FIELDS})
-        external_accounts.change_secret(conn, user_id, row["id"], form, sync_state.account_key(conn))
+        other_addresses.change_secret(conn, user_id, row["id"], form, sync_state.account_key(conn))
         return "password"
 
     def _account(self, account_id):
-        row = external_accounts.find(self.db, self.current_user["id"], account_id)
-        if row is None or row["state"] not in external_accounts.USABLE:
+        row = other_addresses.find(self.db, self.current_user["id"], account_id)
+        if row is None or row["state"] not in other_addresses.USABLE:
             raise tornado.web.HTTPError(404)
         return row
 
     def _page(self, action, row, error=None):
         if action not in PAGES:
             raise tornado.web.HTTPError(404)
-        self.render(PAGES[action], account=row, servers=external_accounts.servers(row), error=error)
+        self.render(PAGES[action], account=row, servers=other_addresses.servers(row), error=error)
 
 
 def address_routes():

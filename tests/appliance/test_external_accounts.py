@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from appliance.store import accounts, external_accounts, sync_state, tokens
+from appliance.store import accounts, other_addresses, sync_state, tokens
 from appliance.sync import importer, outgoing
 from pouch import sealing
 from pouch.container import PouchReader, PouchWriter
@@ -45,8 +45,8 @@ def amani(make_user, client, relay_key):
 
 def account_of(store, address="amani@gmail.com"):
     with store.read() as conn:
-        return conn.execute(external_accounts.external_accounts.select().where(
-            external_accounts.external_accounts.c.address == address)).mappings().one()
+        return conn.execute(other_addresses.other_addresses.select().where(
+            other_addresses.other_addresses.c.address == address)).mappings().one()
 
 
 def pack(store, tmp_path):
@@ -107,7 +107,7 @@ def test_no_address_can_be_added_before_the_relays_key_is_known(make_user, clien
     assert refused.status_code == 400 and "next sync with the relay" in refused.text
     assert SECRET not in refused.text
     with store.read() as conn:
-        assert external_accounts.list_for(conn, user["id"]) == []
+        assert other_addresses.list_for(conn, user["id"]) == []
 
 
 def test_the_form_is_filled_in_from_the_addresss_domain(amani):

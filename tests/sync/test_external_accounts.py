@@ -5,9 +5,9 @@ with a real Dovecot behind the account, its mail comes to the box and read state
 import pytest
 import sqlalchemy as sa
 
-from appliance.store import boxinfo, external_accounts, mailbox, sync_state
+from appliance.store import boxinfo, mailbox, other_addresses, sync_state
 from appliance.store.account_form import AccountForm
-from appliance.store.account_tables import external_accounts as accounts_table
+from appliance.store.account_tables import other_addresses as accounts_table
 from appliance.store.messages import INBOX
 from pouch import sealing
 from relay import keys
@@ -27,7 +27,7 @@ def add_gmail(box, user):
     form = AccountForm(address="marie@gmail.com", imap_host="imap.gmail.com", imap_port="993",
                        smtp_host="smtp.gmail.com", smtp_port="465", password=SECRET)
     with box.store.write() as conn:
-        return external_accounts.add(conn, user, form, sync_state.account_key(conn), box.settings.box.domain)
+        return other_addresses.add(conn, user, form, sync_state.account_key(conn), box.settings.box.domain)
 
 
 def box_account(box, account_id):
@@ -70,7 +70,7 @@ async def test_an_account_added_on_the_box_reaches_the_relay_sealed(relay, make_
         "marie@goma.relay.test", "marie@gmail.com", "active")
     assert sealing.unseal(keys.account_keys(relay.settings)[0], taken["sealed"])["password"] == SECRET
     with goma.store.write() as conn:
-        external_accounts.remove(conn, marie["id"], account_id)
+        other_addresses.remove(conn, marie["id"], account_id)
     assert (await goma.sync()).ok
     assert relay_account(relay, account_id) is None  # removed: its credentials with it
 
@@ -86,7 +86,7 @@ async def test_mail_of_an_account_comes_to_the_box_tagged_and_read_state_goes_ba
                        imap_security="none", smtp_host="127.0.0.1", smtp_port="2525", smtp_security="none",
                        password="imap-secret")
     with goma.store.write() as conn:
-        account_id = external_accounts.add(conn, marie, form, sync_state.account_key(conn),
+        account_id = other_addresses.add(conn, marie, form, sync_state.account_key(conn),
                                            goma.settings.box.domain)
     async with accounts_running(relay):
         assert (await goma.sync()).ok  # the account goes up

@@ -16,7 +16,7 @@ from pouch import sealing
 from pouch.records import ACCOUNT_ACTIVE, ACCOUNT_PAUSED, ACCOUNT_REMOVED
 
 from appliance.store import account_form
-from appliance.store.account_tables import external_accounts
+from appliance.store.account_tables import other_addresses
 from appliance.store.errors import N_, StoreError
 
 MAX_PER_USER = 10
@@ -36,7 +36,7 @@ def add(conn, user, form, relay_key, domain):
     if len(mine) >= MAX_PER_USER:
         raise StoreError(N_("You have too many other addresses. Remove one you no longer use."))
     account_id = secrets.token_hex(12)
-    conn.execute(external_accounts.insert().values(
+    conn.execute(other_addresses.insert().values(
         id=account_id, user_id=user["id"], address=address, state=ACCOUNT_ACTIVE,
         display_name=(form.display_name.strip() or user["display_name"])[:100],
         servers_json=json.dumps(kept), sealed=sealed, version=1, taken_version=0,
@@ -65,30 +65,30 @@ def remove(conn, user_id, account_id):
     account the relay never heard of simply goes (no mail can have come through it)."""
     row = _usable(conn, user_id, account_id)
     if row["taken_version"] == 0:
-        conn.execute(external_accounts.delete().where(external_accounts.c.id == row["id"]))
+        conn.execute(other_addresses.delete().where(other_addresses.c.id == row["id"]))
         return
     _change(conn, row, state=ACCOUNT_REMOVED, sealed=None)
 
 
 def list_for(conn, user_id):
     """The user's accounts that are not removed, oldest first."""
-    query = (sa.select(external_accounts)
-             .where(external_accounts.c.user_id == user_id, external_accounts.c.state.in_(USABLE))
-             .order_by(external_accounts.c.created_at, external_accounts.c.id))
+    query = (sa.select(other_addresses)
+             .where(other_addresses.c.user_id == user_id, other_addresses.c.state.in_(USABLE))
+             .order_by(other_addresses.c.created_at, other_addresses.c.id))
     return conn.execute(query).mappings().all()
 
 
 def find(conn, user_id, account_id):
     """One of the user's accounts (removed ones too), or None."""
-    query = sa.select(external_accounts).where(external_accounts.c.id == account_id,
-                                               external_accounts.c.user_id == user_id)
+    query = sa.select(other_addresses).where(other_addresses.c.id == account_id,
+                                               other_addresses.c.user_id == user_id)
     return conn.execute(query).mappings().first()
 
 
 def addresses_of(conn, user_id):
     """{account id: address} of all the user's accounts, removed ones too: old mail keeps its tag."""
-    query = sa.select(external_accounts.c.id, external_accounts.c.address).where(
-        external_accounts.c.user_id == user_id)
+    query = sa.select(other_addresses.c.id, other_addresses.c.address).where(
+        other_addresses.c.user_id == user_id)
     return {row.id: row.address for row in conn.execute(query)}
 
 
@@ -120,5 +120,5 @@ def _seal(relay_key, kept, secret):
 
 def _change(conn, row, **values):
     """Any change: the relay is told at the next sync (``version`` above ``taken_version``)."""
-    conn.execute(external_accounts.update().where(external_accounts.c.id == row["id"]).values(
-        version=external_accounts.c.version + 1, **values))
+    conn.execute(other_addresses.update().where(other_addresses.c.id == row["id"]).values(
+        version=other_addresses.c.version + 1, **values))
