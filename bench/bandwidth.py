@@ -53,7 +53,7 @@ from pouch.container import PouchWriter, codec, wire  # noqa: E402
 from pouch.html import MarkupTooDeep, reduce_html  # noqa: E402
 from pouch.mime import parts as mime_parts  # noqa: E402
 from pouch.mime.parse import trimmed_references  # noqa: E402
-from pouch.records import BODY_HTML  # noqa: E402
+from pouch.records import BODY_HTML, BlobRecord  # noqa: E402
 from relay import settings as relay_settings  # noqa: E402
 from relay.boxsync import blobstore  # noqa: E402
 from relay.boxsync.packing import pack_level  # noqa: E402
@@ -380,7 +380,7 @@ def pouch_payload(batch, text_only, *, order=None, shape=None, blobs_last=False,
             record = copy.copy(mail.sent if as_sent else mail.record)
             if text_only:
                 record.attachments = []
-            pouch.add_message(shape(record) if shape else record)
+            pouch.add(shape(record) if shape else record)
             if not (text_only or blobs_last):
                 _add_blobs(pouch, mail)
         if blobs_last and not text_only:
@@ -391,7 +391,7 @@ def pouch_payload(batch, text_only, *, order=None, shape=None, blobs_last=False,
 
 def _add_blobs(pouch, mail):
     for attachment in mail.record.attachments:
-        pouch.add_blob(attachment.sha256, mail.blobs[attachment.sha256])
+        pouch.add(BlobRecord(attachment.sha256, mail.blobs[attachment.sha256]))
 
 
 # --- what the pouch carries: field choice ---
@@ -461,7 +461,7 @@ def dictionary_samples(mails):
     for mail in mails:
         record = copy.copy(mail.record)
         record.attachments = []
-        samples.append(packer.pack(packer.pack(wire.encode_message(record))))
+        samples.append(packer.pack(packer.pack(wire.encode(record))))
     return samples
 
 

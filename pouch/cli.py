@@ -8,6 +8,7 @@ cannot convert gives one line and is left out.  Neither prints a traceback.
 """
 
 import argparse
+import hashlib
 import json
 import os
 import sys
@@ -15,8 +16,8 @@ import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 
-from pouch.container import BlobChunk, PouchError, PouchReader, PouchWriter
-from pouch.records import MessageRecord, StatusRecord
+from pouch.container import PouchError, PouchReader, PouchWriter, route, wire
+from pouch.records import BlobRecord
 
 PROG = "mailpouch-pouch"
 
@@ -52,18 +53,26 @@ def _fail(message):
 
 # --- inspect ---
 
+# Every field is shown, as people read it: addresses as "Name <email>", times in ISO 8601 UTC,
+# digests in hex, other bytes (a blob's data, sealed settings) as their size and sha256.
+TIMES = {"date", "at", "synced_at"}
+TEXT_SHOWN = 80  # characters of a long text in the table; --json gives it whole
+KIND_WIDTH = max(map(len, wire.NAMES))
+
+
 def run_inspect(args):
     try:
         with open(args.file, "rb") as source:
             reader = PouchReader(source, errors="skip" if args.skip_bad else "raise", blob_chunks=True)
-            records = list(_summaries(reader))
+            records = []
+            route(reader, {kind: _shown_by(show, records) for kind, show in SHOWN.items()}, PROG)
     except OSError as error:
         return _fail(f"{args.file}: {error.strerror or error}")
     except PouchError as error:
         return _fail(f"{args.file}: {error}")
     report = {
         "header": reader.header.as_dict(),
-        "counts": {kind: sum(r["kind"] == kind for r in records) for kind in ("message", "blob", "status")},
+        "counts": {kind: sum(r["kind"] == kind for r in records) for kind in wire.NAMES},
         "records": records,
         "skipped": [vars(skipped) for skipped in reader.skipped],
     }
@@ -71,23 +80,47 @@ def run_inspect(args):
     return 0
 
 
-def _summaries(reader):
-    """One small dict per record; a blob's chunks are never kept."""
-    for record in reader:
-        if isinstance(record, MessageRecord):
-            yield {"kind": "message", "id": record.id, "from": _addresses(record.from_),
-                   "subject": record.subject, "date": _iso(record.date),
-                   "attachments": [{"name": a.name, "type": a.type, "size": a.size,
-                                    "sha256": a.sha256.hex()} for a in record.attachments]}
-        elif isinstance(record, StatusRecord):
-            yield {"kind": "status", "id": record.message_id, "state": record.state,
-                   "at": _iso(record.at), "reason": record.reason}
-        elif isinstance(record, BlobChunk) and record.last:
-            yield {"kind": "blob", "sha256": record.sha256.hex(), "size": record.size}
+def _shown_by(show, records):
+    def add(record):
+        if (summary := show(record)) is not None:
+            records.append(summary)
+    return add
 
 
-def _addresses(pairs):
-    return ", ".join(f"{name} <{email}>" if name else email for name, email in pairs)
+def _fields(record):
+    """Every field of a record, shown: one small dict."""
+    return {"kind": wire.kind_of(record).name,
+            **{name.rstrip("_"): _value(name, value) for name, value in vars(record).items()}}
+
+
+def _blob(chunk):
+    """A blob once its last chunk is in; its chunks are never kept."""
+    if chunk.last:
+        return {"kind": "blob", "sha256": chunk.sha256.hex(), "size": chunk.size}
+    return None
+
+
+# How inspect shows each kind: all of them, whatever side wrote the pouch.
+SHOWN = {**dict.fromkeys(wire.NAMES, _fields), "blob": _blob}
+
+
+def _value(name, value):
+    if name in TIMES:
+        return _iso(value)
+    if isinstance(value, bytes):
+        return value.hex() if name == "sha256" else {"size": len(value), "sha256": hashlib.sha256(value).hexdigest()}
+    if isinstance(value, list):
+        return [_item(item) for item in value]
+    return value
+
+
+def _item(item):
+    if isinstance(item, tuple):  # an address
+        name, email = item
+        return f"{name} <{email}>" if name else email
+    if hasattr(item, "__dataclass_fields__"):  # a record within the record: an attachment
+        return {key.rstrip("_"): _value(key, value) for key, value in vars(item).items()}
+    return item
 
 
 def _iso(seconds):
@@ -107,8 +140,7 @@ def _table(report):
         f"codec {header['codec']}" + (f" with dictionary {header['dict_id']}" if header["dict_id"] else "")
         + f"; {header['stream_size']:,} bytes compressed, {header['raw_size']:,} raw; "
         f"{header['count']} records stored",
-        f"{counts['message']} messages, {counts['blob']} blobs, {counts['status']} statuses, "
-        f"{len(report['skipped'])} skipped",
+        ", ".join(f"{count} {kind}" for kind, count in counts.items()) + f"; {len(report['skipped'])} skipped",
     ]
     lines += [_line(record) for record in report["records"]]
     lines += [f"skipped  record {s['index']} ({s['kind']}): {s['reason']}" for s in report["skipped"]]
@@ -116,14 +148,20 @@ def _table(report):
 
 
 def _line(record):
-    if record["kind"] == "message":
-        attachments = "; ".join(f"{a['name']} ({a['type']}, {a['size']:,} bytes)" for a in record["attachments"])
-        return (f"message  {record['id']}  {record['date'] or '-'}  from {record['from'] or '-'}  "
-                f"subject {record['subject']!r}" + (f"  attachments: {attachments}" if attachments else ""))
-    if record["kind"] == "status":
-        reason = f": {record['reason']}" if record["reason"] else ""
-        return f"status   {record['id']}  {record['state']}{reason}  at {record['at']}"
-    return f"blob     {record['sha256']}  {record['size']:,} bytes"
+    """One record on one line: its kind, then each field that is not empty."""
+    fields = "  ".join(f"{name} {_cell(value)}" for name, value in record.items()
+                       if name != "kind" and value not in ("", [], {}, None))
+    return f"{record['kind']:<{KIND_WIDTH}}  {fields}"
+
+
+def _cell(value):
+    if isinstance(value, str):
+        return repr(value) if len(value) <= TEXT_SHOWN else f"{value[:TEXT_SHOWN]!r}… ({len(value):,} characters)"
+    if isinstance(value, dict):  # an attachment, the extra map, bytes summarised
+        return "{" + ", ".join(f"{name} {_cell(item)}" for name, item in value.items() if item is not None) + "}"
+    if isinstance(value, list):
+        return "[" + "; ".join(_cell(item) for item in value) + "]"
+    return f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else str(value)
 
 
 # --- pack ---
@@ -158,8 +196,8 @@ def _pack_one(writer, mime, path, record_id):
     try:
         parsed = mime.parse(path.read_bytes(), record_id)
         for sha256, data in parsed.blobs.items():  # blobs first: a message never lacks its attachments
-            writer.add_blob(sha256, data)
-        writer.add_message(parsed.record)  # checked before anything is written
+            writer.add(BlobRecord(sha256, data))
+        writer.add(parsed.record)  # checked before anything is written
     except OSError as error:
         print(f"{record_id}: cannot read: {error.strerror or error}", file=sys.stderr)
         return False

@@ -2,7 +2,8 @@
 
 This module is the contract between the MIME conversion (pouch.mime), the
 container (pouch.container) and both sides.  It says *what* a record holds;
-how a record is laid out on the wire is the container's business.
+how a record is laid out on the wire, and which side sends it, is the
+container's business (pouch.container.wire.KINDS).
 
 Addresses are ``(name, email)`` pairs, name possibly empty.  Dates are Unix
 seconds (UTC); a message's date may be negative (mail from before 1970).  Digests are raw 32-byte sha256 values.
@@ -60,7 +61,7 @@ class BlobRecord:
     """Attachment bytes, stored once per pouch however many messages carry them."""
 
     sha256: bytes
-    data: bytes
+    data: bytes  # read: the bytes; written (PouchWriter.add): bytes, or a binary file to copy from
 
 
 @dataclass

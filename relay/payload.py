@@ -12,7 +12,7 @@ from pouch.container import wire
 def pack(record, blobs):
     wanted = {attachment.sha256 for attachment in record.attachments}
     kept = {digest: data for digest, data in blobs.items() if digest in wanted}
-    return msgpack.packb([wire.encode_message(record), kept], use_bin_type=True)
+    return msgpack.packb([wire.encode(record), kept], use_bin_type=True)
 
 
 def unpack(payload):

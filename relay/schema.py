@@ -91,22 +91,20 @@ inbound_once = sa.Table(
     sa.Index("inbound_once_seen", "seen_at"),
 )
 
-# Status records owed to a box in a later pouch: the fate of each message it sent (kind
-# "message"), or how syncing one of its external accounts goes (kind "account": message_id
-# holds the box's account id, reason the error, synced_at the last good sync).
-statuses = sa.Table(
-    "statuses", metadata,
+# Records owed to a box in a later pouch, of the kinds the relay sends (pouch.container.wire):
+# the fate of each message it sent ("status"), how syncing one of its external accounts goes
+# ("account status"), read state set elsewhere ("flag").  subject: what the record is about (its
+# first field); fields: the record as JSON.  relay.owed writes and reads them.
+records_owed = sa.Table(
+    "records_owed", metadata,
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("box_id", sa.Integer, sa.ForeignKey("boxes.id"), nullable=False),
-    sa.Column("message_id", sa.String(1000), nullable=False),  # refused: ids too long for outbound too
-    sa.Column("state", sa.String(16), nullable=False),
-    sa.Column("reason", sa.Text, nullable=False, server_default=""),
-    sa.Column("at", sa.Integer, nullable=False),
-    sa.Column("kind", sa.String(16), nullable=False, server_default="message"),
-    sa.Column("synced_at", sa.Integer),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("subject", sa.String(1000), nullable=False),  # refused: ids too long for outbound too
+    sa.Column("fields", sa.Text, nullable=False),
     sa.Column("pouch_name", sa.String(200)),
     sa.Column("delivered_at", sa.Integer),
-    sa.Index("statuses_pending", "box_id", "delivered_at"),
+    sa.Index("records_owed_pending", "box_id", "delivered_at"),
 )
 
 # Pouches going down (offered until acked) and up (expected, then taken over).

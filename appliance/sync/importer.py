@@ -9,12 +9,14 @@ read (UnreadablePouch, nothing imported), or one record the reader or the store
 refuses for a stated reason (that one is set aside, the rest imported).  Any
 other exception is a bug of the box and goes up as one."""
 
+import functools
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from appliance.store import account_records, incoming, outbox, set_aside, sync_state
-from pouch.container import PouchError, PouchReader, PouchWriter
-from pouch.records import AccountStatusRecord, BlobRecord, FlagRecord, MessageRecord, StatusRecord
+from pouch.container import PouchError, PouchReader, PouchWriter, route
+from pouch.container.wire import kind_of
+from pouch.records import BlobRecord
 
 log = logging.getLogger(__name__)
 
@@ -41,25 +43,50 @@ class Imported:
 class Contents:
     """What a pouch holds, as the importer takes it."""
 
-    messages: list
-    blobs: dict  # sha256 -> bytes
-    statuses: list  # StatusRecords, AccountStatusRecords and FlagRecords
-    skipped: list  # pouch.container.reader.SkippedRecord
+    messages: list = field(default_factory=list)
+    blobs: dict = field(default_factory=dict)  # sha256 -> bytes
+    updates: list = field(default_factory=list)  # records of UPDATES' kinds, in pouch order
+    skipped: list = field(default_factory=list)  # pouch.container.reader.SkippedRecord
+
+
+@dataclass(frozen=True)
+class Update:
+    """A kind of record that changes what the box holds, applied after the pouch's mail."""
+
+    apply: object  # (conn, record) -> how many of the box's rows it changed
+    counter: str  # the field of Imported that counts them
+
+
+UPDATES = {
+    "status": Update(outbox.apply_status, "statuses"),  # the fate of mail the box sent
+    "account status": Update(account_records.apply_status, "account_statuses"),
+    "flag": Update(incoming.apply_server_read_state, "read_elsewhere"),  # read elsewhere: the box's copies follow
+}
+
+
+def _message(contents, record):
+    contents.messages.append(record)
+
+
+def _blob(contents, record):
+    contents.blobs[record.sha256] = record.data
+
+
+def _update(contents, record):
+    contents.updates.append(record)
+
+
+# What reading does with each kind a relay sends (wire.sent_by(RELAY): a test holds them together).
+TAKES = {"message": _message, "blob": _blob, **dict.fromkeys(UPDATES, _update)}
 
 
 def read_pouch(path):
     """The Contents of the pouch at ``path``; UnreadablePouch if its stream does not read."""
-    contents = Contents([], {}, [], [])
+    contents = Contents()
     try:
         with open(path, "rb") as source:
             reader = PouchReader(source, max_raw_bytes=MAX_RAW_BYTES, errors="skip")
-            for record in reader:
-                if isinstance(record, MessageRecord):
-                    contents.messages.append(record)
-                elif isinstance(record, BlobRecord):
-                    contents.blobs[record.sha256] = record.data
-                elif isinstance(record, (StatusRecord, AccountStatusRecord, FlagRecord)):
-                    contents.statuses.append(record)
+            route(reader, {kind: functools.partial(take, contents) for kind, take in TAKES.items()}, "the box")
     except PouchError as error:
         raise UnreadablePouch(f"{path.name}: {error}") from None
     for problem in reader.skipped:
@@ -86,13 +113,9 @@ def import_pouch(store, path, name):
                               summary=f"record {problem.index}")
                 result.set_aside += 1
         result.attachments = incoming.store_awaited_blobs(store, conn, contents.blobs)
-        for status in contents.statuses:
-            if isinstance(status, AccountStatusRecord):
-                result.account_statuses += account_records.apply_status(conn, status)
-            elif isinstance(status, FlagRecord):  # read elsewhere: the box's copies follow
-                result.read_elsewhere += incoming.apply_server_read_state(conn, status)
-            else:
-                result.statuses += outbox.apply_status(conn, status)
+        for record in contents.updates:
+            update = UPDATES[kind_of(record).name]
+            setattr(result, update.counter, getattr(result, update.counter) + update.apply(conn, record))
         sync_state.add_unacked(conn, name)
         sync_state.forget_failures(conn, name)
     return result
@@ -106,7 +129,7 @@ def _set_aside_message(store, conn, name, record, blobs, reason):
             PouchWriter(out, sender="relay", recipient=store.domain) as writer:
         for attachment in record.attachments:
             if attachment.sha256 in blobs:
-                writer.add_blob(attachment.sha256, blobs[attachment.sha256])
-        writer.add_message(record)
+                writer.add(BlobRecord(attachment.sha256, blobs[attachment.sha256]))
+        writer.add(record)
     sender = record.from_[0][1] if record.from_ else ""
     set_aside.add(conn, name, reason, file=file, record_id=record.id, summary=f"{sender}: {record.subject}"[:300])

@@ -2,6 +2,7 @@
 budget, and the external accounts' changes and read states (a few bytes each, always)."""
 
 from pouch.container import PouchWriter
+from pouch.records import BlobRecord
 
 from appliance.store import account_flags, account_records
 from appliance.store.sync_state import Contents
@@ -38,14 +39,12 @@ def pack(store, path, sender, budget=0):
     if not (records or accounts or flags):
         return None
     with open(path, "wb") as out, PouchWriter(out, sender=sender, recipient=RECIPIENT) as pouch:
-        for account in accounts:
-            pouch.add_account(account)
-        for flag in flags:
-            pouch.add_flag(flag)
+        for record in [*accounts, *flags]:
+            pouch.add(record)
         for record in records:
             for attachment in record.attachments:
                 _add_attachment(store, pouch, attachment)
-            pouch.add_message(record)
+            pouch.add(record)
     return Contents(uids=[record.id for record in records], accounts=versions, flags=flag_ids)
 
 
@@ -55,4 +54,4 @@ def _add_attachment(store, pouch, attachment):
     path = store.attachment_files.path(attachment.sha256.hex())
     if path.is_file():  # a missing file: the relay reports that message failed, the rest go
         with open(path, "rb") as data:
-            pouch.add_blob(attachment.sha256, data)
+            pouch.add(BlobRecord(attachment.sha256, data))

@@ -10,17 +10,15 @@ Layout::
 Record kinds: ``message`` (MessageRecord), ``blob`` (attachment bytes keyed by
 sha256, in chunks of at most 1 MiB, each distinct blob once per pouch),
 ``status`` (StatusRecord), and for external accounts ``account``, ``account
-status`` and ``flag`` (pouch.records).  A reader skips kinds it does not know
-and says so.
+status`` and ``flag`` (pouch.records), each declared once in ``wire.KINDS``.
+A reader skips kinds it does not know and says so.
 See ``wire`` for the field layout and ``codec`` for the zstd settings.
 
 Writing::
 
     with open(path, "wb") as out, PouchWriter(out, sender="box-1", recipient="relay") as pouch:
-        pouch.add_message(record)           # MessageRecord
-        pouch.add_blob(sha256, data)        # bytes or a binary file; False if already in
-        pouch.add_status(status)            # StatusRecord
-        pouch.add_account(account)          # also add_account_status, add_flag
+        pouch.add(record)                   # any record: MessageRecord, StatusRecord, ...
+        pouch.add(BlobRecord(sha256, data)) # data: bytes or a binary file; False if already in
 
 Reading::
 
@@ -28,6 +26,7 @@ Reading::
     reader.header                           # PouchHeader: pouch_id, sender, ..., count, raw_size
     for record in reader: ...               # MessageRecord | BlobRecord | StatusRecord | ...
     reader.skipped                          # SkippedRecord(index, kind, reason) list
+    route(reader, {"message": ..., "blob": ...}, "the box")  # each kind to its handler
 
 Every problem raises a subclass of PouchError naming what and where.  With
 ``errors="skip"`` a record that does not decode is listed in ``skipped`` and
@@ -40,11 +39,12 @@ from .errors import (BadMagic, CorruptPouch, MalformedHeader, MalformedRecord, P
                      PouchTooLarge, TruncatedPouch, UnsupportedVersion)
 from .header import PouchHeader, read as read_header
 from .reader import DEFAULT_MAX_RAW_BYTES, PouchReader, SkippedRecord
+from .routing import route
 from .wire import BlobChunk
 from .writer import CHUNK_SIZE, PouchWriter
 
 __all__ = [
     "BadMagic", "BlobChunk", "CHUNK_SIZE", "CorruptPouch", "DEFAULT_MAX_RAW_BYTES", "MalformedHeader",
     "MalformedRecord", "PouchError", "PouchHeader", "PouchReader", "PouchTooLarge", "PouchWriter",
-    "SkippedRecord", "TruncatedPouch", "UnsupportedVersion", "read_header",
+    "SkippedRecord", "TruncatedPouch", "UnsupportedVersion", "read_header", "route",
 ]

@@ -42,8 +42,8 @@ class SkippedRecord:
 class PouchReader:
     """Read a pouch from a binary file; iterate for records.
 
-    Yields MessageRecord, StatusRecord, and BlobRecord (or, with
-    ``blob_chunks=True``, BlobChunk pieces, so even a huge blob never sits in
+    Yields the records of wire.KINDS, a blob as a BlobRecord (or, with
+    ``blob_chunks=True``, as BlobChunk pieces, so even a huge blob never sits in
     memory whole).  ``errors="skip"`` steps over records that do not decode
     and lists them in ``skipped``; damage to the stream itself always raises.
     Records of a kind this reader does not know are skipped in both modes.

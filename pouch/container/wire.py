@@ -6,6 +6,11 @@ reader fills fields missing at the end with their defaults and ignores extra
 trailing fields, which lets old and new versions read each other's records.
 Trailing fields still at their default are left out when writing.
 
+Every kind is declared once, in ``KINDS``: its number, its name, the record class
+it reads as, its fields and which side sends it.  A new kind is a class in
+pouch.records and one entry here; each side's table of handlers then says what it
+does with it (a test holds those tables to ``sent_by``).
+
 Decoding never trusts what it reads: every field is type-checked, and a record
 that does not fit raises ``RecordError`` with a reason a person can act on.
 """
@@ -13,18 +18,10 @@ that does not fit raises ``RecordError`` with a reason a person can act on.
 import copy
 from dataclasses import dataclass
 
-from pouch.records import (AccountRecord, AccountStatusRecord, Attachment, FlagRecord, MessageRecord,
+from pouch.records import (AccountRecord, AccountStatusRecord, Attachment, BlobRecord, FlagRecord, MessageRecord,
                            StatusRecord)
 
-KIND_MESSAGE = 1
-KIND_BLOB = 2  # one chunk of a blob: [2, sha256, total size, offset, data]
-KIND_STATUS = 3
-KIND_ACCOUNT = 4
-KIND_ACCOUNT_STATUS = 5
-KIND_FLAG = 6
-KIND_NAMES = {KIND_MESSAGE: "message", KIND_BLOB: "blob", KIND_STATUS: "status", KIND_ACCOUNT: "account",
-              KIND_ACCOUNT_STATUS: "account status", KIND_FLAG: "flag"}
-
+BOX, RELAY = "box", "relay"  # who sends a kind
 SHA256_SIZE = 32
 _REQUIRED = object()
 
@@ -95,6 +92,26 @@ def _address(value, name):
     return (_text(value[0], name + " name"), _text(value[1], name + " email"))
 
 
+class _Records:
+    """A field holding a list of smaller records (a message's attachments), each itself a
+    list of positional fields."""
+
+    def __init__(self, cls, fields):
+        self._cls, self._fields = cls, fields
+        self._check = _list(self._one)
+
+    def __call__(self, value, name):
+        return self._check(value, name)
+
+    def _one(self, value, name):
+        if not isinstance(value, list):
+            raise RecordError(f"{name} should be a list of fields")
+        return self._cls(**_decode_fields(self._fields, value, name))
+
+    def encode(self, items):
+        return [_encode_fields(self._fields, item) for item in items]
+
+
 # (attribute, check, default): the wire order of each kind's fields.
 ATTACHMENT_FIELDS = (
     ("name", _text, _REQUIRED),
@@ -104,13 +121,6 @@ ATTACHMENT_FIELDS = (
     ("cid", _optional_text, None),
     ("inline", _flag, False),
 )
-
-
-def _attachment(value, name):
-    if not isinstance(value, list):
-        raise RecordError(f"{name} should be a list of fields")
-    return Attachment(**_decode_fields(ATTACHMENT_FIELDS, value, name))
-
 
 MESSAGE_FIELDS = (
     ("id", _text, _REQUIRED),
@@ -126,13 +136,18 @@ MESSAGE_FIELDS = (
     ("references", _list(_text), []),
     ("body", _text, ""),
     ("body_type", _text, "text"),
-    ("attachments", _list(_attachment), []),
+    ("attachments", _Records(Attachment, ATTACHMENT_FIELDS), []),
     ("recipients", _list(_text), []),
     ("extra", _map, {}),
     ("automatic", _flag, False),
 )
 
-_ATTACHMENTS_AT = [attribute for attribute, _, _ in MESSAGE_FIELDS].index("attachments")
+BLOB_FIELDS = (
+    ("sha256", _digest, _REQUIRED),
+    ("size", _count, _REQUIRED),
+    ("offset", _count, _REQUIRED),
+    ("data", _bytes, _REQUIRED),
+)
 
 STATUS_FIELDS = (
     ("message_id", _text, _REQUIRED),
@@ -163,22 +178,43 @@ FLAG_FIELDS = (
     ("at", _count, _REQUIRED),
 )
 
-# The kinds whose fields are all plain values: (kind, class, fields), one entry each.
-PLAIN_KINDS = (
-    (KIND_STATUS, StatusRecord, STATUS_FIELDS),
-    (KIND_ACCOUNT, AccountRecord, ACCOUNT_FIELDS),
-    (KIND_ACCOUNT_STATUS, AccountStatusRecord, ACCOUNT_STATUS_FIELDS),
-    (KIND_FLAG, FlagRecord, FLAG_FIELDS),
-)
-_PLAIN_BY_KIND = {kind: (cls, fields) for kind, cls, fields in PLAIN_KINDS}
-_PLAIN_BY_CLASS = {cls: (kind, fields) for kind, cls, fields in PLAIN_KINDS}
 
-BLOB_FIELDS = (
-    ("sha256", _digest, _REQUIRED),
-    ("size", _count, _REQUIRED),
-    ("offset", _count, _REQUIRED),
-    ("data", _bytes, _REQUIRED),
+def _within_its_blob(chunk):
+    if chunk.offset + len(chunk.data) > chunk.size:
+        raise RecordError(f"blob chunk at {chunk.offset} runs past the blob's size {chunk.size}")
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One record kind, as it travels."""
+
+    code: int  # its number on the wire: never reused
+    name: str  # for people (logs, inspect) and for each side's table of handlers
+    record: type  # the pouch.records class it reads as
+    fields: tuple
+    sent_by: tuple  # BOX, RELAY: what each side's reader must be ready for
+    check: object = None  # a check of the whole record, after its fields
+
+
+# Append only: a kind's code and fields are what old pouches on disk hold.
+KINDS = (
+    Kind(1, "message", MessageRecord, MESSAGE_FIELDS, (BOX, RELAY)),
+    # A blob travels in chunks of at most the writer's chunk size; readers put them together again.
+    Kind(2, "blob", BlobChunk, BLOB_FIELDS, (BOX, RELAY), check=_within_its_blob),
+    Kind(3, "status", StatusRecord, STATUS_FIELDS, (RELAY,)),
+    Kind(4, "account", AccountRecord, ACCOUNT_FIELDS, (BOX,)),
+    Kind(5, "account status", AccountStatusRecord, ACCOUNT_STATUS_FIELDS, (RELAY,)),
+    Kind(6, "flag", FlagRecord, FLAG_FIELDS, (BOX, RELAY)),  # read state, set on either side
 )
+_BY_CODE = {kind.code: kind for kind in KINDS}
+_BY_CLASS = {kind.record: kind for kind in KINDS} | {BlobRecord: _BY_CODE[2]}  # a blob put together
+_BY_NAME = {kind.name: kind for kind in KINDS}
+NAMES = tuple(_BY_NAME)
+
+
+def sent_by(side):
+    """The names of the kinds ``side`` (BOX or RELAY) writes: the other side must take each."""
+    return {kind.name for kind in KINDS if side in kind.sent_by}
 
 
 def _decode_fields(fields, values, where):
@@ -195,55 +231,54 @@ def _decode_fields(fields, values, where):
 
 
 def _encode_fields(fields, obj):
-    values = [getattr(obj, attribute) for attribute, _, _ in fields]
+    values = [_encoded(check, getattr(obj, attribute)) for attribute, check, _ in fields]
     while values and values[-1] == fields[len(values) - 1][2]:  # trailing defaults stay home
         values.pop()
     return values
 
 
+def _encoded(check, value):
+    return check.encode(value) if isinstance(check, _Records) else value
+
+
 # --- public ---
 
-def encode_message(record):
-    encoded = _encode_fields(MESSAGE_FIELDS, record)
-    if len(encoded) > _ATTACHMENTS_AT:
-        encoded[_ATTACHMENTS_AT] = [_encode_fields(ATTACHMENT_FIELDS, a) for a in encoded[_ATTACHMENTS_AT]]
-    return [KIND_MESSAGE] + encoded
+def kind_of(record):
+    """The Kind of a record object (a BlobRecord and its BlobChunks are blobs)."""
+    try:
+        return _BY_CLASS[type(record)]
+    except KeyError:
+        raise TypeError(f"{type(record).__name__} is not a pouch record") from None
 
 
-def encode_plain(record):
-    """A StatusRecord, AccountRecord, AccountStatusRecord or FlagRecord as its wire array."""
-    kind, fields = _PLAIN_BY_CLASS[type(record)]
-    return [kind] + _encode_fields(fields, record)
+def kind_named(name):
+    """The Kind called ``name`` (as in NAMES)."""
+    return _BY_NAME[name]
 
 
-def encode_blob_chunk(sha256, size, offset, data):
-    return [KIND_BLOB, sha256, size, offset, data]
+def encode(record):
+    """Any record of KINDS as its wire array; a whole BlobRecord goes as BlobChunks (PouchWriter)."""
+    kind = kind_of(record)
+    if not isinstance(record, kind.record):
+        raise TypeError("a blob is written in chunks (PouchWriter.add)")
+    return [kind.code] + _encode_fields(kind.fields, record)
 
 
 def kind_name(fields):
     """A record's kind for messages, whatever state the rest of it is in."""
     if isinstance(fields, list) and fields and type(fields[0]) is int:
-        return KIND_NAMES.get(fields[0], f"kind {fields[0]}")
+        return _BY_CODE[fields[0]].name if fields[0] in _BY_CODE else f"kind {fields[0]}"
     return "unknown kind"
 
 
 def decode(fields):
-    """A decoded msgpack array -> MessageRecord, BlobChunk or one of PLAIN_KINDS' records."""
+    """A decoded msgpack array -> the record of its kind (a BlobChunk for a blob)."""
     if not isinstance(fields, list) or not fields or type(fields[0]) is not int:
         raise RecordError("a record should be a list that starts with its kind")
-    kind, values = fields[0], fields[1:]
-    if kind == KIND_MESSAGE:
-        return MessageRecord(**_decode_fields(MESSAGE_FIELDS, values, "message"))
-    if kind in _PLAIN_BY_KIND:
-        cls, fields = _PLAIN_BY_KIND[kind]
-        return cls(**_decode_fields(fields, values, KIND_NAMES[kind].replace(" ", "_")))
-    if kind == KIND_BLOB:
-        return _decode_blob_chunk(values)
-    raise UnknownKind(f"unknown record kind {kind!r:.20} (written by a newer version?)")
-
-
-def _decode_blob_chunk(values):
-    chunk = BlobChunk(**_decode_fields(BLOB_FIELDS, values, "blob"))
-    if chunk.offset + len(chunk.data) > chunk.size:
-        raise RecordError(f"blob chunk at {chunk.offset} runs past the blob's size {chunk.size}")
-    return chunk
+    kind = _BY_CODE.get(fields[0])
+    if kind is None:
+        raise UnknownKind(f"unknown record kind {fields[0]!r:.20} (written by a newer version?)")
+    record = kind.record(**_decode_fields(kind.fields, fields[1:], kind.name.replace(" ", "_")))
+    if kind.check:
+        kind.check(record)
+    return record

@@ -6,6 +6,8 @@ import uuid
 
 import msgpack
 
+from pouch.records import BlobRecord
+
 from . import codec, header as pouch_header, wire
 
 CHUNK_SIZE = 1 << 20  # blobs travel in pieces of at most this, so neither side holds a whole blob
@@ -47,27 +49,16 @@ class PouchWriter:
         if exc_type is None:
             self.close()
 
-    def add_message(self, record):
-        self._write(wire.encode_message(record), check=True)
+    def add(self, record):
+        """Add one record of any kind (pouch.container.wire.KINDS), checked as the other side
+        will check it.  A BlobRecord's data is bytes or a binary file (large attachments stay
+        on disk); it goes in once: False if this pouch has that blob already."""
+        if isinstance(record, BlobRecord):
+            return self._add_blob(record.sha256, record.data)
+        self._write(wire.encode(record), check=True)
+        return True
 
-    def add_status(self, record):
-        """A StatusRecord (relay -> box)."""
-        self._write(wire.encode_plain(record), check=True)
-
-    def add_account(self, record):
-        """An AccountRecord (box -> relay)."""
-        self._write(wire.encode_plain(record), check=True)
-
-    def add_account_status(self, record):
-        """An AccountStatusRecord (relay -> box)."""
-        self._write(wire.encode_plain(record), check=True)
-
-    def add_flag(self, record):
-        """A FlagRecord (box -> relay)."""
-        self._write(wire.encode_plain(record), check=True)
-
-    def add_blob(self, sha256, data):
-        """Add attachment bytes (bytes, or a binary file) once; False if this pouch has them already."""
+    def _add_blob(self, sha256, data):
         if sha256 in self._blobs:
             return False
         if isinstance(data, (bytes, bytearray, memoryview)):
@@ -100,7 +91,7 @@ class PouchWriter:
             raise ValueError(f"blob {sha256.hex()[:16]}…: data does not match the sha256 given")
         for offset in range(0, max(len(data), 1), self._chunk_size):
             piece = data[offset:offset + self._chunk_size]
-            self._write(wire.encode_blob_chunk(sha256, len(data), offset, piece))
+            self._write(wire.encode(wire.BlobChunk(sha256, len(data), offset, piece)))
 
     def _add_blob_file(self, sha256, fileobj):
         # Large attachments stay on disk: size first, then hash and copy piece by piece.
@@ -111,7 +102,7 @@ class PouchWriter:
         for offset in range(0, max(size, 1), self._chunk_size):
             piece = fileobj.read(min(self._chunk_size, size - offset))
             digest.update(piece)
-            self._write(wire.encode_blob_chunk(sha256, size, offset, piece))
+            self._write(wire.encode(wire.BlobChunk(sha256, size, offset, piece)))
         if digest.digest() != sha256:
             self._broken = (f"blob {sha256.hex()[:16]}…: data does not match the sha256 given; "
                             "this pouch is unusable")

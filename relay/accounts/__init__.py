@@ -8,6 +8,6 @@ through the account's own SMTP server.
 - mailmap: the folders and the map of synced messages (dedupe, read state to send back, the
   account tags on its mail in pouches).
 - inbox: the sync of one account's inbox over a connection, batch by batch.
-- statuses: AccountStatusRecords owed to boxes.
+- statuses: AccountStatusRecords and FlagRecords owed to boxes (relay.owed).
 - session, runner, supervisor: one task per active account, with backoff, in each relay process.
 """

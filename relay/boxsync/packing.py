@@ -1,6 +1,6 @@
 """Packing a box's pending mail into pouches, each capped in raw bytes (a
-message over the cap travels alone).  The status records owed to the box ride
-in the first pouch.  Messages come as relay.inbound.preparation left them, so packing
+message over the cap travels alone).  The records owed to the box (relay.owed)
+ride in the first pouch.  Messages come as relay.inbound.preparation left them, so packing
 mostly compresses.
 
 Big mail travels in two parts.  Its record (text, and each attachment's name
@@ -25,11 +25,11 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 
 from pouch.container.writer import PouchWriter
-from pouch.records import StatusRecord
-from relay import payload, quarantine
-from relay.accounts import mailmap as account_mail, statuses as account_statuses
+from pouch.records import BlobRecord
+from relay import owed, payload, quarantine
+from relay.accounts import mailmap as account_mail
 from relay.inbound import preparation
-from relay.schema import deliveries, inbound, pouches, statuses
+from relay.schema import deliveries, inbound, pouches, records_owed
 
 DOWN = "down"
 OFFERED, ACKED = "offered", "acked"
@@ -77,28 +77,24 @@ def pending_attachments(db, box_id):
         deliveries.c.quarantined_at.is_(None)).order_by(deliveries.c.id)).all()
 
 
-def pending_statuses(db, box_id):
-    return db.execute(sa.select(statuses).where(
-        statuses.c.box_id == box_id, statuses.c.pouch_name.is_(None),
-        statuses.c.delivered_at.is_(None)).order_by(statuses.c.id)).mappings().all()
 
 
 @dataclass
 class Contents:
     """What one pouch carries: delivery ids whose record (and maybe attachments) it holds,
-    those whose attachments follow later, those whose attachments alone it holds, statuses;
-    and about how many bytes of mail that is."""
+    those whose attachments follow later, those whose attachments alone it holds, the rows of
+    records owed to the box (relay.owed); and about how many bytes of mail that is."""
 
     records: list = field(default_factory=list)
     split: list = field(default_factory=list)
     attachments: list = field(default_factory=list)
-    statuses: list = field(default_factory=list)
+    owed: list = field(default_factory=list)
     mail_bytes: int = 0
     # (delivery id, pouch column, reason, inbound id if it was converted here) of mail that would not pack
     set_aside: list = field(default_factory=list)
 
     def empty(self):
-        return not (self.records or self.attachments or self.statuses)
+        return not (self.records or self.attachments or self.owed)
 
 
 def _prepared_rows(engine, delivery_ids):
@@ -118,9 +114,8 @@ def write_pouch(engine, settings, box, name, contents):
     buffer = io.BytesIO()
     with PouchWriter(buffer, sender=settings.relay.domain, recipient=box.name, pouch_id=name,
                      level=pack_level(settings.sync, contents.mail_bytes)) as writer:
-        for status in contents.statuses:
-            if not account_statuses.add_to(writer, status):  # else an AccountStatusRecord
-                writer.add_status(StatusRecord(status["message_id"], status["state"], status["at"], status["reason"]))
+        for row in contents.owed:
+            writer.add(owed.record_of(row))
         tags = account_mail.tags(engine, contents.records)  # mail synced from a box user's external account
         contents.records = _each(engine, box, contents, contents.records, deliveries.c.pouch_name,
                                  lambda row: _add_message(engine, settings, writer, contents, row, tags))
@@ -157,7 +152,7 @@ def _add_message(engine, settings, writer, contents, row, tags):
     later = bool(blobs) and row.size > settings.sync.big_message_bytes
     if not later:
         _check_blobs(blobs)
-    writer.add_message(record)
+    writer.add(record)
     if later:
         contents.split.append(row.delivery_id)
     else:
@@ -182,7 +177,7 @@ def _check_blobs(blobs):
 
 def _write_blobs(writer, blobs):
     for digest, data in blobs.items():
-        writer.add_blob(digest, data)
+        writer.add(BlobRecord(digest, data))
 
 
 def prepare_now(engine, inbound_id):
@@ -196,7 +191,7 @@ def prepare_now(engine, inbound_id):
 def record_pouch(engine, box, name, data, contents):
     """Offer pouch ``name``; raises PackingConflict if some of its mail was packed meanwhile."""
     claims = ((deliveries.c.pouch_name, contents.records), (deliveries.c.blobs_pouch_name, contents.attachments),
-              (statuses.c.pouch_name, [status["id"] for status in contents.statuses]))
+              (records_owed.c.pouch_name, [row.id for row in contents.owed]))
     with engine.begin() as db:
         db.execute(pouches.insert().values(
             name=name, box_id=box.id, direction=DOWN, state=OFFERED, size=len(data),
@@ -214,14 +209,14 @@ async def pack_pending(engine, store, settings, box):
     """Pack everything pending for ``box`` into new pouches, records before the attachments
     that follow them; returns the pouches' names."""
     config = settings.sync
-    rows, status_rows = await asyncio.to_thread(_read, engine, box, pending_deliveries, pending_statuses)
+    rows, owed_rows = await asyncio.to_thread(_read, engine, box, pending_deliveries, owed.pending)
     big = config.big_message_bytes  # big mail's record goes after the small mail; its attachments later still
     rows = sorted(rows, key=lambda row: (row.size > big, row.id))
     chunks = [Contents(records=ids, mail_bytes=size)
               for ids, size in plan(rows, config.pouch_max_bytes, lambda row: min(row.size, big))]
-    if status_rows:
+    if owed_rows:
         chunks = chunks or [Contents()]
-        chunks[0].statuses = status_rows
+        chunks[0].owed = owed_rows
     names, finished = await _pack(engine, store, settings, box, chunks)
     if not finished:
         return names

@@ -11,9 +11,9 @@ import time
 
 import sqlalchemy as sa
 
-from relay import keys, quarantine
+from relay import keys, owed, quarantine
 from relay.boxsync import packing, takeover
-from relay.schema import boxes, deliveries, pouches, statuses
+from relay.schema import boxes, deliveries, pouches, records_owed
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +62,7 @@ def acknowledge(engine, box, names):
                        .values(state=packing.ACKED, done_at=now))
             delivered = ((deliveries.c.pouch_name, deliveries.c.delivered_at),
                          (deliveries.c.blobs_pouch_name, deliveries.c.blobs_delivered_at),
-                         (statuses.c.pouch_name, statuses.c.delivered_at))
+                         (records_owed.c.pouch_name, records_owed.c.delivered_at))
             for pouch_column, done_column in delivered:
                 table = pouch_column.table
                 db.execute(table.update().where(
@@ -89,7 +89,7 @@ def unreadable_in(request):
 def park(engine, box, reasons):
     """Park the offered pouches the box could not read (``{name: reason}``): never offered
     again; their mail quarantined with the reason (``mail retry`` packs it anew); the
-    statuses they carried travel again in the next pouch.  Returns the names parked now."""
+    records owed they carried travel again in the next pouch.  Returns the names parked now."""
     parked, now = [], int(time.time())
     with engine.begin() as db:
         for name, reason in reasons.items():
@@ -105,14 +105,12 @@ def park(engine, box, reasons):
 
 
 def _release(db, box, name, why, now):
-    """The mail of parked pouch ``name`` waits for an operator; its statuses for the next pouch."""
+    """The mail of parked pouch ``name`` waits for an operator; its records owed for the next pouch."""
     for column in (deliveries.c.pouch_name, deliveries.c.blobs_pouch_name):
         db.execute(deliveries.update().where(
             deliveries.c.box_id == box.id, column == name, deliveries.c.quarantined_at.is_(None),
         ).values({column.name: None, "quarantined_at": now, "quarantine_reason": why[:quarantine.REASON_CHARS]}))
-    db.execute(statuses.update().where(
-        statuses.c.box_id == box.id, statuses.c.pouch_name == name, statuses.c.delivered_at.is_(None),
-    ).values(pouch_name=None))
+    owed.release(db, box.id, name)
 
 
 def rejection(engine, box, name):

@@ -17,6 +17,7 @@ memory, with at most its attachments within the limit.
 """
 
 import asyncio
+import functools
 import hashlib
 import logging
 import tempfile
@@ -30,9 +31,8 @@ import sqlalchemy as sa
 from pouch import limits, mime
 from pouch.container.errors import PouchError, PouchTooLarge
 from pouch.container.reader import PouchReader
-from pouch.container import wire
-from pouch.container.wire import BlobChunk
-from pouch.records import STATUS_FAILED, AccountRecord, FlagRecord, MessageRecord
+from pouch.container import route, wire
+from pouch.records import STATUS_FAILED
 from relay import boxes, payload
 from relay.accounts import mailmap, registry
 from relay.inbound import store as inbound
@@ -45,7 +45,7 @@ log = logging.getLogger(__name__)
 UP = "up"
 EXPECTED, TAKEN, REJECTED = "expected", "taken", "rejected"
 MAX_RECORD_ID = 255  # outbound.record_id
-MAX_STATUS_ID = 1000  # statuses.message_id: a longer id is nothing a box could match; logged only
+MAX_STATUS_ID = 1000  # records_owed.subject: a longer id is nothing a box could match; logged only
 # Records of one upload (messages, blob chunks, accounts, flags): far more than a pouch of the
 # largest upload holds of real mail, and what bounds the memory its index and refusals take.
 MAX_UPLOAD_RECORDS = 200_000
@@ -91,7 +91,7 @@ class _Messages:
         key = record.id if len(record.id) <= MAX_STATUS_ID else hashlib.sha256(record.id.encode()).digest()
         if key in self._where:
             return
-        data = msgpack.packb(wire.encode_message(record), use_bin_type=True)
+        data = msgpack.packb(wire.encode(record), use_bin_type=True)
         self._where[key] = (self._file.seek(0, 2), len(data))
         self._file.write(data)
 
@@ -169,18 +169,30 @@ def read_upload(path, max_raw_bytes, folder):
     return upload
 
 
+def _message(upload, spill, record):
+    upload.messages.add(record)
+
+
+def _blob(upload, spill, chunk):
+    spill.add(chunk)
+
+
+def _account(upload, spill, record):
+    upload.accounts.append(record)  # in order: a later record of an account wins
+
+
+def _flag(upload, spill, record):
+    upload.flags.append(record)
+
+
+# What takeover does with each kind a box sends (wire.sent_by(BOX): a test holds them together).
+TAKES = {"message": _message, "blob": _blob, "account": _account, "flag": _flag}
+
+
 def _read_records(reader, upload, spill):
     """Sort the records of ``reader`` into ``upload``; returns the blobs spilled."""
     try:
-        for record in reader:
-            if isinstance(record, MessageRecord):
-                upload.messages.add(record)
-            elif isinstance(record, BlobChunk):
-                spill.add(record)
-            elif isinstance(record, AccountRecord):
-                upload.accounts.append(record)  # in order: a later record of an account wins
-            elif isinstance(record, FlagRecord):
-                upload.flags.append(record)
+        route(reader, {kind: functools.partial(take, upload, spill) for kind, take in TAKES.items()}, "the relay")
     finally:
         spill.close()
     return spill.blobs

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from pouch.records import STATUS_FAILED, STATUS_SENT
-from relay import backoff
-from relay.schema import outbound, statuses
+from pouch.records import STATUS_FAILED, STATUS_SENT, StatusRecord
+from relay import backoff, owed
+from relay.schema import outbound
 
 QUEUED, SENDING, SENT, FAILED = "queued", "sending", "sent", "failed"
 INTERRUPTED = ("the relay stopped while sending it, so it may or may not have left; "
@@ -61,8 +61,8 @@ def refuse(db, box_id, record_id, pouch_name, reason):
 
 
 def add_status(db, box_id, message_id, state, reason=""):
-    db.execute(statuses.insert().values(
-        box_id=box_id, message_id=message_id, state=state, reason=reason, at=int(time.time())))
+    """Owe the box the fate of its message ``message_id``."""
+    owed.owe(db, box_id, StatusRecord(message_id, state, int(time.time()), reason))
 
 
 def claim(engine, limit, lease_s):

@@ -181,7 +181,7 @@ def arrive(store, raw, record_id, to="asha"):
     """Mail from outside as the relay converts it and a pouch carries it to the box."""
     parsed = parse(raw, record_id)
     record = replace(parsed.record, recipients=[f"{to}@{DOMAIN}"])
-    carried = wire.decode(msgpack.unpackb(msgpack.packb(wire.encode_message(record), use_bin_type=True)))
+    carried = wire.decode(msgpack.unpackb(msgpack.packb(wire.encode(record), use_bin_type=True)))
     store.deliver_incoming(carried, parsed.blobs)
     return carried
 

@@ -76,12 +76,7 @@ def import_records(store, tmp_path, *records, name="relay/down/1.pouch"):
     path = tmp_path / "down.pouch"
     with open(path, "wb") as out, PouchWriter(out, sender="relay", recipient="box") as pouch:
         for record in records:
-            if isinstance(record, MessageRecord):
-                pouch.add_message(record)
-            elif isinstance(record, FlagRecord):
-                pouch.add_flag(record)
-            else:
-                pouch.add_account_status(record)
+            pouch.add(record)
     return importer.import_pouch(store, path, name)
 
 

@@ -9,7 +9,7 @@ import requests
 from appliance.store import outbox, sync_state
 from appliance.sync.importer import import_pouch
 from pouch.container import PouchWriter
-from pouch.records import STATUS_SENT, Attachment, MessageRecord, StatusRecord
+from pouch.records import STATUS_SENT, Attachment, BlobRecord, MessageRecord, StatusRecord
 from tests.appliance.conftest import DOMAIN, PASSWORD
 
 
@@ -219,7 +219,7 @@ def test_attachments_that_follow_their_message_show_as_coming_until_they_arrive(
 
     pouch_file = tmp_path / "later.pouch"
     with open(pouch_file, "wb") as out, PouchWriter(out, sender="relay", recipient="box") as pouch:
-        pouch.add_blob(digest, video)
+        pouch.add(BlobRecord(digest, video))
     assert import_pouch(store, pouch_file, "box/down/later.pouch").attachments == 1
     arrived = neema.get(thread_url).text
     assert "coming with a later sync" not in arrived

@@ -1,5 +1,7 @@
 """`mailpouch-pouch` run as the console script, on real files."""
 
+import hashlib
+import io
 import json
 import subprocess
 import sys
@@ -7,6 +9,10 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
+
+from pouch.container import PouchReader, wire
+from pouch.records import BlobRecord
+from tests.pouch.test_container import ACCOUNT, PHOTO, PHOTO_SHA, REPORT, REPORT_SHA, full_message, sample_pouch
 
 SCRIPT = Path(sys.executable).with_name("mailpouch-pouch")
 MINUTES = b"%PDF-1.4 minutes of the meeting " * 40
@@ -64,10 +70,10 @@ def test_inspect_json_lists_messages_and_each_attachment_once(packed):
     messages = {r["id"]: r for r in report["records"] if r["kind"] == "message"}
     assert set(messages) == {"a.eml", "team/b.eml", "team/c.eml"}
     assert messages["a.eml"]["subject"] == "Budget 2024"
-    assert messages["a.eml"]["from"] == "Amani <amani@example.cd>"
+    assert messages["a.eml"]["from"] == ["Amani <amani@example.cd>"]
     assert messages["a.eml"]["date"] == "2023-11-16T09:00:00Z"
     assert [a["name"] for a in messages["team/b.eml"]["attachments"]] == ["minutes.pdf"]
-    assert report["counts"] == {"message": 3, "blob": 1, "status": 0}
+    assert report["counts"] == {"message": 3, "blob": 1, "status": 0, "account": 0, "account status": 0, "flag": 0}
     assert [r["size"] for r in report["records"] if r["kind"] == "blob"] == [len(MINUTES)]
     assert report["header"]["sender"] == "relay"
 
@@ -76,9 +82,57 @@ def test_inspect_prints_a_readable_table(packed):
     pouch, _ = packed
     result = run("inspect", pouch)
     assert result.returncode == 0, result.stderr
-    assert "3 messages, 1 blobs, 0 statuses, 0 skipped" in result.stdout
+    assert "3 message, 1 blob, 0 status, 0 account, 0 account status, 0 flag; 0 skipped" in result.stdout
     assert "subject 'Lunch'" in result.stdout
-    assert f"minutes.pdf (application/pdf, {len(MINUTES):,} bytes)" in result.stdout
+    assert f"name 'minutes.pdf', type 'application/pdf', size {len(MINUTES):,}" in result.stdout
+
+
+@pytest.fixture
+def every_kind(tmp_path):
+    """A pouch holding each kind of record once (and two blobs), and its records as read."""
+    path = tmp_path / "every-kind.pouch"
+    path.write_bytes(sample_pouch())
+    return path, list(PouchReader(io.BytesIO(path.read_bytes())))
+
+
+def test_inspect_json_lists_every_record_of_every_kind_with_all_its_fields(every_kind):
+    path, records = every_kind
+    result = run("inspect", path, "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+
+    assert {kind for kind, count in report["counts"].items() if count} == set(wire.NAMES)
+    assert [r["kind"] for r in report["records"]] == [wire.kind_of(record).name for record in records]
+    for shown, record in zip(report["records"], records):
+        fields = {"sha256", "size"} if isinstance(record, BlobRecord) else {f.rstrip("_") for f in vars(record)}
+        assert set(shown) == {"kind"} | fields
+    message, photo, _, status, account, account_status, flag = report["records"]
+    assert message["to"] == ["jo@example.org", "Zoé Lumbu <zoe@example.cd>"]
+    assert message["body"] == full_message().body and message["extra"] == {"priority": "high"}
+    assert message["attachments"][0] == {"name": "photo.png", "type": "image/png", "size": len(PHOTO),
+                                         "sha256": PHOTO_SHA.hex(), "cid": "img1", "inline": True}
+    assert photo == {"kind": "blob", "sha256": PHOTO_SHA.hex(), "size": len(PHOTO)}
+    assert status == {"kind": "status", "message_id": "m0", "state": "failed", "at": "2023-11-14T22:15:00Z",
+                      "reason": "550 mailbox unknown"}
+    assert account["sealed"] == {"size": len(ACCOUNT.sealed), "sha256": hashlib.sha256(ACCOUNT.sealed).hexdigest()}
+    assert account_status["error"] == "the server refused the password" and account_status["synced_at"] == ""
+    assert flag == {"kind": "flag", "message_id": "417", "seen": True, "at": "2023-11-14T22:15:50Z"}
+
+
+def test_inspect_prints_one_line_per_record_of_every_kind(every_kind):
+    path, records = every_kind
+    result = run("inspect", path)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+
+    assert "1 message, 2 blob, 1 status, 1 account, 1 account status, 1 flag; 0 skipped" in lines
+    assert [line.split("  ")[0].strip() for line in lines[3:]] == [wire.kind_of(r).name for r in records]
+    assert "in_reply_to 'prev@example.org'" in lines[3] and "cid 'img1', inline True" in lines[3]
+    assert f"sha256 '{REPORT_SHA.hex()}'  size {len(REPORT):,}" in lines[5]
+    assert "reason '550 mailbox unknown'" in lines[6]
+    assert f"address 'amani@gmail.com'  state 'active'  sealed {{size {len(ACCOUNT.sealed)}, sha256 " in lines[7]
+    assert "error 'the server refused the password'" in lines[8]
+    assert "message_id '417'  seen True  at '2023-11-14T22:15:50Z'" in lines[9]
 
 
 def damaged(data, how):
@@ -146,5 +200,5 @@ def test_inspect_names_a_bad_record_or_skips_it_when_asked(tmp_path):
 
     lenient = run("inspect", pouch, "--skip-bad")
     assert lenient.returncode == 0, lenient.stderr
-    assert "status   m1  sent" in lenient.stdout
+    assert "message_id 'm1'  state 'sent'" in lenient.stdout
     assert "skipped  record 1 (message): message.id should be text, not 42" in lenient.stdout

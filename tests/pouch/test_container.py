@@ -77,13 +77,13 @@ ACCOUNT_STATUS = AccountStatusRecord("a1", "error", 1_700_000_120, "the server r
 
 def sample_pouch():
     def add(pouch):
-        pouch.add_message(full_message())
-        pouch.add_blob(PHOTO_SHA, PHOTO)
-        pouch.add_blob(REPORT_SHA, REPORT)
-        pouch.add_status(StatusRecord("m0", "failed", 1_700_000_100, "550 mailbox unknown"))
-        pouch.add_account(ACCOUNT)
-        pouch.add_account_status(ACCOUNT_STATUS)
-        pouch.add_flag(FlagRecord("417", True, 1_700_000_150))
+        pouch.add(full_message())
+        pouch.add(BlobRecord(PHOTO_SHA, PHOTO))
+        pouch.add(BlobRecord(REPORT_SHA, REPORT))
+        pouch.add(StatusRecord("m0", "failed", 1_700_000_100, "550 mailbox unknown"))
+        pouch.add(ACCOUNT)
+        pouch.add(ACCOUNT_STATUS)
+        pouch.add(FlagRecord("417", True, 1_700_000_150))
     return write_pouch(add, pouch_id="p-1", created=1_700_000_200)
 
 
@@ -114,7 +114,7 @@ def test_a_reader_can_be_read_again():
 
 def test_a_minimal_message_comes_back_with_its_defaults():
     minimal = MessageRecord(id="x", from_=[("", "a@example.org")])
-    _, records = read_all(write_pouch(lambda pouch: pouch.add_message(minimal)))
+    _, records = read_all(write_pouch(lambda pouch: pouch.add(minimal)))
     assert records == [minimal]
     records[0].to.append(("", "b@example.org"))  # defaults are fresh lists, not shared ones
     assert MessageRecord(id="y", from_=[]).to == []
@@ -127,7 +127,7 @@ def test_an_empty_pouch_is_valid():
 
 def test_large_blob_travels_in_chunks_and_comes_back_whole():
     sha, data = blob(os.urandom(2_500_000))
-    reader, records = read_all(write_pouch(lambda pouch: pouch.add_blob(sha, data), level=1))
+    reader, records = read_all(write_pouch(lambda pouch: pouch.add(BlobRecord(sha, data)), level=1))
     assert records == [BlobRecord(sha, data)]
     assert reader.header.count == 3  # 1 MiB chunks
 
@@ -136,19 +136,19 @@ def test_blob_from_a_file_round_trips(tmp_path):
     sha, data = blob(os.urandom(1_500_000))
     (tmp_path / "a.bin").write_bytes(data)
     with open(tmp_path / "a.bin", "rb") as source:
-        pouch = write_pouch(lambda writer: writer.add_blob(sha, source), level=1)
+        pouch = write_pouch(lambda writer: writer.add(BlobRecord(sha, source)), level=1)
     assert read_all(pouch)[1] == [BlobRecord(sha, data)]
 
 
 def test_blob_with_the_wrong_sha256_is_refused_by_the_writer():
     with pytest.raises(ValueError, match="does not match"):
-        write_pouch(lambda pouch: pouch.add_blob(REPORT_SHA, PHOTO))
+        write_pouch(lambda pouch: pouch.add(BlobRecord(REPORT_SHA, PHOTO)))
 
 
 def test_the_writer_refuses_a_record_the_reader_would_refuse():
     broken = MessageRecord(id=7, from_=[("", "a@example.org")])
     with pytest.raises(ValueError, match="message.id should be text, not 7"):
-        write_pouch(lambda pouch: pouch.add_message(broken))
+        write_pouch(lambda pouch: pouch.add(broken))
 
 
 def test_a_blob_file_that_does_not_match_its_sha256_leaves_the_pouch_unfinishable(tmp_path):
@@ -156,7 +156,7 @@ def test_a_blob_file_that_does_not_match_its_sha256_leaves_the_pouch_unfinishabl
     out = io.BytesIO()
     pouch = PouchWriter(out, sender="box1", recipient="relay")
     with open(tmp_path / "a.bin", "rb") as source, pytest.raises(ValueError, match="does not match"):
-        pouch.add_blob(REPORT_SHA, source)
+        pouch.add(BlobRecord(REPORT_SHA, source))
     with pytest.raises(ValueError, match="unusable"):
         pouch.close()
 
@@ -174,8 +174,8 @@ def test_an_attachment_carried_by_many_messages_travels_once():
 
     def add(pouch):
         for n in range(5):
-            pouch.add_message(full_message(f"m{n}", attachments=list(shared)))
-            pouch.add_blob(sha, data)
+            pouch.add(full_message(f"m{n}", attachments=list(shared)))
+            pouch.add(BlobRecord(sha, data))
 
     pouch = write_pouch(add)
     _, records = read_all(pouch)
@@ -184,10 +184,10 @@ def test_an_attachment_carried_by_many_messages_travels_once():
     assert len(pouch) < 1.2 * len(data)  # incompressible bytes, so the size shows one copy
 
 
-def test_add_blob_says_whether_the_blob_was_new():
+def test_adding_a_blob_says_whether_it_was_new():
     results = []
-    write_pouch(lambda pouch: results.extend([pouch.add_blob(PHOTO_SHA, PHOTO),
-                                              pouch.add_blob(PHOTO_SHA, PHOTO)]))
+    write_pouch(lambda pouch: results.extend([pouch.add(BlobRecord(PHOTO_SHA, PHOTO)),
+                                              pouch.add(BlobRecord(PHOTO_SHA, PHOTO))]))
     assert results == [True, False]
 
 
@@ -197,8 +197,8 @@ def test_reading_a_large_pouch_keeps_memory_flat(tmp_path):
     path = tmp_path / "big.pouch"
     with open(path, "wb") as out, PouchWriter(out, sender="relay", recipient="box1", level=1) as pouch:
         for n in range(40):  # 40 MiB of incompressible attachments
-            pouch.add_blob(*blob(os.urandom(1 << 20)))
-            pouch.add_message(full_message(f"m{n}"))
+            pouch.add(BlobRecord(*blob(os.urandom(1 << 20))))
+            pouch.add(full_message(f"m{n}"))
 
     tracemalloc.start()
     try:
@@ -222,7 +222,7 @@ def test_blob_chunks_mode_never_holds_a_whole_blob(tmp_path):
             big.write(piece)
     with open(path, "wb") as out, open(tmp_path / "big.bin", "rb") as source, \
             PouchWriter(out, sender="relay", recipient="box1", level=1) as pouch:
-        pouch.add_blob(digest.digest(), source)
+        pouch.add(BlobRecord(digest.digest(), source))
 
     tracemalloc.start()
     try:

@@ -24,7 +24,7 @@ def message(date_header=None, received=None):
 @pytest.mark.parametrize("seconds", [-2**63, -14182940, 0, 7258154400, 2**63 - 1])
 def test_any_signed_64_bit_date_travels(seconds):
     record = MessageRecord(id="m1", from_=[("", "ami@example.org")], date=seconds)
-    _, [back] = read_all(write_pouch(lambda pouch: pouch.add_message(record)))
+    _, [back] = read_all(write_pouch(lambda pouch: pouch.add(record)))
     assert back.date == seconds
 
 
@@ -32,7 +32,7 @@ def test_any_signed_64_bit_date_travels(seconds):
 def test_a_date_that_is_no_64_bit_whole_number_is_refused_with_its_reason(seconds):
     record = MessageRecord(id="m1", from_=[("", "ami@example.org")], date=seconds)
     with pytest.raises(ValueError, match="message.date should be a whole number of seconds"):
-        write_pouch(lambda pouch: pouch.add_message(record))
+        write_pouch(lambda pouch: pouch.add(record))
 
 
 @pytest.mark.parametrize("header, received, seconds", [
@@ -47,7 +47,7 @@ def test_a_date_that_is_no_64_bit_whole_number_is_refused_with_its_reason(second
 def test_the_relay_dates_mail_by_its_header_else_its_received_stamp_else_its_arrival(header, received, seconds):
     record, _ = preparation.message_record(message(header, received), "1", "ami@example.org", ARRIVED)
     assert record.date == seconds
-    _, [back] = read_all(write_pouch(lambda pouch: pouch.add_message(record)))
+    _, [back] = read_all(write_pouch(lambda pouch: pouch.add(record)))
     assert back.date == seconds
 
 
@@ -63,7 +63,7 @@ def test_unreadable_mail_travelling_as_an_attachment_is_dated_its_arrival(monkey
 def test_inspect_shows_dates_before_1970_and_beyond_year_9999(tmp_path):
     path = tmp_path / "dated.pouch"
     path.write_bytes(write_pouch(lambda pouch: [
-        pouch.add_message(MessageRecord(id=f"m{seconds}", from_=[("", "ami@example.org")], date=seconds))
+        pouch.add(MessageRecord(id=f"m{seconds}", from_=[("", "ami@example.org")], date=seconds))
         for seconds in (-14182940, 2**62)]))
     result = run("inspect", path, "--json")
     assert result.returncode == 0, result.stderr

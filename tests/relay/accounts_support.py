@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from pouch import sealing
 from pouch.container import PouchWriter
-from pouch.records import ACCOUNT_ACTIVE, AccountRecord, AccountStatusRecord, FlagRecord, MessageRecord
+from pouch.records import ACCOUNT_ACTIVE, AccountRecord, AccountStatusRecord, BlobRecord, MessageRecord
 from relay import keys
 from relay.accounts import supervisor as account_supervisor
 from relay.schema import account_messages, accounts, deliveries, inbound
@@ -63,11 +63,9 @@ async def upload(box, tmp_path, *records, blobs=None):
     buffer = io.BytesIO()
     with PouchWriter(buffer, sender="box", recipient="relay", level=3) as writer:
         for digest, data in (blobs or {}).items():
-            writer.add_blob(digest, data)
+            writer.add(BlobRecord(digest, data))
         for record in records:
-            add = {AccountRecord: writer.add_account, FlagRecord: writer.add_flag,
-                   MessageRecord: writer.add_message}[type(record)]
-            add(record)
+            writer.add(record)
     data = buffer.getvalue()
     answer = await box.sync(outgoing={"size": len(data)})
     path = tmp_path / f"upload-{uuid.uuid4().hex}.pouch"

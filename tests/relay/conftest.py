@@ -15,6 +15,7 @@ import tornado.httpclient
 
 from pouch.blobs.transfer import BlobTransfer
 from pouch.container import PouchReader, PouchWriter
+from pouch.records import BlobRecord
 from pouch.runtime.database import create_engine
 from relay import boxes
 from relay.boxsync import blobstore
@@ -187,8 +188,8 @@ def pouch_bytes(parsed_messages, sender="box", recipient="relay"):
     with PouchWriter(buffer, sender=sender, recipient=recipient, level=3) as writer:
         for record, blobs in parsed_messages:
             for digest, data in blobs.items():
-                writer.add_blob(digest, data)
-            writer.add_message(record)
+                writer.add(BlobRecord(digest, data))
+            writer.add(record)
     return buffer.getvalue()
 
 

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from pouch import mime
 from pouch.records import ACCOUNT_PAUSED, ACCOUNT_REMOVED, FlagRecord
 from relay.accounts import mailmap
-from relay.schema import statuses
+from relay.schema import records_owed
 from tests.relay.accounts_support import (ACCOUNT_ID, ADDRESS, FAST, OWNER, PASSWORD, account_record, account_row,
                                           accounts_running, database_url, mapped, message, queued_subjects,
                                           received, relay_overrides, settings_for, until, upload)
@@ -219,7 +219,7 @@ async def first_mail_ids(relay, box, tmp_path, count):
 
 def owed_flags(relay):
     with relay.engine.connect() as db:
-        return db.execute(sa.select(sa.func.count()).where(statuses.c.kind == "flag")).scalar()
+        return db.execute(sa.select(sa.func.count()).where(records_owed.c.kind == "flag")).scalar()
 
 
 @pytest.mark.gen_test(timeout=60)

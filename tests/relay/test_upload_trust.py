@@ -13,7 +13,8 @@ import tornado.httpclient
 
 from pouch import limits, mime
 from pouch.container import PouchWriter
-from pouch.records import STATUS_FAILED, STATUS_SENT, AccountRecord, Attachment, MessageRecord, StatusRecord
+from pouch.records import (STATUS_FAILED, STATUS_SENT, AccountRecord, Attachment, BlobRecord, MessageRecord,
+                           StatusRecord)
 from relay import boxes, retention
 from relay.schema import pouches
 from tests.relay.conftest import BoxClient, deliver, email_bytes
@@ -51,8 +52,8 @@ def messages(*parsed):
     def write(writer):
         for record, blobs in parsed:
             for digest, data in blobs.items():
-                writer.add_blob(digest, data)
-            writer.add_message(record)
+                writer.add(BlobRecord(digest, data))
+            writer.add(record)
     return write
 
 
@@ -78,7 +79,7 @@ async def test_a_box_sends_only_from_addresses_it_owns(relay, tmp_path):
 
     def write(writer):
         for account in registered:
-            writer.add_account(account)
+            writer.add(account)
         messages(*mail)(writer)
 
     name, answer = await send_pouch(goma, tmp_path, write)
@@ -155,8 +156,8 @@ async def test_a_small_pouch_of_a_huge_blob_is_refused_per_message_in_bounded_me
 
     def write(writer):
         with open(huge, "rb") as data:
-            writer.add_blob(digest, data)
-        writer.add_message(record)
+            writer.add(BlobRecord(digest, data))
+        writer.add(record)
         messages(fine)(writer)
 
     before = peak_rss_mb(process.process.pid)

@@ -42,7 +42,7 @@ def pouch_file(tmp_path):
     path = tmp_path / "down.pouch"
     with open(path, "wb") as out, PouchWriter(out, sender="relay", recipient="goma") as writer:
         for index in range(COUNT):
-            writer.add_message(MessageRecord(
+            writer.add(MessageRecord(
                 id=f"in-{index}", from_=[("Ami", "ami@example.org")], to=[("", f"marie@{DOMAIN}")],
                 subject=f"news {index}", date=1_790_000_000 + index, body=f"Hello number {index}. " * 20,
                 body_type="text", recipients=[f"marie@{DOMAIN}"]))
