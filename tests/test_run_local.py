@@ -19,6 +19,7 @@ import time
 import pytest
 import requests
 
+from tests.appliance.conftest import browser  # noqa: F401  (Debian's Chromium, headless)
 from tests.conftest import ROOT
 
 READY = "Ctrl-C stops both."
@@ -141,7 +142,7 @@ def sent_files(folder):
     return sorted(path for path in folder.rglob("*") if path.is_file()) if folder.exists() else []
 
 
-def test_the_walk_through_as_printed(run_local):
+def test_the_walk_through_as_printed(run_local, browser):  # noqa: F811
     run = run_local()
     text = run.printed()
     assert isinstance(text, str), text
@@ -174,10 +175,27 @@ def test_the_walk_through_as_printed(run_local):
     reply = sent.read_bytes()
     assert b"Thank you, it came." in reply and b"friend@example.org" in reply
     assert address.encode() in reply.partition(b"\r\n\r\n")[0]  # from the box user's address
+    relay_url = re.search(r"^  relay +(http://\S+)/ ", text, re.M).group(1)
+    operator = re.search(r"operator user (\S+), password (\S+)$", text, re.M).groups()
+    assert_status_page_opens_in_a_browser(browser, relay_url, operator)
     assert run.stop() == 0
 
     again = run_local()  # a second run reuses the credentials and the registration
     assert f"password {password} " in again.printed()
+
+
+def assert_status_page_opens_in_a_browser(browser, relay_url, operator):  # noqa: F811
+    """A browser asks for the operator's credentials (the 401's challenge) and shows the box."""
+    closed = browser.new_context()
+    with pytest.raises(Exception, match="ERR_INVALID_AUTH_CREDENTIALS"):  # asked, and none to give
+        closed.new_page().goto(f"{relay_url}/status")
+    closed.close()
+    context = browser.new_context(http_credentials={"username": operator[0], "password": operator[1]})
+    page = context.new_page()
+    assert page.goto(f"{relay_url}/status").status == 200  # sent only once challenged
+    row = page.locator("tr", has_text="local.relay.localhost").inner_text()
+    assert "registered" in row and "never" not in row and "silent" not in row
+    context.close()
 
 
 def test_a_box_set_to_another_domain_is_refused_with_the_one_to_set(run_local):
