@@ -11,6 +11,7 @@ ROOT = Path(__file__).resolve().parent.parent
 pytest_plugins = [
     "tests.support.at_modem",
     "tests.support.azurite",
+    "tests.support.box_server",
     "tests.support.flaky_proxy",
     "tests.support.dbus",
     "tests.support.dovecot",

@@ -1,14 +1,9 @@
 """Fixtures for the box: a migrated SQLite file, its store, settings for a server."""
 
-import asyncio
-import threading
 from pathlib import Path
 
 import pytest
 import requests
-from tornado.httpserver import HTTPServer
-from tornado.ioloop import IOLoop
-from tornado.testing import bind_unused_port
 
 from appliance import i18n
 from appliance.settings import ApplianceSettings, Box, Web
@@ -59,28 +54,12 @@ def make_user(store):
 
 
 @pytest.fixture
-def box_url(box_settings, engine):
-    """A real Tornado server for the box on a free port, in a thread of its own."""
+def box_url(box_server, box_settings, engine):
+    """The box's application of this test (its settings and database) on the session's real
+    Tornado server (tests/support/box_server.py)."""
     server_engine = create_engine(box_settings.box.database)
-    app = make_app(box_settings, server_engine)
-    sock, port = bind_unused_port()
-    started, holder = threading.Event(), {}
-
-    def run():
-        asyncio.set_event_loop(asyncio.new_event_loop())
-        server = HTTPServer(app)
-        server.add_sockets([sock])
-        holder["loop"] = IOLoop.current()
-        started.set()
-        holder["loop"].start()
-        server.stop()
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    assert started.wait(10), "the box's server did not start"
-    yield f"http://127.0.0.1:{port}"
-    holder["loop"].add_callback(holder["loop"].stop)
-    thread.join(10)
+    with box_server.serving(make_app(box_settings, server_engine)) as url:
+        yield url
     server_engine.dispose()
 
 
