@@ -27,7 +27,6 @@ import sqlalchemy as sa
 from pouch.container.writer import PouchWriter
 from pouch.records import BlobRecord
 from relay import owed, payload, quarantine
-from relay.accounts import mailmap as account_mail
 from relay.inbound import preparation
 from relay.schema import deliveries, inbound, pouches, records_owed
 
@@ -108,15 +107,20 @@ def _prepared_rows(engine, delivery_ids):
     return sorted(rows, key=lambda r: order[r.delivery_id])
 
 
-def write_pouch(engine, settings, box, name, contents):
+def no_extra(engine, delivery_ids):
+    return {}
+
+
+def write_pouch(engine, settings, box, name, contents, extra=no_extra):
     """The bytes of one pouch holding ``contents``; fills in ``contents.split``, and moves the
-    deliveries that would not pack out of ``contents`` into ``contents.set_aside``."""
+    deliveries that would not pack out of ``contents`` into ``contents.set_aside``.
+    ``extra(engine, delivery ids)``: {delivery id: what its MessageRecord.extra gains}."""
     buffer = io.BytesIO()
     with PouchWriter(buffer, sender=settings.relay.domain, recipient=box.name, pouch_id=name,
                      level=pack_level(settings.sync, contents.mail_bytes)) as writer:
         for row in contents.owed:
             writer.add(owed.record_of(row))
-        tags = account_mail.tags(engine, contents.records)  # mail synced from a box user's external account
+        tags = extra(engine, contents.records)
         contents.records = _each(engine, box, contents, contents.records, deliveries.c.pouch_name,
                                  lambda row: _add_message(engine, settings, writer, contents, row, tags))
         contents.attachments = _each(engine, box, contents, contents.attachments, deliveries.c.blobs_pouch_name,
@@ -205,9 +209,10 @@ def record_pouch(engine, box, name, data, contents):
             db.execute(deliveries.update().where(deliveries.c.id.in_(contents.split)).values(blobs_later=True))
 
 
-async def pack_pending(engine, store, settings, box):
+async def pack_pending(engine, store, settings, box, extra=no_extra):
     """Pack everything pending for ``box`` into new pouches, records before the attachments
-    that follow them; returns the pouches' names."""
+    that follow them; returns the pouches' names.  ``extra``: as for write_pouch (the sync
+    handshake passes the external accounts' tags)."""
     config = settings.sync
     rows, owed_rows = await asyncio.to_thread(_read, engine, box, pending_deliveries, owed.pending)
     big = config.big_message_bytes  # big mail's record goes after the small mail; its attachments later still
@@ -217,7 +222,7 @@ async def pack_pending(engine, store, settings, box):
     if owed_rows:
         chunks = chunks or [Contents()]
         chunks[0].owed = owed_rows
-    names, finished = await _pack(engine, store, settings, box, chunks)
+    names, finished = await _pack(engine, store, settings, box, chunks, extra)
     if not finished:
         return names
     later, = await asyncio.to_thread(_read, engine, box, pending_attachments)
@@ -232,12 +237,12 @@ def _read(engine, box, *queries):
         return [query(db, box.id) for query in queries]
 
 
-async def _pack(engine, store, settings, box, chunks):
+async def _pack(engine, store, settings, box, chunks, extra=no_extra):
     """Write and offer each chunk's pouch: (names, False if another process packed some first)."""
     names = []
     for contents in chunks:
         name = pouch_name(box, DOWN)
-        data = await asyncio.to_thread(write_pouch, engine, settings, box, name, contents)
+        data = await asyncio.to_thread(write_pouch, engine, settings, box, name, contents, extra)
         if contents.set_aside:
             await asyncio.to_thread(quarantine.set_aside_deliveries, engine, contents.set_aside)
         if contents.empty():

@@ -12,6 +12,7 @@ import time
 import sqlalchemy as sa
 
 from relay import keys, owed, quarantine
+from relay.accounts import mailmap
 from relay.boxsync import packing, takeover
 from relay.schema import boxes, deliveries, pouches, records_owed
 
@@ -173,7 +174,7 @@ async def handle(engine, store, settings, box, request):
         except OverQuota as error:
             log.warning("sync box=%s upload refused: %s", box.name, error)
             upload_error = str(error)
-    await packing.pack_pending(engine, store, settings, box)
+    await packing.pack_pending(engine, store, settings, box, extra=mailmap.tags)  # mail from an external account
     lifetime = settings.storage.url_lifetime_s
     downloads = [{"name": row.name, "url": store.download_url(row.name, lifetime), "size": row.size,
                   "sha256": row.sha256} for row in await asyncio.to_thread(offered, engine, box)]
