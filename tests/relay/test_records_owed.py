@@ -22,9 +22,9 @@ RECORDS = [StatusRecord("out-1", "failed", 100, "550 no such user"), AccountStat
            "wrong password", 150), FlagRecord("417", True, 300)]
 
 
-@pytest.fixture
-def url(tmp_path):
-    url = f"sqlite:///{tmp_path / 'relay.db'}"
+@pytest.fixture(params=["sqlite", "postgresql"])
+def url(request, tmp_path):
+    url = f"sqlite:///{tmp_path / 'relay.db'}" if request.param == "sqlite" else request.getfixturevalue("postgres_url")
     migrations.upgrade("relay", url, "r0009")
     engine = create_engine(url)
     with engine.begin() as db:
