@@ -154,6 +154,8 @@ def test_the_walk_through_as_printed(run_local, browser):  # noqa: F811
     for settings_file in ("relay.conf", "appliance.conf"):
         assert stat.S_IMODE((run.var / settings_file).stat().st_mode) == 0o600
 
+    readme = (ROOT / "README.md").read_text()
+    assert f"`{command_after(text, 2).replace(str(run.var), 'var')}`" in readme  # the README says the same
     assert json.loads(shell(command_after(text, 1))) == {"stored": True, "repeat": False}
     assert "sync done: 0 messages up, 1 down" in shell(command_after(text, 2))
     user = sign_in(box_url, address, password)
