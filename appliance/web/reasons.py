@@ -5,15 +5,16 @@ language, the original words following as detail."""
 from appliance.store import addresses
 from appliance.store.errors import N_
 
-UNREACHABLE = ("connection refused", "could not resolve", "couldn't resolve", "name or service not known",
-               "failed to connect", "network is unreachable", "no route to host", "connection reset")
+UNREACHABLE = ("could not reach", "connection refused", "could not resolve", "couldn't resolve",
+               "name or service not known", "failed to connect", "network is unreachable", "no route to host",
+               "connection reset")
 TIMED_OUT = ("timed out", "timeout")
 
 # (pieces of an error, what they mean) for a sync of the box ...
 SYNC = (
     (UNREACHABLE, N_("The box could not reach the relay.")),
     (TIMED_OUT, N_("The relay did not answer in time.")),
-    (("401", "403", "unauthori", "forbidden"), N_("The relay refused the box's credentials: register it again.")),
+    ((": 401", ": 403", "unauthori", "forbidden"), N_("The relay refused the box's credentials: register it again.")),
     (("modem", "link", "apn", "sim "), N_("The box could not get online.")),
 )
 # ... and for a message the relay could not deliver.

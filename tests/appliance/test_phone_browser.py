@@ -19,7 +19,8 @@ def pages_without_parameters():
     """Every path of the web client a person can open (a GET handler, nothing to fill in; the
     phones' connectivity checks are regular expressions and answer them, not people)."""
     for pattern, handler, *_ in web.routes({}):
-        if not set("()\\") & set(pattern) and pattern not in NOT_PAGES and handler.get is not tornado.web.RequestHandler.get:
+        is_page = handler.get is not tornado.web.RequestHandler.get and pattern not in NOT_PAGES
+        if is_page and not set("()\\") & set(pattern):
             yield pattern
 
 
