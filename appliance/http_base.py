@@ -22,6 +22,8 @@ class BoxHandler(tornado.web.RequestHandler):
 
     def initialize(self, **deps):
         for name, value in deps.items():
+            if hasattr(tornado.web.RequestHandler, name):  # a dep named "settings" would hide Tornado's
+                raise TypeError(f"a handler's dependency may not be named {name!r}")
             setattr(self, name, value)
 
     @classmethod
