@@ -2,7 +2,7 @@
 address's domain.  Other domains get the usual guess (imap.<domain>, smtp.<domain>),
 which the person checks with their provider."""
 
-from appliance.store.account_form import PASSWORD, XOAUTH2, AccountForm
+from appliance.store.other_address_form import PASSWORD, XOAUTH2, AccountForm
 from appliance.store.errors import N_
 
 GOOGLE_TOKEN_URL = "https://oauth2.googleapis.com/token"

@@ -5,7 +5,7 @@ import getpass
 import sys
 
 import migrations
-from appliance.store import Store, accounts, passwords
+from appliance.store import Store, passwords, users
 from appliance.store.errors import StoreError
 from pouch.runtime.database import create_engine
 
@@ -52,17 +52,17 @@ def user_command(settings, args, command):
 
 
 def add_user(store, args):
-    password = accounts.check_password(read_password())  # asked before the database is locked
+    password = users.check_password(read_password())  # asked before the database is locked
     password_hash = passwords.hash_password(password)
     with store.write() as conn:
-        accounts.create_user(conn, args.name, store.domain, password, display_name=args.display_name,
+        users.create_user(conn, args.name, store.domain, password, display_name=args.display_name,
                              is_admin=args.admin, allow_reserved=True, password_hash=password_hash)
-    return f"created {'admin' if args.admin else 'user'} {accounts.address_for(args.name, store.domain)}"
+    return f"created {'admin' if args.admin else 'user'} {users.address_for(args.name, store.domain)}"
 
 
 def list_users(store, _args):
     with store.read() as conn:
-        rows = accounts.page(conn, 0, None)
+        rows = users.page(conn, 0, None)
     return "\n".join(f"{row['email']:40} {'admin' if row['is_admin'] else 'user':5} "
                      f"{'suspended' if row['suspended'] else 'active':9} {row['display_name']}".rstrip()
                      for row in rows) or "no users yet: mailpouch-appliance user add NAME --admin"
@@ -71,31 +71,31 @@ def list_users(store, _args):
 def set_admin(store, args):
     with store.write() as conn:
         user = find(conn, store, args.name)
-        accounts.set_admin(conn, user["id"], not args.off)
+        users.set_admin(conn, user["id"], not args.off)
     return f"{user['email']} is {'no longer' if args.off else 'now'} an admin"
 
 
 def set_password(store, args):
     with store.read() as conn:
         find(conn, store, args.name)  # a wrong name is said before the password is asked
-    password = accounts.check_password(read_password())
+    password = users.check_password(read_password())
     password_hash = passwords.hash_password(password)
     with store.write() as conn:
         user = find(conn, store, args.name)
-        accounts.set_password(conn, user["id"], password, password_hash=password_hash)
+        users.set_password(conn, user["id"], password, password_hash=password_hash)
     return f"new password for {user['email']} (their sessions ended)"
 
 
 def suspend(store, args):
     with store.write() as conn:
         user = find(conn, store, args.name)
-        accounts.set_suspended(conn, user["id"], not args.off)
+        users.set_suspended(conn, user["id"], not args.off)
     return f"{user['email']} {'can sign in again' if args.off else 'is suspended (their mail stays)'}"
 
 
 def find(conn, store, name):
-    email = name if "@" in name else accounts.address_for(name, store.domain)
-    user = accounts.find_by_email(conn, email)
+    email = name if "@" in name else users.address_for(name, store.domain)
+    user = users.find_by_email(conn, email)
     if user is None:
         raise StoreError(f"no user {email} (mailpouch-appliance user list shows them)")
     return user

@@ -40,7 +40,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import migrations  # noqa: E402
-from appliance.store import Store, accounts, tokens  # noqa: E402
+from appliance.store import Store, tokens  # noqa: E402
+from appliance.store import users as box_users  # noqa: E402
 from appliance.store.api_tables import api_tokens  # noqa: E402
 from appliance.store.messages import Draft, send  # noqa: E402
 from appliance.store.tables import users as users_table  # noqa: E402
@@ -82,7 +83,7 @@ def populate(store, users, messages, rng):
     """Users and local mail written through the store, as the web client would."""
     names = [f"user{number:03d}" for number in range(users)]
     with store.write() as conn:
-        rows = [accounts.find_by_id(conn, accounts.create_user(conn, name, DOMAIN, PASSWORD,
+        rows = [box_users.find_by_id(conn, box_users.create_user(conn, name, DOMAIN, PASSWORD,
                                                                display_name=name.title()))
                 for name in names]
     words = vocabulary(random.Random(0))
@@ -124,7 +125,7 @@ def api_tokens_for(data_dir, names):
     engine = create_engine(f"sqlite:///{data_dir / 'mailpouch.db'}")
     with engine.begin() as conn:
         conn.execute(api_tokens.delete().where(api_tokens.c.name == "bench"))
-        found = {name: tokens.create(conn, accounts.find_by_email(conn, f"{name}@{DOMAIN}")["id"],
+        found = {name: tokens.create(conn, box_users.find_by_email(conn, f"{name}@{DOMAIN}")["id"],
                                      "bench") for name in names}
     engine.dispose()
     return found

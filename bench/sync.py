@@ -30,7 +30,7 @@ from tornado.httpserver import HTTPServer  # noqa: E402
 
 import migrations  # noqa: E402
 from appliance.settings import ApplianceSettings, Box, Sync  # noqa: E402
-from appliance.store import Store, accounts, messages  # noqa: E402
+from appliance.store import Store, messages, users  # noqa: E402
 from appliance.sync.client import make_http_client  # noqa: E402
 from appliance.sync.job import run_sync  # noqa: E402
 from appliance.sync.registration import register  # noqa: E402
@@ -92,7 +92,7 @@ async def start_box(folder, engine, proxy, http):
 
 def fill(engine, store, count, rng):
     with store.write() as conn:
-        user = accounts.find_by_id(conn, accounts.create_user(conn, "marie", DOMAIN, "bench password 1"))
+        user = users.find_by_id(conn, users.create_user(conn, "marie", DOMAIN, "bench password 1"))
         for index in range(count):
             draft = messages.Draft(to=[("", f"friend{index}@example.com")], subject=f"note {index}",
                                    body=text(rng, rng.randint(40, 300)))

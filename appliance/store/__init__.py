@@ -1,7 +1,7 @@
 """The box's mail store: SQLite tables (migration a0002), attachment files, search.
 
 A :class:`Store` bundles what the data-layer functions need beyond a connection;
-the functions live in one module per concern (accounts, messages, mailbox, search,
+the functions live in one module per concern (users, messages, mailbox, search,
 incoming, outbox, boxinfo) and write the change log themselves.
 """
 

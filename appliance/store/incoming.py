@@ -5,7 +5,8 @@ import secrets
 
 import sqlalchemy as sa
 
-from appliance.store import account_flags, accounts, addresses, contacts, mailbox, search_index
+from appliance.store import addresses, contacts, mailbox, other_address_flags, search_index
+from appliance.store import users as box_users
 from appliance.store.messages import INBOX, RECEIVED, add_view, insert_attachment
 from appliance.store.tables import attachments, messages, user_messages, users
 from pouch.mime import bodytext
@@ -66,9 +67,9 @@ def apply_server_read_state(conn, flag):
     message on its account's server, so the copies here follow.  A change the user made here
     since, still owed to the relay, wins.  Returns how many copies changed."""
     message_id = conn.execute(sa.select(messages.c.id).where(
-        messages.c.origin_id == account_flags.ORIGIN_PREFIX + flag.message_id,
+        messages.c.origin_id == other_address_flags.ORIGIN_PREFIX + flag.message_id,
         messages.c.account_id.is_not(None))).scalar()
-    if message_id is None or account_flags.owed(conn, flag.message_id):
+    if message_id is None or other_address_flags.owed(conn, flag.message_id):
         return 0
     owners = conn.execute(sa.select(user_messages.c.user_id).where(
         user_messages.c.message_id == message_id, user_messages.c.is_read != flag.seen)).scalars().all()
@@ -89,7 +90,7 @@ def store_awaited_blobs(store, conn, blobs):
 
 
 def _recipients(conn, local_addresses):
-    found = accounts.find_many(conn, local_addresses)
+    found = box_users.find_many(conn, local_addresses)
     unknown = sorted(set(a.lower() for a in local_addresses) - set(found))
     if unknown:
         log.warning("incoming mail for unknown addresses %s goes to the admins", ", ".join(unknown))

@@ -5,7 +5,7 @@ not the user's gives None, exactly as one that does not exist."""
 
 import sqlalchemy as sa
 
-from appliance.store import account_flags, changes, search_index
+from appliance.store import changes, other_address_flags, search_index
 from appliance.store.messages import (DRAFT, DRAFTS, INBOX, QUEUED, SENT_FOLDER, TRASH)
 from appliance.store.tables import attachments, messages, threads, user_messages
 
@@ -121,7 +121,7 @@ def set_flags(conn, user_id, message_ids, tell_server=True, **flags):
         user_messages.c.user_id == user_id, user_messages.c.message_id.in_(message_ids))).scalars().all()
     if owned:
         if "is_read" in flags and tell_server:  # mail from an external account: its server learns at the next sync
-            account_flags.note(conn, user_id, owned, flags["is_read"])
+            other_address_flags.note(conn, user_id, owned, flags["is_read"])
         conn.execute(user_messages.update().where(
             user_messages.c.user_id == user_id, user_messages.c.message_id.in_(owned)).values(**flags))
         _log_updates(conn, user_id, owned)

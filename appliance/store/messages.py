@@ -11,7 +11,7 @@ from email.utils import make_msgid
 
 import sqlalchemy as sa
 
-from appliance.store import accounts, addresses, changes, contacts, rules, search_index, threads
+from appliance.store import addresses, changes, contacts, rules, search_index, threads, users
 from appliance.store.errors import N_, StoreError
 from appliance.store.tables import attachments, messages, user_messages
 from pouch.mime import bodytext
@@ -157,7 +157,7 @@ def _thread_refs(draft):
 
 def _local_users(store, conn, emails):
     local = [email for email in emails if addresses.domain_of(email) == store.domain]
-    found = accounts.find_many(conn, local)
+    found = users.find_many(conn, local)
     for email in local:
         if email not in found:
             raise StoreError(N_("No one on this box has the address %(address)s."), address=email)

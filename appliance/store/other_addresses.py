@@ -3,7 +3,7 @@
 The password never touches the disk in the clear: the settings are sealed to the
 relay's public key (``pouch.sealing``) the moment they are entered, and only the
 sealed bytes are kept, until the pouch carrying them is taken by the relay
-(``account_records.taken``).  Every change bumps ``version``; the relay has seen
+(``other_address_records.taken``).  Every change bumps ``version``; the relay has seen
 an account up to ``taken_version``."""
 
 import json
@@ -15,8 +15,8 @@ import sqlalchemy as sa
 from pouch import sealing
 from pouch.records import ACCOUNT_ACTIVE, ACCOUNT_PAUSED, ACCOUNT_REMOVED
 
-from appliance.store import account_form
-from appliance.store.account_tables import other_addresses
+from appliance.store import other_address_form
+from appliance.store.other_address_tables import other_addresses
 from appliance.store.errors import N_, StoreError
 
 MAX_PER_USER = 10
@@ -25,11 +25,11 @@ USABLE = (ACCOUNT_ACTIVE, ACCOUNT_PAUSED)  # shown, and offered as a From addres
 
 def add(conn, user, form, relay_key, domain):
     """Add ``form`` (an AccountForm) for ``user``; returns the new account's id."""
-    address = account_form.check_address(form.address)
+    address = other_address_form.check_address(form.address)
     if address.rsplit("@", 1)[1] == domain:
         raise StoreError(N_("This is an address of this box already."))
-    kept = account_form.servers(form)
-    sealed = _seal(relay_key, kept, account_form.secrets(form, kept["auth"]))
+    kept = other_address_form.servers(form)
+    sealed = _seal(relay_key, kept, other_address_form.secrets(form, kept["auth"]))
     mine = list_for(conn, user["id"])
     if any(row["address"] == address for row in mine):
         raise StoreError(N_("You have added %(address)s already."), address=address)
@@ -48,7 +48,7 @@ def change_secret(conn, user_id, account_id, form, relay_key):
     """A new password (or OAuth2 secrets) for an account, sealed like the first."""
     row = _usable(conn, user_id, account_id)
     kept = json.loads(row["servers_json"])
-    sealed = _seal(relay_key, kept, account_form.secrets(form, kept["auth"]))
+    sealed = _seal(relay_key, kept, other_address_form.secrets(form, kept["auth"]))
     _change(conn, row, sealed=sealed)
 
 
@@ -115,7 +115,7 @@ def _usable(conn, user_id, account_id):
 def _seal(relay_key, kept, secret):
     if relay_key is None:
         raise StoreError(N_("Other addresses can be added after the box's next sync with the relay."))
-    return sealing.seal(relay_key, account_form.settings(kept, secret))
+    return sealing.seal(relay_key, other_address_form.settings(kept, secret))
 
 
 def _change(conn, row, **values):

@@ -9,7 +9,7 @@ import json
 import time
 from dataclasses import dataclass, field
 
-from appliance.store import account_flags, account_records, boxinfo, outbox
+from appliance.store import boxinfo, other_address_flags, other_address_records, outbox
 from appliance.store.tables import messages
 
 RELAY_URL, BOX_NAME, BOX_DOMAIN = "relay_url", "relay_box_name", "relay_box_domain"
@@ -137,8 +137,8 @@ def save_account_key(conn, text):
 def upload_taken(conn, contents):
     """The relay took a pouch of these Contents: its mail, account changes and read states are delivered."""
     mark_uploaded(conn, contents.uids)
-    account_records.taken(conn, contents.accounts)
-    account_flags.forget(conn, contents.flags)
+    other_address_records.taken(conn, contents.accounts)
+    other_address_flags.forget(conn, contents.flags)
 
 
 def mark_uploaded(conn, uids):

@@ -13,7 +13,7 @@ import functools
 import logging
 from dataclasses import dataclass, field
 
-from appliance.store import account_records, incoming, outbox, set_aside, sync_state
+from appliance.store import incoming, other_address_records, outbox, set_aside, sync_state
 from pouch.container import PouchError, PouchReader, PouchWriter, route
 from pouch.container.wire import kind_of
 from pouch.records import BlobRecord
@@ -59,7 +59,7 @@ class Update:
 
 UPDATES = {
     "status": Update(outbox.apply_status, "statuses"),  # the fate of mail the box sent
-    "account status": Update(account_records.apply_status, "account_statuses"),
+    "account status": Update(other_address_records.apply_status, "account_statuses"),
     "flag": Update(incoming.apply_server_read_state, "read_elsewhere"),  # read elsewhere: the box's copies follow
 }
 

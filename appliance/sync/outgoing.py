@@ -4,7 +4,7 @@ budget, and the external accounts' changes and read states (a few bytes each, al
 from pouch.container import PouchWriter
 from pouch.records import BlobRecord
 
-from appliance.store import account_flags, account_records
+from appliance.store import other_address_flags, other_address_records
 from appliance.store.sync_state import Contents
 
 RECIPIENT = "relay"
@@ -34,8 +34,8 @@ def pack(store, path, sender, budget=0):
     owed nothing."""
     records = within_budget(store.outbox(), budget)
     with store.read() as conn:
-        accounts, versions = account_records.pending(conn)
-        flags, flag_ids = account_flags.pending(conn)
+        accounts, versions = other_address_records.pending(conn)
+        flags, flag_ids = other_address_flags.pending(conn)
     if not (records or accounts or flags):
         return None
     with open(path, "wb") as out, PouchWriter(out, sender=sender, recipient=RECIPIENT) as pouch:

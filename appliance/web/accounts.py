@@ -3,7 +3,7 @@
 import tornado.web
 
 from appliance.i18n import LANGUAGES
-from appliance.store import accounts, passwords
+from appliance.store import passwords, users
 from appliance.store.errors import N_, StoreError
 from appliance.web.base import LANGUAGE_COOKIE, BaseHandler, safe_next
 
@@ -26,13 +26,13 @@ class SignUpHandler(BaseHandler):
         try:
             if password != self.get_argument("password2", ""):
                 raise StoreError(N_("The two passwords are not the same."))
-            accounts.check_name(name)  # the cheap checks before the costly hash
-            hashed = await passwords.hash_off_loop(accounts.check_password(password))
+            users.check_name(name)  # the cheap checks before the costly hash
+            hashed = await passwords.hash_off_loop(users.check_password(password))
             with self.store.write() as conn:
-                user_id = accounts.create_user(conn, name, self.store.domain, password,
+                user_id = users.create_user(conn, name, self.store.domain, password,
                                                display_name=display_name,
                                                language=self._chosen_language(), password_hash=hashed)
-                user = accounts.find_by_id(conn, user_id)
+                user = users.find_by_id(conn, user_id)
                 self.start_session(user, conn)
         except StoreError as error:
             return self._refuse(self.error_text(error), 400)
@@ -61,7 +61,7 @@ class SignInHandler(BaseHandler):
         if wait:
             return self._refuse(email, self.locale.translate(WAIT) % {"seconds": wait}, 429)
         with throttle.attempt(client, email) as attempt:
-            user = await accounts.authenticate_off_loop(self.store, email,
+            user = await users.authenticate_off_loop(self.store, email,
                                                         self.get_argument("password", ""))
             attempt.right = user is not None
         if user is None:
@@ -92,7 +92,7 @@ class LanguageHandler(BaseHandler):
             self.set_cookie(LANGUAGE_COOKIE, language, expires_days=365, samesite="Lax")
             if self.current_user:
                 with self.store.write() as conn:
-                    accounts.set_language(conn, self.current_user["id"], language)
+                    users.set_language(conn, self.current_user["id"], language)
         self.redirect("/" if self.current_user else "/login")
 
 
@@ -123,20 +123,20 @@ class SettingsHandler(BaseHandler):
         if language not in LANGUAGES:
             raise StoreError(N_("Unknown language."))
         with self.store.write() as conn:
-            accounts.set_language(conn, user["id"], language)
+            users.set_language(conn, user["id"], language)
         self.set_cookie(LANGUAGE_COOKIE, language, expires_days=365, samesite="Lax")
         return "language"
 
     async def _set_password(self, user):
         """Hashes run in the hashing pool; the change ends every other session of the user."""
-        if await accounts.authenticate_off_loop(self.store, user["email"],
+        if await users.authenticate_off_loop(self.store, user["email"],
                                                 self.get_argument("current", "")) is None:
             raise StoreError(N_("Your current password is not right."))
         password = self.get_argument("password", "")
         if password != self.get_argument("password2", ""):
             raise StoreError(N_("The two passwords are not the same."))
-        hashed = await passwords.hash_off_loop(accounts.check_password(password))
+        hashed = await passwords.hash_off_loop(users.check_password(password))
         with self.store.write() as conn:
-            accounts.set_password(conn, user["id"], password, password_hash=hashed)
+            users.set_password(conn, user["id"], password, password_hash=hashed)
             self.start_session(user, conn)
         return "password"

@@ -2,16 +2,16 @@
 
 import tornado.web
 
-from appliance.store import accounts, boxinfo, passwords, sync_usage
+from appliance.store import boxinfo, passwords, sync_usage, users
 from appliance.store.errors import N_, StoreError
 from appliance.web.base import PAGE_SIZE, AdminHandler, as_id
 
 USER_ACTIONS = {
-    "suspend": lambda conn, user_id, _h: accounts.set_suspended(conn, user_id, True),
-    "enable": lambda conn, user_id, _h: accounts.set_suspended(conn, user_id, False),
-    "make_admin": lambda conn, user_id, _h: accounts.set_admin(conn, user_id, True),
-    "unmake_admin": lambda conn, user_id, _h: accounts.set_admin(conn, user_id, False),
-    "password": lambda conn, user_id, handler: accounts.set_password(
+    "suspend": lambda conn, user_id, _h: users.set_suspended(conn, user_id, True),
+    "enable": lambda conn, user_id, _h: users.set_suspended(conn, user_id, False),
+    "make_admin": lambda conn, user_id, _h: users.set_admin(conn, user_id, True),
+    "unmake_admin": lambda conn, user_id, _h: users.set_admin(conn, user_id, False),
+    "password": lambda conn, user_id, handler: users.set_password(
         conn, user_id, handler.get_argument("password", ""), password_hash=handler.new_hash),
 }
 
@@ -22,7 +22,7 @@ class UsersHandler(AdminHandler):
     def get(self, error=None):
         page, offset = self.paging()
         with self.store.read() as conn:
-            rows = accounts.page(conn, offset, PAGE_SIZE + 1)
+            rows = users.page(conn, offset, PAGE_SIZE + 1)
         self.render("admin_users.html", rows=rows[:PAGE_SIZE], page=page,
                     more=len(rows) > PAGE_SIZE, base_url="/admin/users?", error=error)
 
@@ -36,9 +36,9 @@ class UsersHandler(AdminHandler):
                 raise StoreError(N_("You cannot do this to your own account."))
             if action == "password":  # hashed in the pool, off the server's loop
                 self.new_hash = await passwords.hash_off_loop(
-                    accounts.check_password(self.get_argument("password", "")))
+                    users.check_password(self.get_argument("password", "")))
             with self.store.write() as conn:
-                if accounts.find_by_id(conn, user_id) is None:
+                if users.find_by_id(conn, user_id) is None:
                     raise tornado.web.HTTPError(404)
                 USER_ACTIONS[action](conn, user_id, self)
         except StoreError as error:

@@ -6,8 +6,8 @@ address first, then everything else filled in from its domain)."""
 import tornado.web
 
 from appliance.mail_providers import preset
-from appliance.store import account_form, other_addresses, sync_state
-from appliance.store.account_form import AccountForm
+from appliance.store import other_address_form, other_addresses, sync_state
+from appliance.store.other_address_form import AccountForm
 from appliance.store.errors import N_, StoreError
 from appliance.web.base import BaseHandler
 
@@ -60,7 +60,7 @@ class AddressesHandler(BaseHandler):
         """Step one: the address alone; step two shows the form filled in for its domain."""
         typed = self.get_argument("address", "")
         try:
-            address = account_form.check_address(typed)
+            address = other_address_form.check_address(typed)
         except StoreError as error:
             self.set_status(400)
             return self._list(error=self.error_text(error), typed=typed)

@@ -3,7 +3,7 @@
 import pytest
 import requests
 
-from appliance.store import accounts, tokens
+from appliance.store import tokens, users
 from pouch.records import MessageRecord
 from tests.appliance.conftest import (  # noqa: F401 (fixtures)
     DOMAIN, box_settings, box_url, client, compiled_catalogues, engine, make_user, store)
@@ -42,7 +42,7 @@ def api(api_url, make_user, store):
 
     def make(name, bearer=False):
         with store.read() as conn:
-            user = accounts.find_by_email(conn, f"{name}@{DOMAIN}")
+            user = users.find_by_email(conn, f"{name}@{DOMAIN}")
         user = user or make_user(name)
         with store.write() as conn:
             token = tokens.create(conn, user["id"], "tests")

@@ -5,7 +5,7 @@ import re
 
 import requests
 
-from appliance.store import accounts
+from appliance.store import users
 from tests.api.conftest import DOMAIN, Api
 
 
@@ -32,7 +32,7 @@ def test_a_token_made_on_the_settings_page_works_until_revoked(client, make_user
 def test_requests_without_a_valid_token_are_refused(api_url, api, store):
     amani = api("amani")
     with store.write() as conn:
-        accounts.set_suspended(conn, int(amani.ok("GET", "/account")["id"]), True)
+        users.set_suspended(conn, int(amani.ok("GET", "/account")["id"]), True)
     assert amani.get("/account").status_code == 401  # a suspended user's tokens stop working
     for headers in ({}, {"Authorization": "Bearer mpt_guessed"}, {"Authorization": "Basic !!!"},
                     {"Authorization": "Digest x"}):

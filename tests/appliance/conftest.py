@@ -7,7 +7,7 @@ import requests
 
 from appliance import i18n
 from appliance.settings import ApplianceSettings, Box, Web
-from appliance.store import Store, accounts
+from appliance.store import Store, users
 from appliance.server import make_app
 from pouch.runtime.database import create_engine
 
@@ -47,9 +47,9 @@ def make_user(store):
     """Create a user of the box; returns its row."""
     def make(name, is_admin=False, password=PASSWORD):
         with store.write() as conn:
-            user_id = accounts.create_user(conn, name, DOMAIN, password, display_name=name.title(),
+            user_id = users.create_user(conn, name, DOMAIN, password, display_name=name.title(),
                                            is_admin=is_admin)
-            return accounts.find_by_id(conn, user_id)
+            return users.find_by_id(conn, user_id)
     return make
 
 

@@ -4,7 +4,7 @@ import os
 import subprocess
 import sys
 
-from appliance.store import accounts
+from appliance.store import users
 from tests.appliance.conftest import DOMAIN
 
 
@@ -20,7 +20,7 @@ def test_user_add_admin_creates_the_first_admin(box_settings, store):
     assert result.returncode == 0, result.stderr
     assert f"created admin admin@{DOMAIN}" in result.stdout
     with store.read() as conn:
-        user = accounts.authenticate(conn, f"admin@{DOMAIN}", "a good password")
+        user = users.authenticate(conn, f"admin@{DOMAIN}", "a good password")
     assert user["is_admin"]
     again = run_cli(box_settings, "user", "add", "admin")
     assert again.returncode != 0 and "already taken" in again.stderr

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from appliance.store import accounts, other_addresses, sync_state, tokens
+from appliance.store import other_addresses, sync_state, tokens, users
 from appliance.sync import importer, outgoing
 from pouch import sealing
 from pouch.container import PouchReader, PouchWriter
@@ -364,7 +364,7 @@ def test_apps_choose_the_address_they_send_from_through_the_api(amani, store, bo
     amani.post("/settings/addresses", data=GMAIL)
     account_id = account_of(store)["id"]
     with store.write() as conn:
-        token = tokens.create(conn, accounts.find_by_email(conn, f"amani@{DOMAIN}")["id"], "app")
+        token = tokens.create(conn, users.find_by_email(conn, f"amani@{DOMAIN}")["id"], "app")
     app = Api(box_url + "/api", token)
     baba = [{"name": "Baba", "email": "baba@example.org"}]
 

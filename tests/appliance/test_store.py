@@ -6,7 +6,7 @@ import pytest
 import sqlalchemy as sa
 
 import migrations
-from appliance.store import Store, account_tables, accounts, boxinfo, changes, mailbox, outbox, search
+from appliance.store import Store, boxinfo, changes, mailbox, other_address_tables, outbox, search, users
 from appliance.store.errors import StoreError
 from appliance.store.messages import Draft, NewFile, save_draft, send
 from pouch.runtime.database import create_engine
@@ -144,14 +144,14 @@ def test_search_ranks_subject_matches_first(store, make_user):
 
 def test_sign_up_rules(store):
     with store.write() as conn:
-        accounts.create_user(conn, "Marie.K", "box.test", "long enough")
+        users.create_user(conn, "Marie.K", "box.test", "long enough")
         for name, password in [("marie.k", "long enough"), ("admin", "long enough"),
                                ("a", "long enough"), ("bad name", "long enough"),
                                ("ok-name", "short")]:
             with pytest.raises(StoreError):
-                accounts.create_user(conn, name, "box.test", password)
-        assert accounts.authenticate(conn, "marie.k@box.test", "long enough")["email"] == "marie.k@box.test"
-        assert accounts.authenticate(conn, "marie.k@box.test", "wrong one") is None
+                users.create_user(conn, name, "box.test", password)
+        assert users.authenticate(conn, "marie.k@box.test", "long enough")["email"] == "marie.k@box.test"
+        assert users.authenticate(conn, "marie.k@box.test", "wrong one") is None
 
 
 def test_incoming_mail_for_an_unknown_address_goes_to_the_admins(store, make_user):
@@ -180,10 +180,10 @@ def test_the_upgrade_takes_bcc_out_of_the_search_others_share(box_settings, monk
     engine = create_engine(url)
     migrations.upgrade("appliance", url, "a0007")
     # Today's code writes the mail; at a0007 the other addresses' table had its old name (a0009).
-    monkeypatch.setattr(account_tables.other_addresses, "name", "external_accounts")
+    monkeypatch.setattr(other_address_tables.other_addresses, "name", "external_accounts")
     old = Store(engine, box_settings.box.data_dir, box_settings.box.domain)
     with old.write() as conn:
-        alice, bob = (accounts.find_by_id(conn, accounts.create_user(conn, name, "box.test", "pw long enough"))
+        alice, bob = (users.find_by_id(conn, users.create_user(conn, name, "box.test", "pw long enough"))
                       for name in ("alice", "bob"))
     write(old, alice, to=[("", "bob@box.test")], bcc=[("", "secret@example.org")], subject="Plans")
     write(old, alice, to=[("", "friend@example.org")], bcc=[("", "quiet@example.org")], subject="Mine")

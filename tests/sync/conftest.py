@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from appliance.settings import ApplianceSettings, Box, Sync
-from appliance.store import Store, accounts, mailbox, messages
+from appliance.store import Store, mailbox, messages, users
 from appliance.store.tables import messages as messages_table
 from appliance.sync.client import make_http_client
 from appliance.sync.job import run_sync
@@ -71,9 +71,9 @@ class SyncedBox:
 
     def user(self, name, is_admin=False):
         with self.store.write() as conn:
-            user_id = accounts.create_user(conn, name, self.settings.box.domain, PASSWORD,
+            user_id = users.create_user(conn, name, self.settings.box.domain, PASSWORD,
                                            display_name=name.title(), is_admin=is_admin)
-            return accounts.find_by_id(conn, user_id)
+            return users.find_by_id(conn, user_id)
 
     def send(self, user, to, subject, body="Hello.", files=()):
         draft = messages.Draft(to=[("", address) for address in to], subject=subject, body=body,

@@ -6,8 +6,8 @@ import pytest
 import sqlalchemy as sa
 
 from appliance.store import boxinfo, mailbox, other_addresses, sync_state
-from appliance.store.account_form import AccountForm
-from appliance.store.account_tables import other_addresses as accounts_table
+from appliance.store.other_address_form import AccountForm
+from appliance.store.other_address_tables import other_addresses as accounts_table
 from appliance.store.messages import INBOX
 from pouch import sealing
 from relay import keys

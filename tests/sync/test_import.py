@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 import migrations
-from appliance.store import Store, accounts, sync_state
+from appliance.store import Store, sync_state, users
 from appliance.store.tables import messages
 from appliance.sync.importer import import_pouch
 from pouch.container import PouchWriter
@@ -32,7 +32,7 @@ def store(tmp_path):
     migrations.upgrade("appliance", url)
     store = Store(create_engine(url), tmp_path, DOMAIN)
     with store.write() as conn:
-        accounts.create_user(conn, "marie", DOMAIN, "correct horse battery")
+        users.create_user(conn, "marie", DOMAIN, "correct horse battery")
     yield store
     store.engine.dispose()
 

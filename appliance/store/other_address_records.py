@@ -5,7 +5,7 @@ import sqlalchemy as sa
 
 from pouch.records import AccountRecord
 
-from appliance.store.account_tables import other_addresses
+from appliance.store.other_address_tables import other_addresses
 from appliance.store.tables import users
 
 RELAY_STATES = ("syncing", "paused", "error", "removed")

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from pouch.records import FlagRecord
 
-from appliance.store.account_tables import account_flags
+from appliance.store.other_address_tables import other_address_flags
 from appliance.store.tables import messages, user_messages
 
 ORIGIN_PREFIX = "relay:"  # incoming mail keeps the relay's record id as origin "relay:<id>"
@@ -27,19 +27,19 @@ def note(conn, user_id, message_ids, seen):
     now = int(time.time())
     for origin in conn.execute(query).scalars().all():
         relay_id = origin[len(ORIGIN_PREFIX):]
-        conn.execute(account_flags.delete().where(account_flags.c.relay_message_id == relay_id))
-        conn.execute(account_flags.insert().values(relay_message_id=relay_id, seen=seen, at=now))
+        conn.execute(other_address_flags.delete().where(other_address_flags.c.relay_message_id == relay_id))
+        conn.execute(other_address_flags.insert().values(relay_message_id=relay_id, seen=seen, at=now))
 
 
 def owed(conn, relay_message_id):
     """Whether a read state the user set here waits to go to the relay for this message."""
-    return conn.execute(sa.select(account_flags.c.id).where(
-        account_flags.c.relay_message_id == relay_message_id)).first() is not None
+    return conn.execute(sa.select(other_address_flags.c.id).where(
+        other_address_flags.c.relay_message_id == relay_message_id)).first() is not None
 
 
 def pending(conn):
     """(FlagRecords, row ids) waiting for the relay, oldest first."""
-    rows = conn.execute(sa.select(account_flags).order_by(account_flags.c.id)).mappings().all()
+    rows = conn.execute(sa.select(other_address_flags).order_by(other_address_flags.c.id)).mappings().all()
     return ([FlagRecord(message_id=row["relay_message_id"], seen=row["seen"], at=row["at"]) for row in rows],
             [row["id"] for row in rows])
 
@@ -47,4 +47,4 @@ def pending(conn):
 def forget(conn, row_ids):
     """The relay took these; a wish changed since it was packed has a new row and stays."""
     if row_ids:
-        conn.execute(account_flags.delete().where(account_flags.c.id.in_(list(row_ids))))
+        conn.execute(other_address_flags.delete().where(other_address_flags.c.id.in_(list(row_ids))))

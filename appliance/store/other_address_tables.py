@@ -1,4 +1,4 @@
-"""Tables of users' other addresses (migration a0005, renamed in a0009): the addresses and the
+"""Tables of users' other addresses (migration a0005, renamed in a0009 and a0010): the addresses and the
 read state owed to the relay."""
 
 import sqlalchemy as sa
@@ -23,8 +23,8 @@ other_addresses = sa.Table(
     sa.Column("created_at", sa.Integer, nullable=False),
 )
 
-account_flags = sa.Table(
-    "account_flags", metadata,
+other_address_flags = sa.Table(
+    "other_address_flags", metadata,
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("relay_message_id", sa.String(200), nullable=False, unique=True),
     sa.Column("seen", sa.Boolean, nullable=False),
