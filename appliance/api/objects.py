@@ -30,7 +30,7 @@ def message(conn, user_id, message_id, draft, expanded=False):
 
 
 def threads(conn, user_id, ids, expanded=False):
-    by_thread = listing.thread_messages(conn, user_id, ids)
+    by_thread = listing.thread_messages(conn, user_id, ids, with_body=False)
     all_ids = [row["id"] for rows in by_thread.values() for row in rows]
     files = mailbox.attachments_of(conn, all_ids)
     found = []
