@@ -80,23 +80,25 @@ def inbox_subjects(store, user):
         return [row["subject"] for row in mailbox.list_folder(conn, user["id"], "inbox")[0]]
 
 
-def test_a_double_click_on_send_sends_one_message(new_page, make_user, store):
+def written_to_baraka(new_page, make_user, subject, body):
+    """(page, baraka): amani's compose page, written to baraka and not sent yet."""
     make_user("amani")
     baraka = make_user("baraka")
     page = new_page()
     sign_in(page, "amani")
-    write(page, f"baraka@{DOMAIN}", "Once only", "One copy, please.")
+    write(page, f"baraka@{DOMAIN}", subject, body)
+    return page, baraka
+
+
+def test_a_double_click_on_send_sends_one_message(new_page, make_user, store):
+    page, baraka = written_to_baraka(new_page, make_user, "Once only", "One copy, please.")
     page.get_by_role("button", name="Send").dblclick()
     page.wait_for_url("**/folder/sent")
     assert inbox_subjects(store, baraka) == ["Once only"]
 
 
 def test_back_after_sending_does_not_send_again(new_page, make_user, store):
-    make_user("amani")
-    baraka = make_user("baraka")
-    page = new_page()
-    sign_in(page, "amani")
-    write(page, f"baraka@{DOMAIN}", "Sent once", "Hello.")
+    page, baraka = written_to_baraka(new_page, make_user, "Sent once", "Hello.")
     page.get_by_role("button", name="Send").click()
     page.wait_for_url("**/folder/sent")
     page.go_back()

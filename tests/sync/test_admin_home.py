@@ -11,7 +11,7 @@ from appliance.store import sync_state
 from appliance.sync import scheduler as scheduler_module
 from appliance.sync.registration import save_token
 from appliance.sync.scheduler import Scheduler
-from tests.sync.test_admin_page import WAIT_S, Browser, serve_box_with_sync_pages
+from tests.sync.test_admin_page import WAIT_S, signed_in_on_sync_pages
 
 UNREACHABLE = "The box could not reach the relay."
 
@@ -41,10 +41,7 @@ async def test_sync_now_with_the_relay_down_shows_the_reason_at_once_then_ends_w
         sync_state.save_registration(conn, f"http://127.0.0.1:{closed_port()}", "goma", goma.settings.box.domain)
     admin = goma.user("amani", is_admin=True)
     scheduler = Scheduler(goma.settings, goma.store)
-    server, url = serve_box_with_sync_pages(goma, scheduler)
-    try:
-        browser = Browser(url)
-        await browser.sign_in(admin["email"])
+    async with signed_in_on_sync_pages(goma, admin, scheduler) as browser:
         home = await browser.get("/admin")
         assert "Never" in home.text and 'href="/admin/sync"' in home.text and 'href="/admin/modem"' in home.text
         started = await browser.post("/admin/sync/now", next="/admin")
@@ -61,9 +58,6 @@ async def test_sync_now_with_the_relay_down_shows_the_reason_at_once_then_ends_w
         assert UNREACHABLE in sync_page and "Sync now" in sync_page  # it can be tried again
         await browser.post("/settings", action="language", language="fr")
         assert "La boîte n'a pas pu joindre le relais." in html.unescape((await browser.get("/admin")).text)
-    finally:
-        scheduler.stop()
-        server.stop()
 
 
 @pytest.mark.gen_test(timeout=60)
@@ -71,10 +65,7 @@ async def test_sync_now_on_an_unregistered_box_says_so_in_the_admins_language(re
     goma = await make_box("goma", registered=False)
     admin = goma.user("amani", is_admin=True)
     scheduler = Scheduler(goma.settings, goma.store)
-    server, url = serve_box_with_sync_pages(goma, scheduler)
-    try:
-        browser = Browser(url)
-        await browser.sign_in(admin["email"])
+    async with signed_in_on_sync_pages(goma, admin, scheduler) as browser:
         assert "This box is not registered with a relay yet." in (await browser.get("/admin")).text
         refused = await browser.post("/admin/sync/now")
         assert refused.status_code == 409 and "This box is not registered with a relay yet." in refused.text
@@ -82,5 +73,3 @@ async def test_sync_now_on_an_unregistered_box_says_so_in_the_admins_language(re
         await browser.post("/settings", action="language", language="fr")
         refused = await browser.post("/admin/sync/now")
         assert "Cette boîte n'est encore inscrite auprès d'aucun relais." in html.unescape(refused.text)
-    finally:
-        server.stop()

@@ -1,6 +1,7 @@
 """The admin's sync page: sync now, the schedule, history, data used and its cost."""
 
 import asyncio
+import contextlib
 import json
 import re
 import time
@@ -26,6 +27,20 @@ def serve_box_with_sync_pages(box, scheduler):
     server = HTTPServer(app)
     server.add_sockets([sock])
     return server, f"http://127.0.0.1:{port}"
+
+
+@contextlib.asynccontextmanager
+async def signed_in_on_sync_pages(box, user, scheduler=None):
+    """A Browser signed in as ``user`` on the box's app with ``scheduler``; both stop after."""
+    scheduler = scheduler or Scheduler(box.settings, box.store)
+    server, url = serve_box_with_sync_pages(box, scheduler)
+    try:
+        browser = Browser(url)
+        await browser.sign_in(user["email"])
+        yield browser
+    finally:
+        scheduler.stop()
+        server.stop()
 
 
 class Browser:
@@ -57,10 +72,7 @@ async def test_admin_syncs_now_sets_the_schedule_and_sees_what_it_cost(relay, ma
     raw = email_bytes("marie@goma.relay.test", subject="Hello Goma")
     assert (await relay.webhook({"email": raw, "envelope": json.dumps({"to": ["marie@goma.relay.test"]})})).code == 200
     scheduler = Scheduler(goma.settings, goma.store).start()
-    server, url = serve_box_with_sync_pages(goma, scheduler)
-    try:
-        browser = Browser(url)
-        await browser.sign_in(admin["email"])
+    async with signed_in_on_sync_pages(goma, admin, scheduler) as browser:
         page = await browser.get("/admin/sync")
         assert page.status_code == 200 and "No sync yet." in page.text and window in page.text
 
@@ -80,30 +92,21 @@ async def test_admin_syncs_now_sets_the_schedule_and_sees_what_it_cost(relay, ma
         assert scheduler.windows_text == "13:00-13:30"
         assert Scheduler(goma.settings, goma.store).windows_text == "13:00-13:30"  # kept
 
-        forged = await asyncio.to_thread(browser.session.post, url + "/admin/sync/now", timeout=20)
+        forged = await asyncio.to_thread(browser.session.post, browser.url + "/admin/sync/now", timeout=20)
         assert forged.status_code == 403  # no XSRF token
 
-        user = Browser(url)
+        user = Browser(browser.url)
         await user.sign_in(marie["email"])
         assert (await user.get("/admin/sync")).status_code == 403
-    finally:
-        scheduler.stop()
-        server.stop()
 
 
 @pytest.mark.gen_test(timeout=60)
 async def test_admin_registers_the_box_from_the_page(relay, make_box):
     goma = await make_box("goma", registered=False)
     admin = goma.user("amani", is_admin=True)
-    scheduler = Scheduler(goma.settings, goma.store)
-    server, url = serve_box_with_sync_pages(goma, scheduler)
-    try:
-        browser = Browser(url)
-        await browser.sign_in(admin["email"])
+    async with signed_in_on_sync_pages(goma, admin) as browser:
         refused = await browser.post("/admin/sync/register", relay_url=relay.url, code="wrong")
         assert refused.status_code == 400 and "refused" in refused.text
         page = await browser.post("/admin/sync/register", relay_url=relay.url, code=relay.add_box("goma"))
         assert page.status_code == 200 and "goma.relay.test" in page.text
         assert (await goma.sync()).ok
-    finally:
-        server.stop()

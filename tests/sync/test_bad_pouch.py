@@ -68,6 +68,13 @@ def corrupt(data):
     return data[:middle] + bytes(b ^ 0xFF for b in data[middle:middle + 16]) + data[middle + 16:]
 
 
+async def queued_mail(make_box, subject):
+    """(box, marie, message id): a box where marie's mail to the outside waits for the sync."""
+    goma = await make_box(BOX)
+    marie = goma.user("marie")
+    return goma, marie, goma.send(marie, ["friend@example.com"], subject)
+
+
 async def page(box, user, path="/admin/sync"):
     """The text of the box's page ``path`` as ``user`` sees it."""
     server, url = serve_box_with_sync_pages(box, None)
@@ -157,9 +164,7 @@ async def test_a_message_the_store_refuses_is_set_aside_and_the_rest_of_its_pouc
 
 @pytest.mark.gen_test(timeout=90)
 async def test_an_upload_refused_for_good_fails_its_mail_with_the_relays_reason(relay, make_box, monkeypatch):
-    goma = await make_box(BOX)
-    marie = goma.user("marie")
-    sent_id = goma.send(marie, ["friend@example.com"], "Will not go")
+    goma, marie, sent_id = await queued_mail(make_box, "Will not go")
     pack = outgoing.pack
 
     def damaged(store, path, *args):
@@ -185,9 +190,7 @@ async def test_an_upload_refused_for_good_fails_its_mail_with_the_relays_reason(
 
 @pytest.mark.gen_test(timeout=90)
 async def test_an_upload_the_relay_cannot_read_yet_is_sent_again_not_failed(relay, make_box, monkeypatch):
-    goma = await make_box(BOX)
-    marie = goma.user("marie")
-    sent_id = goma.send(marie, ["friend@example.com"], "Goes next time")
+    goma, marie, sent_id = await queued_mail(make_box, "Goes next time")
 
     async def lost(url, path):  # the box believes the blocks went; the relay has none
         return None
