@@ -5,13 +5,17 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test test-deps system-deps bench clean catalogues
+.PHONY: run test lint test-deps system-deps bench clean catalogues
 
 run: $(VENV)/.installed catalogues
 	$(BIN)/python scripts/run-local
 
 test: test-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The rules in pyproject.toml: pyflakes, syntax and the few checks the code's noqa comments name.
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check .
 
 test-deps: system-deps $(VENV)/.installed-test node_modules/.installed catalogues
 

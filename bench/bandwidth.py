@@ -156,7 +156,7 @@ def _encoded_size(part):
         return len(payload.encode("utf-8", "surrogateescape"))
     try:
         return len(part.as_bytes())
-    except Exception:  # a part the generator cannot write back: count it as kept
+    except Exception:  # noqa: BLE001 - a part the generator cannot write back: count it as kept
         return 0
 
 

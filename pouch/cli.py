@@ -201,7 +201,7 @@ def _pack_one(writer, mime, path, record_id):
     except OSError as error:
         print(f"{record_id}: cannot read: {error.strerror or error}", file=sys.stderr)
         return False
-    except Exception as error:  # a message we cannot convert must not stop the others
+    except Exception as error:  # noqa: BLE001 - a message we cannot convert must not stop the others
         print(f"{record_id}: cannot convert: {error or type(error).__name__}", file=sys.stderr)
         return False
     return True

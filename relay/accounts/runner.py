@@ -50,7 +50,7 @@ class Runner:
                     await self._in_thread(self.session.run)
                 except Stopped:
                     return
-                except Exception as error:
+                except Exception as error:  # noqa: BLE001 - the session's failure: counted, told, retried
                     if self.stopping.is_set():
                         return
                     failures = 1 if self.session.connected else failures + 1

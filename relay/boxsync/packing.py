@@ -138,7 +138,7 @@ def _each(engine, box, contents, delivery_ids, column, add):
             add(row)
         except quarantine.NOT_THE_MESSAGES:
             raise
-        except Exception as error:  # whatever else it is, it is this message's: the rest go on
+        except Exception as error:  # noqa: BLE001 - whatever else it is, it is this message's: the rest go on
             why = quarantine.logged(error, "pack", box=box.name, delivery=row.delivery_id, inbound=row.id)
             contents.set_aside.append((row.delivery_id, column, why, row.id if row.prepared is None else None))
         else:

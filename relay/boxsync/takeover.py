@@ -305,7 +305,7 @@ async def take_over(engine, store, settings, box, name):
         raise TakeoverError(f"{name} is not an upload this relay expects from this box")
     try:
         size = await store.size(name)
-    except Exception as error:  # not (fully) uploaded: the box may upload again
+    except Exception as error:  # noqa: BLE001 - not (fully) uploaded: the box may upload again
         raise TakeoverError(f"{name} cannot be read from the blob store: {error}") from None
     if size > settings.sync.max_upload_bytes:
         await _refuse_upload(engine, store, box, name,
@@ -316,7 +316,7 @@ async def take_over(engine, store, settings, box, name):
         path = Path(folder) / "upload.pouch"
         try:
             await store.get_file(name, path)
-        except Exception as error:
+        except Exception as error:  # noqa: BLE001 - any store's failure: the box may upload again
             raise TakeoverError(f"{name} cannot be read from the blob store: {error}") from None
         try:
             upload = await asyncio.to_thread(read_upload, path, settings.sync.max_upload_expanded_bytes, folder)

@@ -69,5 +69,5 @@ def _attempt(row):
         return prepare(row.raw, row.id, row.mail_from, row.received_at), None
     except quarantine.NOT_THE_MESSAGES:
         raise
-    except Exception as error:  # whatever else it is, it is this message's: the rest go on
+    except Exception as error:  # noqa: BLE001 - whatever else it is, it is this message's: the rest go on
         return None, quarantine.logged(error, "convert", inbound=row.id)

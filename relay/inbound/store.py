@@ -186,7 +186,7 @@ class GroupCommit:
                 batch, self._waiting = self._waiting[:self.max_batch], self._waiting[self.max_batch:]
                 try:
                     outcomes = await asyncio.to_thread(self._commit, [args for args, _ in batch])
-                except Exception as error:  # not even alone could they be stored
+                except Exception as error:  # noqa: BLE001 - not even alone could they be stored
                     outcomes = [error] * len(batch)
                 for (_, future), outcome in zip(batch, outcomes):
                     if future.done():  # its caller went away

@@ -375,7 +375,9 @@ def test_html_message_with_all_kinds_of_attachments_round_trips():
     blobs = {sha(png): png, sha(eml): eml, sha(report): report}
     again, again_blobs = round_trip(record, blobs)
     assert again_blobs == blobs
-    key = lambda attachment: (attachment.name, attachment.type)  # inline parts come first in MIME order
+
+    def key(attachment):  # inline parts come first in MIME order
+        return attachment.name, attachment.type
     assert sorted(again.attachments, key=key) == sorted(attachments, key=key)
     again.attachments = record.attachments
     assert again == record

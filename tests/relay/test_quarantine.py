@@ -2,7 +2,6 @@
 operators see it (status page, /metrics, `mailpouch-relay mail`) and retry or drop it."""
 
 import asyncio
-import json
 import logging
 import os
 import subprocess
