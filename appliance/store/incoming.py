@@ -26,7 +26,6 @@ def check_incoming(record):
         raise RecordRefused(f"its id has {len(record.id)} characters (1 to {MAX_RECORD_ID} expected)")
 
 
-
 def deliver_incoming(store, conn, record, blobs):
     """Store one ``pouch.records.MessageRecord`` for its local recipients.
 
