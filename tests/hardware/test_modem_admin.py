@@ -9,9 +9,7 @@ import time
 import pytest
 
 from appliance.settings import ApplianceSettings, Box, Web
-from appliance.web import app as box_app
 from appliance.store.link_choice import link_settings
-from appliance.web.modem_admin import modem_routes
 from hardware import LinkSettings
 from tests.appliance.conftest import (  # noqa: F401 - fixtures of the box's server
     DOMAIN, box_url, client, compiled_catalogues, engine, make_user, store)
@@ -34,10 +32,7 @@ def modem():
 
 
 @pytest.fixture
-def box_settings(tmp_path, modem, monkeypatch):
-    # Mounted as the lead mounts them: after the application's own routes.
-    own_routes = box_app.routes
-    monkeypatch.setattr(box_app, "routes", lambda: own_routes() + modem_routes())
+def box_settings(tmp_path, modem):
     providers = tmp_path / "serviceproviders.xml"
     providers.write_text(PROVIDERS)
     return ApplianceSettings(box=Box(domain=DOMAIN, data_dir=tmp_path / "box"),
