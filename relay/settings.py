@@ -64,12 +64,9 @@ class Inbound:
     dedupe_days: int = 7
 
 
-TRANSPORT_KINDS = ("folder", "sendgrid", "smtp")  # [outbound] transport; relay.outbound.transports
-
-
 @dataclass(frozen=True)
 class Outbound:
-    transport: str = "folder"  # one of TRANSPORT_KINDS
+    transport: str = "folder"  # a kind of relay.outbound.transports.TRANSPORTS
     folder: Path | None = None  # the folder transport's outbox; default: <data_dir>/sent
     sendgrid_api_key: str = ""
     sendgrid_host: str = "https://api.sendgrid.com"
