@@ -22,10 +22,12 @@ METADATA = {"appliance": appliance_tables.metadata, "relay": relay_schema.metada
 # SQLite's full-text index of the box (migration a0002) is no SQLAlchemy table: the search
 # module queries it in SQL; these are its virtual table and the tables FTS5 keeps beside it.
 FULL_TEXT = "message_search"
+# SQLite's own bookkeeping (AUTOINCREMENT's counters), which alembic 1.8 (Debian's) still reflects.
+SQLITE_INTERNAL = "sqlite_"
 
 
 def compared(obj, name, kind, reflected, compare_to):
-    return not (kind == "table" and name.startswith(FULL_TEXT))
+    return not (kind == "table" and name.startswith((FULL_TEXT, SQLITE_INTERNAL)))
 
 
 def differences(database, url):
