@@ -31,6 +31,10 @@ class Attachment:
     sha256: bytes
     cid: str | None = None  # Content-ID without <>, for inline images
     inline: bool = False
+    held: bool = False  # its bytes stay on the relay until a user asks (RequestRecord): a placeholder
+    preview: bytes = b""  # a held or shrunk image: a preview of a few KB (WebP or JPEG)
+    original_size: int = 0  # the relay shrank this image: the original's size (0: not shrunk)
+    original_sha256: bytes = b""  # and its digest, which a RequestRecord asks for
 
 
 @dataclass
@@ -54,6 +58,8 @@ class MessageRecord:
     recipients: list[str] = field(default_factory=list)  # incoming: local addresses on the box
     extra: dict = field(default_factory=dict)  # room to grow; readers ignore keys they do not know
     automatic: bool = False  # a bounce or auto-reply (multipart/report, Auto-Submitted, MAILER-DAEMON)
+    parent: str = ""  # Message-ID of a message the reader holds, whose text compresses this one's body
+    packed_body: bytes = b""  # with ``parent``: the body, zstd-compressed with that text as prefix
 
 
 @dataclass
@@ -108,3 +114,53 @@ class FlagRecord:
     message_id: str  # MessageRecord.id as the relay wrote it
     seen: bool
     at: int
+
+
+REQUEST_HELD = "held"  # bring a message held as spam
+REQUEST_ATTACHMENT = "attachment"  # the bytes of a held attachment (Attachment.held)
+REQUEST_ORIGINAL = "original"  # the original of an image the relay shrank (Attachment.original_sha256)
+
+
+@dataclass
+class HeldRecord:
+    """Relay -> box: one line for a message held on the relay as spam (it can be asked for)."""
+
+    id: str  # the relay's record id of the message, as a MessageRecord of it would carry
+    from_: list[Address]
+    subject: str = ""
+    size: int = 0  # bytes of the message on the relay
+    score: float = 0.0  # its spam score (SpamAssassin's scale)
+    date: int = 0  # Unix seconds, signed
+    recipients: list[str] = field(default_factory=list)  # local addresses on the box
+    until: int = 0  # Unix seconds: the relay clears it then
+
+
+@dataclass
+class RequestRecord:
+    """Box -> relay: a user asks for what the relay holds back (REQUEST_*)."""
+
+    what: str  # REQUEST_HELD, REQUEST_ATTACHMENT or REQUEST_ORIGINAL
+    message_id: str  # the relay's record id of the message (MessageRecord.id / HeldRecord.id)
+    sha256: bytes = b""  # the attachment or original asked for; empty for a held message
+    at: int = 0
+    user: str = ""  # the box user who asked, for the relay's log
+
+
+@dataclass
+class VerdictRecord:
+    """Box -> relay: a user says a message is spam or not; trains the box's Bayes filter."""
+
+    message_id: str  # the relay's record id of the message
+    spam: bool
+    at: int
+    user: str = ""
+
+
+@dataclass
+class BoxSettingsRecord:
+    """Box -> relay: what the box's admin and users chose for what comes down."""
+
+    spam_threshold: float  # held as spam at or above this score
+    attachment_limit: int  # bytes: a bigger attachment comes as a placeholder (0: every one does)
+    user_limits: dict = field(default_factory=dict)  # {address: bytes}, users who chose a lower limit
+    at: int = 0

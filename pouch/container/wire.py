@@ -18,8 +18,8 @@ that does not fit raises ``RecordError`` with a reason a person can act on.
 import copy
 from dataclasses import dataclass
 
-from pouch.records import (AccountRecord, AccountStatusRecord, Attachment, BlobRecord, FlagRecord, MessageRecord,
-                           StatusRecord)
+from pouch.records import (AccountRecord, AccountStatusRecord, Attachment, BlobRecord, BoxSettingsRecord, FlagRecord,
+                           HeldRecord, MessageRecord, RequestRecord, StatusRecord, VerdictRecord)
 
 BOX, RELAY = "box", "relay"  # who sends a kind
 SHA256_SIZE = 32
@@ -72,6 +72,13 @@ _flag = _is(lambda value: isinstance(value, bool), "true or false")
 _digest = _is(lambda value: isinstance(value, bytes) and len(value) == SHA256_SIZE, f"a {SHA256_SIZE}-byte sha256")
 _bytes = _is(lambda value: isinstance(value, bytes), "bytes")
 _map = _is(lambda value: isinstance(value, dict), "a map")
+_score = _is(lambda value: isinstance(value, (int, float)) and not isinstance(value, bool)
+             and -1e6 < value < 1e6, "a number")
+_maybe_digest = _is(lambda value: isinstance(value, bytes) and len(value) in (0, SHA256_SIZE),
+                    f"empty or a {SHA256_SIZE}-byte sha256")
+_limits = _is(lambda value: isinstance(value, dict) and all(
+    isinstance(k, str) and isinstance(v, int) and not isinstance(v, bool) and v >= 0 for k, v in value.items()),
+    "a map of address to a whole number >= 0")
 
 
 def _optional_text(value, name):
@@ -120,6 +127,10 @@ ATTACHMENT_FIELDS = (
     ("sha256", _digest, _REQUIRED),
     ("cid", _optional_text, None),
     ("inline", _flag, False),
+    ("held", _flag, False),
+    ("preview", _bytes, b""),
+    ("original_size", _count, 0),
+    ("original_sha256", _maybe_digest, b""),
 )
 
 MESSAGE_FIELDS = (
@@ -140,6 +151,8 @@ MESSAGE_FIELDS = (
     ("recipients", _list(_text), []),
     ("extra", _map, {}),
     ("automatic", _flag, False),
+    ("parent", _text, ""),
+    ("packed_body", _bytes, b""),
 )
 
 BLOB_FIELDS = (
@@ -179,6 +192,40 @@ FLAG_FIELDS = (
 )
 
 
+HELD_FIELDS = (
+    ("id", _text, _REQUIRED),
+    ("from_", _list(_address), _REQUIRED),
+    ("subject", _text, ""),
+    ("size", _count, 0),
+    ("score", _score, 0.0),
+    ("date", _moment, 0),
+    ("recipients", _list(_text), []),
+    ("until", _count, 0),
+)
+
+REQUEST_FIELDS = (
+    ("what", _text, _REQUIRED),
+    ("message_id", _text, _REQUIRED),
+    ("sha256", _maybe_digest, b""),
+    ("at", _count, 0),
+    ("user", _text, ""),
+)
+
+VERDICT_FIELDS = (
+    ("message_id", _text, _REQUIRED),
+    ("spam", _flag, _REQUIRED),
+    ("at", _count, _REQUIRED),
+    ("user", _text, ""),
+)
+
+BOX_SETTINGS_FIELDS = (
+    ("spam_threshold", _score, _REQUIRED),
+    ("attachment_limit", _count, _REQUIRED),
+    ("user_limits", _limits, {}),
+    ("at", _count, 0),
+)
+
+
 def _within_its_blob(chunk):
     if chunk.offset + len(chunk.data) > chunk.size:
         raise RecordError(f"blob chunk at {chunk.offset} runs past the blob's size {chunk.size}")
@@ -205,6 +252,10 @@ KINDS = (
     Kind(4, "account", AccountRecord, ACCOUNT_FIELDS, (BOX,)),
     Kind(5, "account status", AccountStatusRecord, ACCOUNT_STATUS_FIELDS, (RELAY,)),
     Kind(6, "flag", FlagRecord, FLAG_FIELDS, (BOX, RELAY)),  # read state, set on either side
+    Kind(7, "held", HeldRecord, HELD_FIELDS, (RELAY,)),  # a message held as spam, in one line
+    Kind(8, "request", RequestRecord, REQUEST_FIELDS, (BOX,)),  # bring what the relay holds back
+    Kind(9, "verdict", VerdictRecord, VERDICT_FIELDS, (BOX,)),  # spam or not, for the Bayes filter
+    Kind(10, "box settings", BoxSettingsRecord, BOX_SETTINGS_FIELDS, (BOX,)),
 )
 _BY_CODE = {kind.code: kind for kind in KINDS}
 _BY_CLASS = {kind.record: kind for kind in KINDS} | {BlobRecord: _BY_CODE[2]}  # a blob put together

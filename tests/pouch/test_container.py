@@ -380,12 +380,12 @@ def test_skip_mode_keeps_the_good_records_and_lists_the_bad():
 
 
 def test_an_unknown_kind_is_skipped_and_reported_in_both_modes():
-    pouch = raw_pouch([[9, "from the future"], GOOD_STATUS])
+    pouch = raw_pouch([[99, "from the future"], GOOD_STATUS])
     for errors in ("raise", "skip"):
         reader, read = read_all(pouch, errors=errors)
         assert read == [StatusRecord("m1", "sent", 10)]
-        assert [(s.index, s.kind) for s in reader.skipped] == [(0, "kind 9")]
-        assert "unknown record kind 9" in reader.skipped[0].reason
+        assert [(s.index, s.kind) for s in reader.skipped] == [(0, "kind 99")]
+        assert "unknown record kind 99" in reader.skipped[0].reason
 
 
 def test_blob_chunks_out_of_order_are_refused():

@@ -36,6 +36,8 @@ async def test_initial_sync_brings_the_last_days_newest_first_tagged_with_the_ac
     async with accounts_running(relay):
         await until(lambda: len(queued_subjects(relay)) == 4, "the four recent messages queued")
         assert queued_subjects(relay) == ["today", "yesterday", "two days", "a week"]
+        # The round's sync time is recorded just after its mail is queued.
+        await until(lambda: account_row(relay)["synced_at"], "the round reported")
         mail, account_statuses = await received(box, tmp_path)
     assert [m.subject for m in mail] == ["today", "yesterday", "two days", "a week"]
     assert all(m.recipients == [OWNER] and m.extra["account"] == ACCOUNT_ID for m in mail)
