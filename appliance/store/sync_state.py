@@ -9,7 +9,7 @@ import json
 import time
 from dataclasses import dataclass, field
 
-from appliance.store import boxinfo, other_address_flags, other_address_records, outbox
+from appliance.store import boxinfo, other_address_flags, other_address_records, outbox, relay_requests
 from appliance.store.tables import messages
 
 RELAY_URL, BOX_NAME, BOX_DOMAIN = "relay_url", "relay_box_name", "relay_box_domain"
@@ -23,11 +23,13 @@ IMPORT_FAILURES = "sync_import_failures"  # {pouch name: times it would not impo
 
 @dataclass
 class Contents:
-    """What an outgoing pouch carries: the messages' uids, the accounts' versions, the flag ids."""
+    """What an outgoing pouch carries: the messages' uids, the accounts' versions, the flag ids,
+    the ids of relay_requests' rows."""
 
     uids: list = field(default_factory=list)
     accounts: dict = field(default_factory=dict)  # account id -> version
     flags: list = field(default_factory=list)
+    owed: list = field(default_factory=list)
 
 
 @dataclass
@@ -45,14 +47,15 @@ class Upload:
         """The flat document kept in ``box_state`` since the first version (a box upgraded
         mid-upload reads its own)."""
         return {"path": self.path, "size": self.size, "name": self.name, "url": self.url, "done": self.done,
-                "uids": self.contents.uids, "accounts": self.contents.accounts, "flags": self.contents.flags}
+                "uids": self.contents.uids, "accounts": self.contents.accounts, "flags": self.contents.flags,
+                "owed": self.contents.owed}
 
     @classmethod
     def from_json(cls, state):
         return cls(path=state["path"], size=state["size"], name=state.get("name"), url=state.get("url"),
                    done=bool(state.get("done")),
                    contents=Contents(uids=state.get("uids", []), accounts=state.get("accounts", {}),
-                                     flags=state.get("flags", [])))
+                                     flags=state.get("flags", []), owed=state.get("owed", [])))
 
 
 def registration(conn):
@@ -135,10 +138,12 @@ def save_account_key(conn, text):
 
 
 def upload_taken(conn, contents):
-    """The relay took a pouch of these Contents: its mail, account changes and read states are delivered."""
+    """The relay took a pouch of these Contents: its mail, account changes, read states,
+    requests, verdicts and settings are delivered."""
     mark_uploaded(conn, contents.uids)
     other_address_records.taken(conn, contents.accounts)
     other_address_flags.forget(conn, contents.flags)
+    relay_requests.taken(conn, contents.owed)
 
 
 def mark_uploaded(conn, uids):

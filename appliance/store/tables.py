@@ -21,6 +21,7 @@ users = sa.Table(
     sa.Column("suspended", sa.Boolean, nullable=False, default=False),
     sa.Column("language", sa.String(16)),
     sa.Column("created_at", sa.Integer, nullable=False),
+    sa.Column("download_limit", sa.Integer),  # a0011: bytes per attachment, lower than the box's; None: the box's
 )
 
 messages = sa.Table(
@@ -87,6 +88,11 @@ attachments = sa.Table(
     sa.Column("sha256", sa.String(64), nullable=False, index=True),
     sa.Column("cid", sa.String(255)),
     sa.Column("inline", sa.Boolean, nullable=False, default=False),
+    # Placeholders (a0012): bytes that wait on the relay until asked for, a shrunk photo's original.
+    sa.Column("held", sa.Boolean, nullable=False, default=False),
+    sa.Column("preview", sa.LargeBinary),  # WebP or JPEG of a few KB (pouch.images.preview)
+    sa.Column("original_size", sa.Integer, nullable=False, default=0),
+    sa.Column("original_sha256", sa.String(64), index=True),
 )
 
 contacts = sa.Table(
@@ -143,4 +149,33 @@ sessions = sa.Table(  # migration a0007: a signed-in browser; the cookie holds t
     sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id"), nullable=False, index=True),
     sa.Column("created_at", sa.Integer, nullable=False),
     sa.Column("expires_at", sa.Integer, nullable=False),
+)
+
+# Migration a0011: records owed to the relay (appliance.store.relay_requests), one row per thing owed.
+relay_requests = sa.Table(
+    "relay_requests", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("kind", sa.String(16), nullable=False),  # the wire kind: request, verdict, box settings
+    sa.Column("key", sa.String(500), nullable=False),  # what makes two of a kind the same thing owed
+    sa.Column("record", sa.LargeBinary, nullable=False),  # msgpack of its wire fields
+    sa.Column("queued_at", sa.Integer, nullable=False),
+    sa.Column("taken_at", sa.Integer),  # a request the relay took, its answer still to come
+    sa.UniqueConstraint("kind", "key", name="uq_relay_requests_kind_key"),
+    sqlite_autoincrement=True,
+)
+
+# Migration a0011: messages the relay holds as spam, a line per recipient on the box.
+held_messages = sa.Table(
+    "held_messages", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("relay_id", sa.String(200), nullable=False),  # the relay's record id (HeldRecord.id)
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("from_json", sa.Text, nullable=False),
+    sa.Column("subject", sa.Text, nullable=False),
+    sa.Column("size", sa.Integer, nullable=False),
+    sa.Column("score", sa.Float, nullable=False),
+    sa.Column("date", sa.Integer, nullable=False),
+    sa.Column("until", sa.Integer, nullable=False),  # the relay clears it then: the line goes
+    sa.UniqueConstraint("relay_id", "user_id", name="uq_held_messages_relay_user"),
+    sa.Index("ix_held_messages_user", "user_id", "date"),
 )

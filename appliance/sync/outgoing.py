@@ -1,10 +1,11 @@
 """Packing what the relay is owed into one pouch file: the outbox within the sync's byte
-budget, and the external accounts' changes and read states (a few bytes each, always)."""
+budget, and the external accounts' changes and read states, users' requests and verdicts
+and the box's settings (a few bytes each, always)."""
 
 from pouch.container import PouchWriter
 from pouch.records import BlobRecord
 
-from appliance.store import other_address_flags, other_address_records
+from appliance.store import other_address_flags, other_address_records, relay_requests
 from appliance.store.sync_state import Contents
 
 RECIPIENT = "relay"
@@ -29,23 +30,24 @@ def within_budget(records, budget):
 
 
 def pack(store, path, sender, budget=0):
-    """Write a pouch at ``path`` of queued mail (within ``budget`` bytes), account records and
-    flag records; returns the ``sync_state.Contents`` it holds, or None when the relay is
-    owed nothing."""
+    """Write a pouch at ``path`` of queued mail (within ``budget`` bytes), account records,
+    flag records and the small records of ``relay_requests``; returns the
+    ``sync_state.Contents`` it holds, or None when the relay is owed nothing."""
     records = within_budget(store.outbox(), budget)
     with store.read() as conn:
         accounts, versions = other_address_records.pending(conn)
         flags, flag_ids = other_address_flags.pending(conn)
-    if not (records or accounts or flags):
+        owed, owed_ids = relay_requests.pending(conn)
+    if not (records or accounts or flags or owed):
         return None
     with open(path, "wb") as out, PouchWriter(out, sender=sender, recipient=RECIPIENT) as pouch:
-        for record in [*accounts, *flags]:
+        for record in [*accounts, *flags, *owed]:
             pouch.add(record)
         for record in records:
             for attachment in record.attachments:
                 _add_attachment(store, pouch, attachment)
             pouch.add(record)
-    return Contents(uids=[record.id for record in records], accounts=versions, flags=flag_ids)
+    return Contents(uids=[record.id for record in records], accounts=versions, flags=flag_ids, owed=owed_ids)
 
 
 def _add_attachment(store, pouch, attachment):
