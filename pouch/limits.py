@@ -10,3 +10,11 @@ sender can read, never dropped in silence.
 # message (attachments included) of at most 30 MB; Inbound Parse posts at most 30 MB too.
 MAX_RECIPIENTS = 1000
 MAX_MESSAGE_BYTES = 30 * 1024 * 1024
+
+# What a box chooses for what comes down (its admin page; BoxSettingsRecord): spam is held on the
+# relay at or above the threshold, and an attachment over the limit comes as a placeholder.  The
+# relay clamps what a box sends to the same bounds.
+SPAM_THRESHOLD_DEFAULT = 5.0  # SpamAssassin's own required_score
+SPAM_THRESHOLD_MIN, SPAM_THRESHOLD_MAX = 1.0, 20.0
+ATTACHMENT_LIMIT_DEFAULT = 200 * 1024  # bytes: a document or a phone-sized photo comes at once
+ATTACHMENT_LIMIT_MAX = MAX_MESSAGE_BYTES  # 0 (every attachment on request) up to this
