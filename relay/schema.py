@@ -20,6 +20,13 @@ boxes = sa.Table(
     sa.Column("created_at", sa.Integer, nullable=False),
     sa.Column("revoked_at", sa.Integer),
     sa.Column("last_sync_at", sa.Integer),
+    # What the box's admin and users chose (BoxSettingsRecord, clamped by relay.spam.boxsettings);
+    # NULL until it said: spam is held at or above spam_threshold ([spam] threshold until then);
+    # an attachment over attachment_limit bytes comes as a placeholder (relay.boxsync.placeholders),
+    # or over the lower limit of its recipient in user_limits (JSON {address: bytes}).
+    sa.Column("spam_threshold", sa.Float),
+    sa.Column("attachment_limit", sa.BigInteger),
+    sa.Column("user_limits", sa.Text),
 )
 
 # The shared-domain mode: one domain, a directory of addresses each owned by a box.
@@ -46,6 +53,7 @@ inbound = sa.Table(
     # Set aside (relay.quarantine) when converting it raised: not tried again until retried.
     sa.Column("quarantined_at", sa.Integer),
     sa.Column("quarantine_reason", sa.Text),
+    sa.Column("sendgrid_spam_score", sa.Float),  # SendGrid's spam_score form field, when it sent one
     sa.Index("inbound_unprepared", "prepared_at"),
     sa.Index("inbound_kept", "cleared_at", "received_at"),
 )
@@ -71,10 +79,18 @@ deliveries = sa.Table(
     sa.Column("quarantined_at", sa.Integer),
     sa.Column("quarantine_reason", sa.Text),
     sa.Column("dropped_at", sa.Integer),
+    # Spam (relay.spam): spamd's score for this box (its own Bayes), scored_at when spamd answered;
+    # held_at: at or above the box's threshold, not packed (the box got a HeldRecord) until
+    # released_at, when the box asked for it; cleared with the inbound mail after retention.
+    sa.Column("spam_score", sa.Float),
+    sa.Column("scored_at", sa.Integer),
+    sa.Column("held_at", sa.Integer),
+    sa.Column("released_at", sa.Integer),
     sa.UniqueConstraint("inbound_id", "box_id"),
     sa.Index("deliveries_pending", "box_id", "delivered_at"),
     sa.Index("deliveries_inbound", "inbound_id"),
     sa.Index("deliveries_quarantined", "quarantined_at"),
+    sa.Index("deliveries_held", "box_id", "held_at"),
 )
 
 # Who got which inbound mail: one row per (box, recipient, key), the key a digest of the

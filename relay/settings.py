@@ -120,6 +120,18 @@ class Accounts:
 
 
 @dataclass(frozen=True)
+class Spam:
+    """SpamAssassin's spamd (relay.spam): inbound mail scored per box, held at its threshold."""
+    enabled: bool = True  # no: only SendGrid's spam_score is used
+    host: str = "127.0.0.1"
+    port: int = 783
+    timeout_s: float = 10.0  # connect and answer, per message
+    threshold: float = 5.0  # until a box's admin chose one (SpamAssassin's required_score)
+    max_scan_bytes: int = 512 * 1024  # what spamd sees of a bigger message (spamc's own cap)
+    poll_s: float = 5.0  # how often the background looks for mail to score while spamd is missing
+
+
+@dataclass(frozen=True)
 class Retention:
     # Days inbound mail stays whole (raw MIME, prepared records) after the last box acked it, so an
     # operator can look into a complaint; then its bytes are cleared. 0: cleared at the ack.
@@ -144,6 +156,7 @@ class RelaySettings:
     sync: Sync = field(default_factory=Sync)
     accounts: Accounts = field(default_factory=Accounts)
     retention: Retention = field(default_factory=Retention)
+    spam: Spam = field(default_factory=Spam)
     operator: Operator = field(default_factory=Operator)
 
     @property

@@ -18,6 +18,7 @@ pytest_plugins = [
     "tests.support.postgres",
     "tests.support.schema",
     "tests.support.sendgrid",
+    "tests.support.spamd",
 ]
 
 
