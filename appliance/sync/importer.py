@@ -13,7 +13,7 @@ import functools
 import logging
 from dataclasses import dataclass, field
 
-from appliance.store import incoming, other_address_records, outbox, set_aside, sync_state
+from appliance.store import held, incoming, other_address_records, outbox, set_aside, sync_state
 from pouch.container import PouchError, PouchReader, PouchWriter, route
 from pouch.container.wire import kind_of
 from pouch.records import BlobRecord
@@ -37,6 +37,7 @@ class Imported:
     attachments: int = 0  # attachments whose bytes came after their message (big mail)
     read_elsewhere: int = 0  # copies marked read or unread as the account's server says
     set_aside: int = 0  # messages refused one by one, kept aside with their reason
+    held: int = 0  # lines of the "Held as spam" folder (one per recipient)
 
 
 @dataclass
@@ -61,6 +62,7 @@ UPDATES = {
     "status": Update(outbox.apply_status, "statuses"),  # the fate of mail the box sent
     "account status": Update(other_address_records.apply_status, "account_statuses"),
     "flag": Update(incoming.apply_server_read_state, "read_elsewhere"),  # read elsewhere: the box's copies follow
+    "held": Update(held.apply, "held"),  # a message held on the relay as spam, in one line
 }
 
 
@@ -103,6 +105,7 @@ def import_pouch(store, path, name):
         for record in contents.messages:
             try:
                 incoming.deliver_incoming(store, conn, record, contents.blobs)
+                held.arrived(conn, [record.id])  # a held message brought: its line goes
                 result.messages += 1
             except incoming.RecordRefused as error:  # raised before anything of it was written
                 _set_aside_message(store, conn, name, record, contents.blobs, str(error))

@@ -5,7 +5,8 @@ import secrets
 from pathlib import Path
 
 from appliance.http_base import mounted
-from appliance.web import accounts, admin, admin_home, compose, files, mail, portal, search
+from appliance.web import accounts, admin, admin_downloads, admin_home, compose, files, mail, own_limit, portal, search
+from appliance.web.held import held_routes
 from appliance.web.modem_admin import modem_routes
 from appliance.web.other_addresses import address_routes
 from appliance.web.sync_admin import sync_routes
@@ -33,6 +34,7 @@ def routes(deps):
     # Phones' connectivity checks first: on the box's Wi-Fi they open the mail client.
     return portal.routes() + mounted([
         (r"/", mail.FolderHandler),
+        *held_routes(),  # /folder/held first: the next row would take it for a folder of mail
         (r"/folder/(\w+)", mail.FolderHandler),
         (r"/thread/(\d{1,18})", mail.ThreadHandler),
         (r"/message/(\d{1,18})/(\w+)", mail.MessageActionHandler),
@@ -45,7 +47,9 @@ def routes(deps):
         (r"/logout", accounts.SignOutHandler),
         (r"/language", accounts.LanguageHandler),
         (r"/settings", accounts.SettingsHandler),
+        (r"/settings/downloads", own_limit.OwnLimitHandler),
         (r"/admin", admin_home.AdminHomeHandler),
         (r"/admin/users", admin.UsersHandler),
         (r"/admin/box", admin.BoxHandler),
+        (r"/admin/downloads", admin_downloads.DownloadsHandler),
     ] + token_routes() + address_routes() + modem_routes() + sync_routes(), deps)

@@ -3,6 +3,7 @@
 import tornado.web
 
 from appliance.store import mailbox, other_addresses
+from appliance.store import spam_verdicts
 from appliance.store.errors import N_
 from appliance.web.base import PAGE_SIZE, BaseHandler, safe_next
 
@@ -18,6 +19,8 @@ ACTIONS = {
     "trash": mailbox.to_trash,
     "restore": mailbox.restore,
     "delete": mailbox.delete_forever,
+    "spam": lambda conn, uid, mid: spam_verdicts.mark(conn, uid, mid, spam=True),  # and to the trash
+    "not_spam": lambda conn, uid, mid: spam_verdicts.mark(conn, uid, mid, spam=False),
 }
 
 

@@ -1,0 +1,82 @@
+"""What the box asks the relay to send down, as its admin and users chose: the spam threshold
+and the automatic download limit per attachment (a user may choose a lower one for themself).
+Every change owes the relay one BoxSettingsRecord, the latest replacing one not yet sent."""
+
+import time
+
+import sqlalchemy as sa
+
+from pouch import limits
+from pouch.records import BoxSettingsRecord
+
+from appliance.store import boxinfo, relay_requests, users
+from appliance.store.errors import N_, StoreError
+from appliance.store.tables import users as users_table
+
+SPAM_THRESHOLD = "spam_threshold"
+ATTACHMENT_LIMIT = "attachment_limit"  # bytes
+KB = 1024
+
+
+def spam_threshold(conn):
+    value = boxinfo.get(conn, SPAM_THRESHOLD)
+    return float(value) if value is not None else limits.SPAM_THRESHOLD_DEFAULT
+
+
+def attachment_limit(conn):
+    value = boxinfo.get(conn, ATTACHMENT_LIMIT)
+    return int(value) if value is not None else limits.ATTACHMENT_LIMIT_DEFAULT
+
+
+def check_threshold(text):
+    """A threshold typed on the admin page, or StoreError."""
+    try:
+        value = round(float(text.strip().replace(",", ".")), 1)
+    except ValueError:
+        value = None
+    if value is None or not limits.SPAM_THRESHOLD_MIN <= value <= limits.SPAM_THRESHOLD_MAX:
+        raise StoreError(N_("The spam threshold is a number from %(low)s to %(high)s."),
+                         low=f"{limits.SPAM_THRESHOLD_MIN:g}", high=f"{limits.SPAM_THRESHOLD_MAX:g}")
+    return value
+
+
+def check_kb(text, most):
+    """A limit in KB typed on a page, as bytes, from 0 to ``most`` bytes; else StoreError."""
+    text = text.strip()
+    if not text.isdigit() or len(text) > 9 or int(text) * KB > most:
+        raise StoreError(N_("The limit is a whole number of KB, 0 to %(most)s."), most=most // KB)
+    return int(text) * KB
+
+
+def save_box(conn, threshold, limit):
+    boxinfo.put(conn, SPAM_THRESHOLD, threshold)
+    boxinfo.put(conn, ATTACHMENT_LIMIT, limit)
+    _owe(conn)
+
+
+def user_limit(conn, user):
+    """The limit that applies to ``user`` (a users row): theirs when lower than the box's."""
+    box = attachment_limit(conn)
+    return box if user["download_limit"] is None else min(user["download_limit"], box)
+
+
+def save_user_limit(conn, user_id, limit):
+    """The user's own limit (None: the box's); it cannot be over the box's."""
+    if limit is not None and limit > attachment_limit(conn):
+        raise StoreError(N_("Your limit cannot be over the box's, %(most)s KB."), most=attachment_limit(conn) // KB)
+    users.set_download_limit(conn, user_id, limit)
+    _owe(conn)
+
+
+def record(conn, now=None):
+    """The BoxSettingsRecord of what is chosen now."""
+    box = attachment_limit(conn)
+    lower = conn.execute(sa.select(users_table.c.email, users_table.c.download_limit).where(
+        users_table.c.download_limit.is_not(None), users_table.c.download_limit < box)).all()
+    return BoxSettingsRecord(spam_threshold=spam_threshold(conn), attachment_limit=box,
+                             user_limits={email: limit for email, limit in lower},
+                             at=int(time.time()) if now is None else now)
+
+
+def _owe(conn):
+    relay_requests.queue(conn, record(conn))
