@@ -10,7 +10,10 @@ from pouch.container import wire
 
 
 def pack(record, blobs):
-    wanted = {attachment.sha256 for attachment in record.attachments}
+    """Only the blobs the record names: its attachments, and the originals of photos the relay
+    shrank (kept for a box that asks, never packed for one unasked)."""
+    wanted = {digest for attachment in record.attachments
+              for digest in (attachment.sha256, attachment.original_sha256) if digest}
     kept = {digest: data for digest, data in blobs.items() if digest in wanted}
     return msgpack.packb([wire.encode(record), kept], use_bin_type=True)
 

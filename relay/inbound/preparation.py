@@ -17,12 +17,14 @@ import sqlalchemy as sa
 from pouch import mime
 from pouch.records import Attachment, MessageRecord
 from relay import payload, quarantine
+from relay.inbound.photos import shrink_photos
 from relay.schema import inbound
 
 
 def message_record(raw, record_id, mail_from, received_at):
     """The record and blobs of one received message; unreadable mail travels as an attachment.
-    Mail without a usable date (no Date or Received header that reads) is dated its arrival."""
+    Mail without a usable date (no Date or Received header that reads) is dated its arrival.
+    Big photos are shrunk (relay.inbound.photos), their originals kept in ``blobs``."""
     try:
         parsed = mime.parse(raw, record_id)
         record, blobs = parsed.record, parsed.blobs
@@ -35,6 +37,7 @@ def message_record(raw, record_id, mail_from, received_at):
             attachments=[Attachment("original.eml", "message/rfc822", len(raw), digest)])
         blobs = {digest: raw}
     record.date = record.date or received_at
+    shrink_photos(record, blobs)
     return record, blobs
 
 
