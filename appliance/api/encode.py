@@ -38,11 +38,17 @@ def account(user):
             "organization_unit": "folder", "sync_state": "running"}
 
 
-def file(user_id, row, prefix="a", message_ids=()):
-    """An attachment (id ``a<n>``) or an upload (id ``u<n>``)."""
-    return {"object": "file", "id": f"{prefix}{row['id']}", "account_id": str(user_id),
-            "filename": row["name"], "content_type": row["type"], "size": row["size"],
-            "content_id": row.get("cid"), "message_ids": [str(i) for i in message_ids]}
+def file(user_id, row, prefix="a", message_ids=(), shown=None):
+    """An attachment (id ``a<n>``) or an upload (id ``u<n>``); with ``shown``
+    (store.placeholders.Shown) its ``state``, and a shrunk photo's ``original``."""
+    encoded = {"object": "file", "id": f"{prefix}{row['id']}", "account_id": str(user_id),
+               "filename": row["name"], "content_type": row["type"], "size": row["size"],
+               "content_id": row.get("cid"), "message_ids": [str(i) for i in message_ids]}
+    if shown is not None:
+        encoded["state"] = shown.state
+        if shown.original is not None:
+            encoded["original"] = {"size": row["original_size"], "state": shown.original}
+    return encoded
 
 
 def body_html(row):

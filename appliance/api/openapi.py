@@ -149,6 +149,9 @@ def paths():
         "/files/{id}": {"get": _operation("One file", result=_ref("file"), path_id="file")},
         "/files/{id}/download": {"get": {**_operation("A file's bytes", path_id="file"),
                                          "responses": _download_responses()}},
+        "/files/{id}/request": {"post": _operation(
+            "Ask the relay for a file that waits there (state on_relay); it comes with the next "
+            "sync", result=_ref("file"), path_id="file")},
         "/delta": {"get": _operation("Changes after a cursor, one page", delta.DELTA_PARAMS,
                                      delta_page, views=["expanded"])},
         "/delta/latest_cursor": {"post": _operation("The cursor of the latest change",
@@ -170,7 +173,7 @@ def paths():
 
 def _download_responses():
     errors = {str(status): {"description": "Error", "content": _json(_ref("Error"))}
-              for status in (400, 401, 404)}
+              for status in (400, 401, 404, 409)}
     return {"200": {"description": "The file", "content": {"*/*": {"schema": {
         "type": "string", "format": "binary"}}}}, **errors}
 

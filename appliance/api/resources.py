@@ -2,12 +2,19 @@
 
 from appliance.api import encode, objects, params
 from appliance.api.base import ApiHandler
-from appliance.api.errors import bad_request, not_found
+from appliance.api.errors import APIError, bad_request, not_found
 from appliance.downloads import send_file
-from appliance.store import boxinfo, mailbox, uploads
+from appliance.store import boxinfo, mailbox, placeholders, uploads
 from appliance.store.safe_text import safe_name
 
 API_FOLDERS = ("inbox", "outbox", "sent", "drafts", "trash")
+UPLOADED = placeholders.Shown(placeholders.HERE)  # an upload's bytes are on the box
+NOT_HERE = {  # why a file's bytes are not on the box yet, and what brings them
+    placeholders.HELD: "It waits on the relay until someone asks for it: POST /files/{id}/request "
+                       "(or Get it on the message page) and it comes with the next sync.",
+    placeholders.ASKED: "It was asked for and comes with the next sync.",
+    placeholders.COMING: "It comes with a later sync, unasked.",
+}
 
 
 class AccountHandler(ApiHandler):
@@ -81,11 +88,12 @@ class FileListHandler(ApiHandler):
             return self.reply(_viewed(self._of_message(offset, limit), view))
         filename = self.args.get("filename")
         attached, total = uploads.attachments_page(self.db, self.user_id, offset, limit, filename)
-        found = [encode.file(self.user_id, row, "a", [row["message_id"]]) for row in attached]
+        shown = placeholders.shown(self.store, self.db, attached)
+        found = [encode.file(self.user_id, row, "a", [row["message_id"]], shown[row["id"]]) for row in attached]
         if len(found) < limit:
             rest = uploads.page(self.db, self.user_id, max(0, offset - total), limit - len(found),
                                 filename)
-            found += [encode.file(self.user_id, row, "u") for row in rest]
+            found += [encode.file(self.user_id, row, "u", shown=UPLOADED) for row in rest]
         if view == "count":
             everything = uploads.page(self.db, self.user_id, 0, params.MAX_INT, filename)
             return self.reply({"count": total + len(everything)})
@@ -98,7 +106,8 @@ class FileListHandler(ApiHandler):
             raise not_found("message", message_id)
         rows = mailbox.attachments_of(self.db, [message_id]).get(message_id, [])
         filename = self.args.get("filename")
-        found = [encode.file(self.user_id, row, "a", [message_id]) for row in rows
+        shown = placeholders.shown(self.store, self.db, rows)
+        found = [encode.file(self.user_id, row, "a", [message_id], shown[row["id"]]) for row in rows
                  if filename is None or row["name"] == filename]
         return found[offset:offset + limit]
 
@@ -114,7 +123,7 @@ class FileListHandler(ApiHandler):
             rows = [uploads.add(self.store, conn, self.user_id, safe_name(f["filename"]),
                                 f["content_type"] or "application/octet-stream", f["body"])
                     for f in sent]
-        self.reply([encode.file(self.user_id, row, "u") for row in rows])
+        self.reply([encode.file(self.user_id, row, "u", shown=UPLOADED) for row in rows])
 
 
 class FileHandler(ApiHandler):
@@ -122,11 +131,23 @@ class FileHandler(ApiHandler):
 
     def get(self, file_id, download=None):
         found = self._find(file_id)
+        shown = self._shown(file_id, found)
+        if download and shown.state != placeholders.HERE:
+            raise APIError(409, f"File {file_id} is not on the box yet ({shown.state}). "
+                                + NOT_HERE[shown.state].replace("{id}", file_id))
         if download:  # the web client's download: same headers, same safety
             return send_file(self, found, download=True)
+        self.reply(self._encoded(file_id, found, shown))
+
+    def _shown(self, file_id, found, conn=None):
+        if file_id[:1] == "u":
+            return UPLOADED
+        return placeholders.shown(self.store, conn or self.db, [found])[found["id"]]
+
+    def _encoded(self, file_id, found, shown):
         prefix = file_id[:1]
         message_ids = [found["message_id"]] if prefix == "a" else []
-        self.reply(encode.file(self.user_id, found, prefix, message_ids))
+        return encode.file(self.user_id, found, prefix, message_ids, shown)
 
     def _find(self, file_id):
         kind, number = file_id[:1], params.object_id("file id", file_id[1:])
@@ -139,6 +160,20 @@ class FileHandler(ApiHandler):
         if found is None:
             raise not_found("file", file_id)
         return found
+
+
+class FileRequestHandler(FileHandler):
+    """Ask the relay for a file that waits there (as "Get it" does): once for the whole box."""
+
+    PARAMS = {"POST": ()}
+
+    def post(self, file_id):
+        with self.store.write() as conn:
+            found = self._find(file_id)
+            if file_id[:1] == "a":
+                placeholders.ask(self.store, conn, self.current_user, found)
+            shown = self._shown(file_id, found, conn)
+        self.reply(self._encoded(file_id, found, shown))
 
 
 def _viewed(found, view):

@@ -34,6 +34,7 @@ def table():
         (r"/files", resources.FileListHandler),
         (rf"/files/{ID}", resources.FileHandler),
         (rf"/files/{ID}/(download)", resources.FileHandler),
+        (rf"/files/{ID}/request", resources.FileRequestHandler),
         (r"/delta", delta.DeltaHandler),
         (r"/delta/latest_cursor", delta.LatestCursorHandler),
         (r"/delta/generate_cursor", delta.GenerateCursorHandler),

@@ -5,10 +5,10 @@ import secrets
 
 import sqlalchemy as sa
 
-from appliance.store import addresses, contacts, mailbox, other_address_flags, search_index
+from appliance.store import addresses, contacts, mailbox, other_address_flags, placeholders, search_index
 from appliance.store import users as box_users
 from appliance.store.messages import INBOX, RECEIVED, add_view, insert_attachment
-from appliance.store.tables import attachments, messages, user_messages, users
+from appliance.store.tables import messages, user_messages, users
 from pouch.mime import bodytext
 
 log = logging.getLogger(__name__)
@@ -50,6 +50,7 @@ def deliver_incoming(store, conn, record, blobs):
             store.attachment_files.put(data, expected_hex=sha_hex)
         insert_attachment(conn, message_id, attachment.name, attachment.type, attachment.size,
                           sha_hex, attachment.cid, attachment.inline)
+        placeholders.keep(conn, message_id, attachment)
     for user_id in owners:
         add_view(conn, user_id, message_id, INBOX, record.subject, record.date,
                  [*record.references, record.in_reply_to], is_read=record.extra.get("seen") is True,
@@ -79,12 +80,13 @@ def apply_server_read_state(conn, flag):
 
 def store_awaited_blobs(store, conn, blobs):
     """Keep attachment bytes that follow their message in a later pouch (the relay sends big
-    mail's text first); returns how many a message was waiting for."""
+    mail's text first, and what a user asked for when it was asked); returns how many a
+    message was waiting for."""
     wanted = {digest.hex(): data for digest, data in blobs.items()}
-    awaited = set(conn.execute(sa.select(attachments.c.sha256).where(
-        attachments.c.sha256.in_(list(wanted)))).scalars()) if wanted else set()
+    awaited = placeholders.awaited(conn, wanted)
     for sha_hex in awaited:
         store.attachment_files.put(wanted[sha_hex], expected_hex=sha_hex)
+    placeholders.answered(conn, awaited)
     return len(awaited)
 
 

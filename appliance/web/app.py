@@ -9,6 +9,7 @@ from appliance.web import accounts, admin, admin_downloads, admin_home, compose,
 from appliance.web.held import held_routes
 from appliance.web.modem_admin import modem_routes
 from appliance.web.other_addresses import address_routes
+from appliance.web.placeholders import placeholder_routes
 from appliance.web.sync_admin import sync_routes
 from appliance.web.tokens import token_routes
 
@@ -52,4 +53,4 @@ def routes(deps):
         (r"/admin/users", admin.UsersHandler),
         (r"/admin/box", admin.BoxHandler),
         (r"/admin/downloads", admin_downloads.DownloadsHandler),
-    ] + token_routes() + address_routes() + modem_routes() + sync_routes(), deps)
+    ] + token_routes() + address_routes() + modem_routes() + sync_routes() + placeholder_routes(), deps)

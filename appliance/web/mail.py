@@ -2,7 +2,7 @@
 
 import tornado.web
 
-from appliance.store import mailbox, other_addresses
+from appliance.store import mailbox, other_addresses, placeholders
 from appliance.store import spam_verdicts
 from appliance.store.errors import N_
 from appliance.web.base import PAGE_SIZE, BaseHandler, safe_next
@@ -47,8 +47,9 @@ class ThreadHandler(BaseHandler):
             head, rows = found
             mailbox.mark_thread_read(conn, user_id, int(thread_id))
             files = mailbox.attachments_of(conn, [row["id"] for row in rows])
+            shown = placeholders.shown(self.store, conn, [file for of_one in files.values() for file in of_one])
             tags = other_addresses.addresses_of(conn, user_id)
-        self.render("thread.html", rows=rows, files=files, tags=tags,
+        self.render("thread.html", rows=rows, files=files, shown=shown, tags=tags,
                     title=rows[-1]["subject"] if rows else head["subject_key"])
 
 
