@@ -88,6 +88,11 @@ attachments = sa.Table(
     sa.Column("sha256", sa.String(64), nullable=False, index=True),
     sa.Column("cid", sa.String(255)),
     sa.Column("inline", sa.Boolean, nullable=False, default=False),
+    # Placeholders (a0012): bytes that wait on the relay until asked for, a shrunk photo's original.
+    sa.Column("held", sa.Boolean, nullable=False, default=False),
+    sa.Column("preview", sa.LargeBinary),  # WebP or JPEG of a few KB (pouch.images.preview)
+    sa.Column("original_size", sa.Integer, nullable=False, default=0),
+    sa.Column("original_sha256", sa.String(64), index=True),
 )
 
 contacts = sa.Table(
