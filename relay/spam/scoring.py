@@ -1,0 +1,71 @@
+"""Scoring inbound mail with spamd, per box: each box has its own Bayes database (spamd's
+``User``, the box's name), so the same message may score differently for two boxes, and the
+score is its delivery's.
+
+The background scores mail as it arrives (``score_some``), and packing scores what is still
+unscored before it holds or packs anything (``score_box``), so unscored mail goes down only
+while spamd cannot be reached.  spamd is asked outside any transaction (a message takes it
+a tenth of a second or more), and the score written only where none was: two relay
+processes scoring the same delivery would only waste work.
+"""
+
+import logging
+import time
+
+import sqlalchemy as sa
+
+from relay.schema import boxes, deliveries, inbound
+from relay.spam.client import Client, SpamdUnavailable
+
+log = logging.getLogger(__name__)
+
+BATCH = 20
+# Deliveries waiting for their record to be packed, not yet scored or held.
+UNSCORED = sa.and_(deliveries.c.scored_at.is_(None), deliveries.c.held_at.is_(None),
+                   deliveries.c.pouch_name.is_(None), deliveries.c.delivered_at.is_(None),
+                   deliveries.c.quarantined_at.is_(None), deliveries.c.dropped_at.is_(None))
+
+
+def _unscored(engine, limit, box_id=None):
+    query = (sa.select(deliveries.c.id, boxes.c.name.label("box"), inbound.c.raw)
+             .join(inbound, inbound.c.id == deliveries.c.inbound_id)
+             .join(boxes, boxes.c.id == deliveries.c.box_id)
+             .where(UNSCORED, inbound.c.cleared_at.is_(None)).order_by(deliveries.c.id).limit(limit))
+    if box_id is not None:
+        query = query.where(deliveries.c.box_id == box_id)
+    with engine.connect() as db:
+        return db.execute(query).all()
+
+
+def score_some(engine, config, box_id=None, limit=BATCH):
+    """Score up to ``limit`` unscored deliveries (of box ``box_id``, or any); returns how many
+    were scored, stopping at the first that spamd could not be asked about."""
+    if not config.enabled:
+        return 0
+    client, scored = Client.of(config), []
+    for row in _unscored(engine, limit, box_id):
+        try:
+            verdict = client.check(row.raw, row.box)
+        except SpamdUnavailable as error:
+            log.warning("spam scoring paused delivery=%s reason=%r", row.id, str(error))
+            break
+        scored.append({"scored": row.id, "score": verdict.score})
+        log.info("spam scored delivery=%s box=%s score=%.1f rules=%s", row.id, row.box, verdict.score,
+                 ",".join(verdict.symbols[:20]))
+    if scored:
+        with engine.begin() as db:
+            db.execute(deliveries.update().where(deliveries.c.id == sa.bindparam("scored"),
+                                                 deliveries.c.scored_at.is_(None))
+                       .values(spam_score=sa.bindparam("score"), scored_at=int(time.time())), scored)
+    return len(scored)
+
+
+def score_box(engine, config, box_id):
+    """Score every unscored delivery of box ``box_id`` that spamd can be asked about."""
+    while score_some(engine, config, box_id) == BATCH:
+        pass
+
+
+def available(config):
+    """Whether spamd is on and answers (for the status page)."""
+    return config.enabled and Client.of(config).ping()

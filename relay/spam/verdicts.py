@@ -1,0 +1,78 @@
+"""A box's users say mail is spam or not (VerdictRecords of its upload): spamd learns it in
+that box's Bayes database (TELL, ``User`` the box's name) from the raw mail the relay still
+keeps; "not spam" on held mail brings it, too.
+
+A box is untrusted: a verdict naming mail that never came to it, an id that is no message,
+mail whose bytes retention cleared, is logged and ignored; so is one spamd could not take
+(it is missing): a verdict is a hint, the mail beside it goes on.  Only the last verdict of
+an upload on a message counts.
+"""
+
+import logging
+
+import sqlalchemy as sa
+
+from relay.schema import deliveries, inbound
+from relay.spam import holding
+from relay.spam.client import Client, SpamdUnavailable
+
+log = logging.getLogger(__name__)
+
+MAX_VERDICTS = 1000  # of one upload: a user marking a whole folder, not a flood
+MAX_ID_DIGITS = 18
+
+
+class Unknown(LookupError):
+    """The verdict names nothing this box may train on."""
+
+
+def train(engine, settings, box, verdicts):
+    """Learn each message's last verdict; returns how many spamd learnt."""
+    latest = {}
+    for verdict in verdicts[:MAX_VERDICTS]:
+        latest[verdict.message_id] = verdict
+    if len(verdicts) > MAX_VERDICTS:
+        log.warning("verdicts ignored box=%s count=%d reason='over %d in one upload'", box.name,
+                    len(verdicts) - MAX_VERDICTS, MAX_VERDICTS)
+    learnt = 0
+    for message_id, verdict in latest.items():
+        try:
+            learnt += _train_one(engine, settings, box, message_id, verdict)
+        except Unknown as why:
+            log.warning("verdict ignored box=%s message=%r user=%r reason=%r", box.name, message_id[:40],
+                        verdict.user[:80], str(why))
+        except Exception:  # noqa: BLE001 - the upload is taken already: one verdict's trouble stays its own
+            log.exception("verdict failed box=%s message=%r", box.name, message_id[:40])
+    return learnt
+
+
+def _train_one(engine, settings, box, message_id, verdict):
+    row = _kept(engine, box, message_id)
+    learnt = False
+    if settings.spam.enabled:
+        try:
+            learnt = Client.of(settings.spam).tell(row.raw, box.name, verdict.spam)
+        except SpamdUnavailable as error:
+            log.warning("verdict not learnt box=%s message=%s reason=%r", box.name, message_id, str(error))
+    log.info("verdict box=%s message=%s spam=%s learnt=%s user=%r", box.name, message_id, verdict.spam, learnt,
+             verdict.user[:80])
+    if not verdict.spam and row.held_at is not None and row.released_at is None:
+        with engine.begin() as db:
+            holding.bring(db, box, message_id, verdict.user)
+    return int(learnt)
+
+
+def _kept(engine, box, message_id):
+    """This box's delivery of relay record ``message_id``, with its raw mail; Unknown if none."""
+    if not (message_id.isascii() and message_id.isdigit() and len(message_id) <= MAX_ID_DIGITS):
+        raise Unknown("no such message came to this box")
+    with engine.connect() as db:
+        row = db.execute(sa.select(deliveries.c.held_at, deliveries.c.released_at, inbound.c.raw,
+                                   inbound.c.cleared_at)
+                         .join(inbound, inbound.c.id == deliveries.c.inbound_id)
+                         .where(deliveries.c.box_id == box.id, deliveries.c.inbound_id == int(message_id))).first()
+    if row is None:
+        raise Unknown("no such message came to this box")
+    if row.cleared_at is not None:
+        raise Unknown("the relay no longer keeps that message (its retention period is over)")
+    return row
