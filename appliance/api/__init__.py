@@ -19,6 +19,10 @@ Decisions, where the sync-engine and the box differ:
   index.  ``order_by`` is ``date`` (oldest first) or ``-date`` (the default).
 - Ids are the store's integer ids as strings; files are ``a<n>`` (an attachment of the
   user's mail) or ``u<n>`` (uploaded through POST /files, waiting for a draft).
+- /files lists a file's ``state`` (downloaded; on_relay: a placeholder, its bytes wait on the
+  relay until asked for; requested; coming: big mail's bytes that follow their message) and a
+  shrunk photo's ``original`` ({size, state}).  Downloading one not on the box answers 409 with
+  what brings it; POST /files/{id}/request asks the relay, once for the whole box.
 - Folders are the box's: inbox, outbox (sent mail still waiting for the next sync),
   sent, drafts, trash.  Moving is to the trash and back (PUT ``folder_id``).
 - A draft's ``version`` counts its saves (from the change log); an edit, send or delete

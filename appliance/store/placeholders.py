@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from pouch import images
+from pouch import images, limits
 from pouch.records import REQUEST_ATTACHMENT, REQUEST_ORIGINAL, RequestRecord
 
 from appliance.store import relay_requests
@@ -40,7 +40,7 @@ def keep(conn, message_id, attachment):
     """Note what an incoming ``pouch.records.Attachment`` says beside its bytes: held on the
     relay (with its preview), or a shrunk photo whose original the relay keeps."""
     original = attachment.original_sha256
-    has_original = len(original) == 32 and attachment.original_size > 0
+    has_original = len(original) == 32 and 0 < attachment.original_size <= limits.MAX_MESSAGE_BYTES
     if not (attachment.held or has_original):
         return
     conn.execute(attachments.update().where(
