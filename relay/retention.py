@@ -25,7 +25,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from relay.boxsync import takeover
-from relay.schema import boxes, deliveries, inbound, pouches
+from relay.schema import boxes, deliveries, inbound, pouches, requested_blobs
 
 DAY_S = 86400
 STAGED_MARGIN_S = 3600  # beyond an upload URL's lifetime: a clock a little off, a block in flight
@@ -47,8 +47,13 @@ def _clearable(cutoff, limit):
     """Ids of kept inbound mail every box was done with by ``cutoff``."""
     still_wanted = (sa.select(deliveries.c.id).join(boxes, boxes.c.id == deliveries.c.box_id)
                     .where(deliveries.c.inbound_id == inbound.c.id, sa.not_(_done_before(cutoff))))
+    asked = (sa.select(requested_blobs.c.id).join(deliveries, deliveries.c.id == requested_blobs.c.delivery_id)
+             .join(boxes, boxes.c.id == deliveries.c.box_id)  # what a box asked for stays until it acks it
+             .where(deliveries.c.inbound_id == inbound.c.id, requested_blobs.c.delivered_at.is_(None),
+                    boxes.c.revoked_at.is_(None)))
     return (sa.select(inbound.c.id)
-            .where(inbound.c.cleared_at.is_(None), inbound.c.received_at <= cutoff, ~sa.exists(still_wanted))
+            .where(inbound.c.cleared_at.is_(None), inbound.c.received_at <= cutoff, ~sa.exists(still_wanted),
+                   ~sa.exists(asked))
             .order_by(inbound.c.id).limit(limit))
 
 

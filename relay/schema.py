@@ -74,6 +74,9 @@ deliveries = sa.Table(
     sa.Column("blobs_later", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("blobs_pouch_name", sa.String(200)),
     sa.Column("blobs_delivered_at", sa.Integer),
+    # The automatic limit its record was packed under (relay.boxsync.placeholders): a bigger
+    # attachment went as a placeholder, its bytes kept for a request.  NULL: none was held.
+    sa.Column("packed_limit", sa.BigInteger),
     # Set aside (relay.quarantine) when it could not be converted or packed: never offered
     # until an operator retries it; dropped_at when one marked it done without delivering.
     sa.Column("quarantined_at", sa.Integer),
@@ -121,6 +124,24 @@ records_owed = sa.Table(
     sa.Column("pouch_name", sa.String(200)),
     sa.Column("delivered_at", sa.Integer),
     sa.Index("records_owed_pending", "box_id", "delivered_at"),
+)
+
+# Held attachments and shrunk photos' originals a box asked for (relay.boxsync.requests), one row
+# per (delivery, sha256): a second request serves nothing more.  Packed after the records, offered
+# and acked like mail.
+requested_blobs = sa.Table(
+    "requested_blobs", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("box_id", sa.Integer, sa.ForeignKey("boxes.id"), nullable=False),
+    sa.Column("delivery_id", sa.Integer, sa.ForeignKey("deliveries.id"), nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),  # hex
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("what", sa.String(16), nullable=False),  # pouch.records.REQUEST_ATTACHMENT | REQUEST_ORIGINAL
+    sa.Column("requested_at", sa.Integer, nullable=False),
+    sa.Column("pouch_name", sa.String(200)),
+    sa.Column("delivered_at", sa.Integer),
+    sa.UniqueConstraint("delivery_id", "sha256"),
+    sa.Index("requested_blobs_pending", "box_id", "delivered_at"),
 )
 
 # Pouches going down (offered until acked) and up (expected, then taken over).

@@ -5,6 +5,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pouch import limits
 from pouch.runtime import settings as loader
 
 SYSTEM_PATH = "/etc/mailpouch/relay.conf"
@@ -87,6 +88,9 @@ class Outbound:
 class Sync:
     pouch_max_bytes: int = 10 * MB  # raw MIME bytes packed into one downloaded pouch
     big_message_bytes: int = 256 * 1024  # messages this big travel after the small ones
+    # An attachment bigger than this comes down as a placeholder (a preview for an image) and its
+    # bytes on request, until the box's admin chooses its own limit (BoxSettingsRecord).
+    attachment_limit: int = limits.ATTACHMENT_LIMIT_DEFAULT
     max_upload_bytes: int = 64 * MB
     # A box's uploads waiting on the relay (staged, or uploaded and not yet handed over) hold at
     # most this many bytes (their declared sizes): a sync asking for more gets "upload_error".

@@ -9,12 +9,17 @@ of their own, made after every record pouch.  A box whose byte budget
 stops before them shows the message at once, its attachments marked as
 coming, and fetches them at a later sync.
 
+An attachment over the box's automatic limit stays behind as a placeholder
+(relay.boxsync.placeholders); what a box asks for (relay.boxsync.requests)
+follows the records like big mail's attachments.
+
 A message that cannot be packed (its payload does not read, its record would
 be refused, whatever it raises) is set aside (relay.quarantine) and the pouch
 carries the rest.
 """
 
 import asyncio
+import functools
 import hashlib
 import io
 import json
@@ -27,8 +32,9 @@ import sqlalchemy as sa
 from pouch.container.writer import PouchWriter
 from pouch.records import BlobRecord
 from relay import owed, payload, quarantine
+from relay.boxsync import placeholders, requests
 from relay.inbound import preparation
-from relay.schema import deliveries, inbound, pouches, records_owed
+from relay.schema import deliveries, inbound, pouches, records_owed, requested_blobs
 
 DOWN = "down"
 OFFERED, ACKED = "offered", "acked"
@@ -82,25 +88,29 @@ def pending_attachments(db, box_id):
 class Contents:
     """What one pouch carries: delivery ids whose record (and maybe attachments) it holds,
     those whose attachments follow later, those whose attachments alone it holds, the rows of
-    records owed to the box (relay.owed); and about how many bytes of mail that is."""
+    records owed to the box (relay.owed), the ids of blobs it asked for (relay.boxsync.requests);
+    and about how many bytes of mail that is."""
 
     records: list = field(default_factory=list)
     split: list = field(default_factory=list)
     attachments: list = field(default_factory=list)
     owed: list = field(default_factory=list)
+    requested: list = field(default_factory=list)
+    limits: placeholders.Limits | None = None  # the box's; None: [sync] attachment_limit
+    packed_limits: dict = field(default_factory=dict)  # delivery id -> the limit its record was packed under
     mail_bytes: int = 0
     # (delivery id, pouch column, reason, inbound id if it was converted here) of mail that would not pack
     set_aside: list = field(default_factory=list)
 
     def empty(self):
-        return not (self.records or self.attachments or self.owed)
+        return not (self.records or self.attachments or self.owed or self.requested)
 
 
 def _prepared_rows(engine, delivery_ids):
     """The deliveries' rows with their prepared payloads, in the order of ``delivery_ids``."""
     with engine.connect() as db:
         rows = db.execute(sa.select(deliveries.c.id.label("delivery_id"), deliveries.c.recipients,
-                                    deliveries.c.size, inbound.c.id, inbound.c.prepared)
+                                    deliveries.c.size, deliveries.c.packed_limit, inbound.c.id, inbound.c.prepared)
                           .join(inbound, inbound.c.id == deliveries.c.inbound_id)
                           .where(deliveries.c.id.in_(delivery_ids))).all()
     order = {delivery_id: index for index, delivery_id in enumerate(delivery_ids)}
@@ -124,7 +134,9 @@ def write_pouch(engine, settings, box, name, contents, extra=no_extra):
         contents.records = _each(engine, box, contents, contents.records, deliveries.c.pouch_name,
                                  lambda row: _add_message(engine, settings, writer, contents, row, tags))
         contents.attachments = _each(engine, box, contents, contents.attachments, deliveries.c.blobs_pouch_name,
-                                     lambda row: _add_attachments(writer, _payload(engine, row)[1]))
+                                     lambda row: _add_attachments(writer, placeholders.sent(
+                                         *_payload(engine, row), row.packed_limit)))
+        contents.requested = requests.write(engine, writer, box, contents.requested)
     return buffer.getvalue()
 
 
@@ -153,7 +165,10 @@ def _add_message(engine, settings, writer, contents, row, tags):
     record, blobs = _payload(engine, row)
     record.recipients = json.loads(row.recipients)
     record.extra.update(tags.get(row.delivery_id, {}))
-    later = bool(blobs) and row.size > settings.sync.big_message_bytes
+    limit = (contents.limits or placeholders.Limits(settings.sync.attachment_limit)).of(record.recipients)
+    blobs = placeholders.hold(record, blobs, limit)  # only what it sends: "later" counts those
+    contents.packed_limits[row.delivery_id] = limit
+    later = bool(blobs) and len(record.body) + sum(map(len, blobs.values())) > settings.sync.big_message_bytes
     if not later:
         _check_blobs(blobs)
     writer.add(record)
@@ -195,7 +210,8 @@ def prepare_now(engine, inbound_id):
 def record_pouch(engine, box, name, data, contents):
     """Offer pouch ``name``; raises PackingConflict if some of its mail was packed meanwhile."""
     claims = ((deliveries.c.pouch_name, contents.records), (deliveries.c.blobs_pouch_name, contents.attachments),
-              (records_owed.c.pouch_name, [row.id for row in contents.owed]))
+              (records_owed.c.pouch_name, [row.id for row in contents.owed]),
+              (requested_blobs.c.pouch_name, contents.requested))
     with engine.begin() as db:
         db.execute(pouches.insert().values(
             name=name, box_id=box.id, direction=DOWN, state=OFFERED, size=len(data),
@@ -207,6 +223,10 @@ def record_pouch(engine, box, name, data, contents):
                 raise PackingConflict(name)
         if contents.split:
             db.execute(deliveries.update().where(deliveries.c.id.in_(contents.split)).values(blobs_later=True))
+        if contents.records:
+            db.execute(deliveries.update().where(deliveries.c.id == sa.bindparam("packed_id"))
+                       .values(packed_limit=sa.bindparam("limit_used")),
+                       [{"packed_id": d, "limit_used": contents.packed_limits[d]} for d in contents.records])
 
 
 async def pack_pending(engine, store, settings, box, extra=no_extra):
@@ -214,10 +234,11 @@ async def pack_pending(engine, store, settings, box, extra=no_extra):
     that follow them; returns the pouches' names.  ``extra``: as for write_pouch (the sync
     handshake passes the external accounts' tags)."""
     config = settings.sync
-    rows, owed_rows = await asyncio.to_thread(_read, engine, box, pending_deliveries, owed.pending)
+    box_limits = functools.partial(placeholders.of_box, default=config.attachment_limit)
+    rows, owed_rows, limits = await asyncio.to_thread(_read, engine, box, pending_deliveries, owed.pending, box_limits)
     big = config.big_message_bytes  # big mail's record goes after the small mail; its attachments later still
     rows = sorted(rows, key=lambda row: (row.size > big, row.id))
-    chunks = [Contents(records=ids, mail_bytes=size)
+    chunks = [Contents(records=ids, mail_bytes=size, limits=limits)
               for ids, size in plan(rows, config.pouch_max_bytes, lambda row: min(row.size, big))]
     if owed_rows:
         chunks = chunks or [Contents()]
@@ -225,10 +246,11 @@ async def pack_pending(engine, store, settings, box, extra=no_extra):
     names, finished = await _pack(engine, store, settings, box, chunks, extra)
     if not finished:
         return names
-    later, = await asyncio.to_thread(_read, engine, box, pending_attachments)
-    more, _ = await _pack(engine, store, settings, box,
-                          [Contents(attachments=ids, mail_bytes=size)
-                           for ids, size in plan(later, config.pouch_max_bytes)])
+    asked, later = await asyncio.to_thread(_read, engine, box, requests.pending, pending_attachments)
+    # What users asked for comes before the attachments that follow by themselves.
+    chunks = ([Contents(requested=ids, mail_bytes=size) for ids, size in plan(asked, config.pouch_max_bytes)]
+              + [Contents(attachments=ids, mail_bytes=size) for ids, size in plan(later, config.pouch_max_bytes)])
+    more, _ = await _pack(engine, store, settings, box, chunks)
     return names + more
 
 

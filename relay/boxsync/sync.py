@@ -13,8 +13,8 @@ import sqlalchemy as sa
 
 from relay import keys, owed, quarantine
 from relay.accounts import mailmap
-from relay.boxsync import packing, takeover
-from relay.schema import boxes, deliveries, pouches, records_owed
+from relay.boxsync import packing, requests, takeover
+from relay.schema import boxes, deliveries, pouches, records_owed, requested_blobs
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +63,8 @@ def acknowledge(engine, box, names):
                        .values(state=packing.ACKED, done_at=now))
             delivered = ((deliveries.c.pouch_name, deliveries.c.delivered_at),
                          (deliveries.c.blobs_pouch_name, deliveries.c.blobs_delivered_at),
-                         (records_owed.c.pouch_name, records_owed.c.delivered_at))
+                         (records_owed.c.pouch_name, records_owed.c.delivered_at),
+                         (requested_blobs.c.pouch_name, requested_blobs.c.delivered_at))
             for pouch_column, done_column in delivered:
                 table = pouch_column.table
                 db.execute(table.update().where(
@@ -112,6 +113,7 @@ def _release(db, box, name, why, now):
             deliveries.c.box_id == box.id, column == name, deliveries.c.quarantined_at.is_(None),
         ).values({column.name: None, "quarantined_at": now, "quarantine_reason": why[:quarantine.REASON_CHARS]}))
     owed.release(db, box.id, name)
+    requests.release(db, box.id, name)
 
 
 def rejection(engine, box, name):

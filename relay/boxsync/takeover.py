@@ -35,6 +35,7 @@ from pouch.container import route, wire
 from pouch.records import STATUS_FAILED
 from relay import boxes, payload
 from relay.accounts import mailmap, registry
+from relay.boxsync import requests
 from relay.inbound import store as inbound
 from relay.outbound import queue
 from relay.schema import pouches
@@ -70,6 +71,7 @@ class Upload:
     blobs: dict = field(default_factory=dict)  # sha256 -> Blob
     accounts: list = field(default_factory=list)
     flags: list = field(default_factory=list)
+    requests: list = field(default_factory=list)  # RequestRecords (relay.boxsync.requests)
     refused: list = field(default_factory=list)  # (record id, reason) of messages that do not read
     skipped: list = field(default_factory=list)
 
@@ -185,8 +187,12 @@ def _flag(upload, spill, record):
     upload.flags.append(record)
 
 
+def _request(upload, spill, record):
+    upload.requests.append(record)
+
+
 # What takeover does with each kind a box sends (wire.sent_by(BOX): a test holds them together).
-TAKES = {"message": _message, "blob": _blob, "account": _account, "flag": _flag}
+TAKES = {"message": _message, "blob": _blob, "account": _account, "flag": _flag, "request": _request}
 
 
 def _read_records(reader, upload, spill):
@@ -231,6 +237,7 @@ def take(engine, box, name, upload, relay_domain):
         for problem in registry.apply(db, box, upload.accounts):
             log.warning("upload record skipped box=%s pouch=%s reason=%r", box.name, name, problem)
         mailmap.want_seen(db, box.id, upload.flags)
+        requests.apply(db, box, upload.requests)
         for record_id, reason in upload.refused:
             _refuse(db, box, name, record_id, reason)
         fresh = 0

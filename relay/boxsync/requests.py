@@ -1,0 +1,171 @@
+"""What a box asks the relay for (RequestRecord), taken over with its upload.
+
+``HANDLERS`` maps a request's ``what`` to its handler, ``handler(db, box, record)``, run in the
+takeover's transaction: it does what was asked and returns True, or returns False when the
+same was asked before (served once), or raises Refused with a reason for the box's users.
+A refused request is logged and the rest of the upload goes on: a box is untrusted, and a
+request may name another box's mail, an unknown id or digest, or mail whose bytes retention
+cleared.  (No record kind tells the box yet; its "asked for" stays until the retention
+period, when the message's bytes are gone anyway.)
+
+A held attachment or an original asked for is a row of ``requested_blobs``: its blob is
+packed after the records of the box's next sync (relay.boxsync.packing), offered and acked
+like mail; until then retention keeps its message.
+"""
+
+import hashlib
+import logging
+import time
+
+import sqlalchemy as sa
+
+from pouch.records import REQUEST_ATTACHMENT, REQUEST_HELD, REQUEST_ORIGINAL, BlobRecord
+from relay import payload, quarantine
+from relay.boxsync import placeholders
+from relay.inbound import preparation
+from relay.schema import deliveries, inbound, requested_blobs
+from relay.spam import holding
+
+log = logging.getLogger(__name__)
+
+MAX_ID_DIGITS = 18  # a relay record id is an inbound id: anything longer is no message here
+# What _payload reads of a delivery's message.
+MESSAGE = (inbound.c.id.label("inbound_id"), inbound.c.prepared, inbound.c.raw, inbound.c.mail_from,
+           inbound.c.received_at, inbound.c.cleared_at)
+
+
+class Refused(Exception):
+    """A request the relay will not serve, with why (for the box's users)."""
+
+
+def apply(db, box, records):
+    """Apply the requests of one upload; returns how many were new."""
+    new = 0
+    for record in records:
+        try:
+            handler = HANDLERS.get(record.what)
+            if handler is None:
+                raise Refused(f"the relay does not know requests for {record.what!r:.40}")
+            new += bool(handler(db, box, record))
+        except Refused as refusal:
+            log.warning("request refused box=%s what=%r message=%r sha256=%s user=%r reason=%r", box.name,
+                        record.what[:40], record.message_id[:40], record.sha256.hex()[:16], record.user[:80],
+                        str(refusal))
+        except quarantine.NOT_THE_MESSAGES:
+            raise
+        except Exception:  # noqa: BLE001 - a bug with one request: the rest of the upload goes on
+            log.exception("request failed box=%s what=%r message=%r", box.name, record.what[:40],
+                          record.message_id[:40])
+    return new
+
+
+def _delivery(db, box, message_id):
+    """This box's delivery of the message with relay record id ``message_id``, its payload's columns."""
+    if not (message_id.isascii() and message_id.isdigit() and len(message_id) <= MAX_ID_DIGITS):
+        raise Refused(f"no message {message_id!r:.40} came to this box")
+    row = db.execute(sa.select(deliveries.c.id, deliveries.c.packed_limit, *MESSAGE)
+                     .join(inbound, inbound.c.id == deliveries.c.inbound_id)
+                     .where(deliveries.c.inbound_id == int(message_id), deliveries.c.box_id == box.id)).first()
+    if row is None:
+        raise Refused(f"no message {message_id!r:.40} came to this box")
+    return row
+
+
+def _payload(row):
+    """(record, blobs) of a delivery's message; Refused once retention cleared its bytes."""
+    if row.cleared_at is not None:
+        raise Refused("the relay no longer keeps this message's attachments (its retention period is over)")
+    return payload.unpack(row.prepared or preparation.prepare(row.raw, row.inbound_id, row.mail_from,
+                                                              row.received_at))
+
+
+def _attachment(db, box, request):
+    """The bytes of an attachment that came as a placeholder."""
+    row = _delivery(db, box, request.message_id)
+    record, blobs = _payload(row)
+    if request.sha256 not in blobs or not any(
+            attachment.sha256 == request.sha256 and placeholders.is_held(attachment, row.packed_limit)
+            for attachment in record.attachments):
+        raise Refused("this message has no attachment held back with that sha256")
+    return _ask(db, box, row, request, len(blobs[request.sha256]))
+
+
+def _original(db, box, request):
+    """The original of a photo the relay shrank."""
+    row = _delivery(db, box, request.message_id)
+    record, blobs = _payload(row)
+    if request.sha256 not in blobs or not any(
+            attachment.original_sha256 == request.sha256 for attachment in record.attachments):
+        raise Refused("this message has no original with that sha256 on the relay")
+    return _ask(db, box, row, request, len(blobs[request.sha256]))
+
+
+def _ask(db, box, row, request, size):
+    digest = request.sha256.hex()
+    if db.execute(sa.select(requested_blobs.c.id).where(
+            requested_blobs.c.delivery_id == row.id, requested_blobs.c.sha256 == digest)).first():
+        return False
+    db.execute(requested_blobs.insert().values(
+        box_id=box.id, delivery_id=row.id, sha256=digest, size=size, what=request.what,
+        requested_at=int(time.time())))
+    log.info("request box=%s what=%s message=%s sha256=%s size=%d user=%r", box.name, request.what,
+             row.inbound_id, digest[:16], size, request.user[:80])
+    return True
+
+
+def _held(db, box, request):
+    """A message held as spam: packed at the next sync as any mail (relay.spam.holding)."""
+    try:
+        return holding.bring(db, box, request.message_id, request.user)
+    except holding.NotHeld as why:
+        raise Refused(str(why)) from None
+
+
+# RequestRecord.what -> handler.
+HANDLERS = {REQUEST_ATTACHMENT: _attachment, REQUEST_ORIGINAL: _original, REQUEST_HELD: _held}
+
+
+def pending(db, box_id):
+    """(id, size) of the blobs the box asked for that no pouch carries yet, oldest first."""
+    return db.execute(sa.select(requested_blobs.c.id, requested_blobs.c.size).where(
+        requested_blobs.c.box_id == box_id, requested_blobs.c.pouch_name.is_(None),
+        requested_blobs.c.delivered_at.is_(None)).order_by(requested_blobs.c.id)).all()
+
+
+def write(engine, writer, box, ids):
+    """Write the blobs of requests ``ids`` to ``writer``, one message's payload in memory at a
+    time; returns the ids written.  One that can no longer be served is dropped with its reason
+    logged (the box may ask again, and hear why)."""
+    written, dropped = [], []
+    for request_id in ids:
+        with engine.connect() as db:
+            request = db.execute(sa.select(requested_blobs.c.sha256, requested_blobs.c.delivery_id)
+                                 .where(requested_blobs.c.id == request_id)).one()
+            row = db.execute(sa.select(*MESSAGE).select_from(deliveries)
+                             .join(inbound, inbound.c.id == deliveries.c.inbound_id)
+                             .where(deliveries.c.id == request.delivery_id)).one()
+        digest = bytes.fromhex(request.sha256)
+        try:
+            data = _payload(row)[1].get(digest)
+            if not isinstance(data, bytes) or hashlib.sha256(data).digest() != digest:
+                raise Refused("its bytes are not in the message's payload")
+        except quarantine.NOT_THE_MESSAGES:
+            raise
+        except Exception as error:  # noqa: BLE001 - this request's trouble: the blobs beside it go on
+            log.warning("requested blob dropped box=%s message=%s sha256=%s reason=%r", box.name, row.inbound_id,
+                        request.sha256[:16], quarantine.reason(error))
+            dropped.append(request_id)
+            continue
+        writer.add(BlobRecord(digest, data))
+        written.append(request_id)
+    if dropped:
+        with engine.begin() as db:
+            db.execute(requested_blobs.delete().where(requested_blobs.c.id.in_(dropped)))
+    return written
+
+
+def release(db, box_id, pouch_name):
+    """The blobs of pouch ``pouch_name``, which the box could not read, travel in the next one."""
+    db.execute(requested_blobs.update().where(
+        requested_blobs.c.box_id == box_id, requested_blobs.c.pouch_name == pouch_name,
+        requested_blobs.c.delivered_at.is_(None)).values(pouch_name=None))

@@ -1,0 +1,126 @@
+"""Big attachments on request (issue 16, part 2): what is over the box's automatic limit comes down
+as a placeholder (name, type, size; a preview of an image), and its bytes come with the sync after
+the box asks for them, once, for that box only."""
+
+import io
+import os
+
+import pytest
+from PIL import Image
+
+from pouch.records import REQUEST_ATTACHMENT, BlobRecord, MessageRecord, RequestRecord
+from tests.relay.conftest import deliver
+from tests.support.photos import phone_photo
+
+LIMIT = 100 * 1024  # the box's automatic limit in these tests: a phone photo, even shrunk, is over it
+PDF = b"%PDF-1.4\n" + os.urandom(600 * 1024)
+SMALL = os.urandom(20_000)  # incompressible, so the pouch's bytes tell what came
+
+
+@pytest.fixture
+def relay_overrides(relay_overrides):
+    return dict(relay_overrides, sync_attachment_limit=LIMIT)
+
+
+@pytest.fixture(scope="module")
+def photo():
+    data = phone_photo(quality=97)
+    assert len(data) > 3_000_000  # as a good phone camera writes it
+    return data
+
+
+def messages(records):
+    return [r for r in records if isinstance(r, MessageRecord)]
+
+
+def blobs(records):
+    return {r.sha256: r.data for r in records if isinstance(r, BlobRecord)}
+
+
+async def mail_with_big_attachments(relay, box, tmp_path, photo, to="marie@goma.relay.test"):
+    """Post a message with a PDF, a photo and a small file; returns (its record, the pouches' offers)."""
+    await deliver(relay, to, subject="the contract", attachments=[
+        ("contract.pdf", "application/pdf", PDF), ("site.jpg", "image/jpeg", photo),
+        ("notes.bin", "application/octet-stream", SMALL)])
+    answer = await box.sync()
+    records = [r for offer in answer["downloads"] for r in await box.fetch(tmp_path, offer)]
+    await box.sync(received=[offer["name"] for offer in answer["downloads"]])
+    [record] = messages(records)
+    return record, answer["downloads"], records
+
+
+def by_name(record):
+    return {attachment.name.rsplit(".", 1)[0]: attachment for attachment in record.attachments}
+
+
+async def ask(box, tmp_path, record, *digests, message_id=None):
+    """Upload a pouch of requests for ``digests`` of ``record`` (or of ``message_id``)."""
+    requests = [(RequestRecord(REQUEST_ATTACHMENT, message_id or record.id, digest, user="marie"), {})
+                for digest in digests]
+    name, answer = await box.send(tmp_path, requests)
+    assert answer["accepted"] == [name], answer  # a request refused is never an error for the upload
+    return answer
+
+
+@pytest.mark.gen_test(timeout=60)
+async def test_big_attachments_come_as_placeholders_and_the_small_one_whole(relay, tmp_path, photo):
+    box = await relay.register("goma")
+    record, offers, records = await mail_with_big_attachments(relay, box, tmp_path, photo)
+
+    attachments = by_name(record)
+    pdf, image, small = attachments["contract"], attachments["site"], attachments["notes"]
+    assert (pdf.held, pdf.type, pdf.size, pdf.preview) == (True, "application/pdf", len(PDF), b"")
+    assert image.held and image.type.startswith("image/") and image.size > LIMIT
+    assert 0 < len(image.preview) <= 4096
+    assert max(Image.open(io.BytesIO(image.preview)).size) <= 160  # an image a page can show
+    assert not small.held and small.size == len(SMALL)
+    assert blobs(records) == {small.sha256: SMALL}  # only the small one's bytes came
+    assert sum(offer["size"] for offer in offers) < len(SMALL) + 8_000  # text, a preview, the small file
+
+
+@pytest.mark.gen_test(timeout=60)
+async def test_a_request_brings_exactly_that_attachment_in_the_next_sync_once(relay, tmp_path, photo):
+    box = await relay.register("goma")
+    record, _, _ = await mail_with_big_attachments(relay, box, tmp_path, photo)
+    pdf = by_name(record)["contract"]
+
+    answer = await ask(box, tmp_path, record, pdf.sha256)
+    assert len(answer["downloads"]) == 1
+    records = await box.fetch(tmp_path, answer["downloads"][0])
+    assert records == [BlobRecord(pdf.sha256, PDF)]  # nothing else: no record again, no other blob
+    assert len(PDF) < answer["downloads"][0]["size"] < len(PDF) + 2_000
+
+    await box.sync(received=[answer["downloads"][0]["name"]])
+    assert (await ask(box, tmp_path, record, pdf.sha256))["downloads"] == []  # asked twice, served once
+    assert (await box.sync())["downloads"] == []
+
+
+@pytest.mark.gen_test(timeout=60)
+async def test_a_request_unacked_comes_again_and_the_photo_can_be_asked_for_too(relay, tmp_path, photo):
+    box = await relay.register("goma")
+    record, _, _ = await mail_with_big_attachments(relay, box, tmp_path, photo)
+    image = by_name(record)["site"]
+
+    first = (await ask(box, tmp_path, record, image.sha256))["downloads"]
+    again = (await box.sync())["downloads"]  # the box did not ack: the same pouch again
+    assert [offer["name"] for offer in again] == [offer["name"] for offer in first]
+    [blob] = await box.fetch(tmp_path, again[0])
+    assert blob.sha256 == image.sha256 and len(blob.data) == image.size
+    Image.open(io.BytesIO(blob.data)).verify()
+    await box.sync(received=[again[0]["name"]])
+    assert (await box.sync())["downloads"] == []
+
+
+@pytest.mark.gen_test(timeout=60)
+async def test_requests_for_another_boxs_mail_unknown_ids_or_digests_bring_nothing(relay, tmp_path, photo):
+    goma, bukavu = await relay.register("goma"), await relay.register("bukavu")
+    record, _, _ = await mail_with_big_attachments(relay, goma, tmp_path, photo)
+    pdf, small = by_name(record)["contract"], by_name(record)["notes"]
+
+    assert (await ask(bukavu, tmp_path, record, pdf.sha256))["downloads"] == []  # goma's message
+    assert (await ask(goma, tmp_path, record, os.urandom(32), small.sha256))["downloads"] == []  # not held back
+    assert (await ask(goma, tmp_path, record, pdf.sha256, message_id="99999"))["downloads"] == []
+    assert (await ask(goma, tmp_path, record, pdf.sha256, message_id="not a number"))["downloads"] == []
+    # The same box asking rightly still gets it.
+    [offer] = (await ask(goma, tmp_path, record, pdf.sha256))["downloads"]
+    assert await goma.fetch(tmp_path, offer) == [BlobRecord(pdf.sha256, PDF)]
