@@ -5,7 +5,7 @@ not the user's gives None, exactly as one that does not exist."""
 
 import sqlalchemy as sa
 
-from appliance.store import changes, other_address_flags, search_index
+from appliance.store import changes, other_address_flags, reply_parents, search_index
 from appliance.store.messages import (DRAFT, DRAFTS, INBOX, QUEUED, SENT_FOLDER, TRASH)
 from appliance.store.tables import attachments, messages, threads, user_messages
 
@@ -38,7 +38,11 @@ def list_folder(conn, user_id, folder, offset=0, limit=25):
     has_files = sa.exists().where(attachments.c.message_id == messages.c.id).label("has_files")
     order = [user_messages.c.id.desc()] if folder == "inbox" else [
         user_messages.c.date.desc(), user_messages.c.id.desc()]
-    query = (sa.select(*SUMMARY_COLUMNS, has_files)
+    columns = [*SUMMARY_COLUMNS, has_files]
+    if folder == "outbox":  # what each message's files will cost the modem
+        columns.append(sa.select(sa.func.coalesce(sa.func.sum(attachments.c.size), 0))
+                       .where(attachments.c.message_id == messages.c.id).scalar_subquery().label("files_size"))
+    query = (sa.select(*columns)
              .join(messages, messages.c.id == user_messages.c.message_id)
              .where(user_messages.c.user_id == user_id, *folder_filter(folder))
              .order_by(*order)
@@ -163,6 +167,7 @@ def delete_forever(conn, user_id, message_id):
     if left:
         search_index.refresh_owners(conn, message_id)
     else:
+        reply_parents.keep_deleted(conn, message_id)  # a reply packed against it may still come
         conn.execute(attachments.delete().where(attachments.c.message_id == message_id))
         conn.execute(messages.delete().where(messages.c.id == message_id))
         search_index.remove(conn, message_id)

@@ -5,6 +5,7 @@ import secrets
 import tornado.web
 from tornado.httputil import url_concat
 
+from appliance import photos
 from appliance.store import addresses, boxinfo, contacts, mailbox, other_addresses
 from appliance.store.errors import N_, StoreError
 from appliance.store.messages import (DRAFT, FORM_TOKEN, QUEUED, Draft, NewFile, made_by_form,
@@ -46,14 +47,15 @@ class ComposeHandler(StreamedFormHandler, BaseHandler):
         self._show(values, kept, error=None)
 
     @tornado.web.authenticated
-    def post(self):
+    async def post(self):
         self.take_form()  # the files are on disk by now
         values = {name: self.get_argument(name, "") for name in FIELDS}
         action = self.get_argument("action", "send")
         kept_ids = [i for i in map(as_id, self.get_arguments("keep")) if i is not None]
+        files = await self._new_files(action)
         try:
             with self.store.write() as conn:
-                message_id = self._store(conn, values, kept_ids, action)
+                message_id = self._store(conn, values, kept_ids, action, files)
                 row = mailbox.message(conn, self.current_user["id"], message_id)
         except StoreError as error:
             with self.store.read() as conn:
@@ -70,18 +72,23 @@ class ComposeHandler(StreamedFormHandler, BaseHandler):
         else:
             self.redirect("/folder/outbox" if row["state"] == QUEUED else "/folder/sent")
 
-    def _store(self, conn, values, kept_ids, action):
-        draft = self._draft(values, kept_ids, action)
+    def _store(self, conn, values, kept_ids, action, files):
+        draft = self._draft(values, kept_ids, action, files)
         draft_id = as_id(values["draft_id"])
         if action == "send":
             return send(self.store, conn, self.current_user, draft, draft_id)
         return save_draft(self.store, conn, self.current_user, draft, draft_id)
 
-    def _draft(self, values, kept_ids, action):
+    async def _new_files(self, action):
+        """The files sent with the form; photos shrunk first when "Send pictures smaller" is on."""
+        if action == "autosave":
+            return []
+        files = [NewFile(safe_name(f.filename), f.content_type or "application/octet-stream", f.read())
+                 for f in self.uploaded("files")]
+        return await photos.made_smaller(files) if self.get_argument("smaller", "") else files
+
+    def _draft(self, values, kept_ids, action, files):
         rich, strict = values["format"] == "html", action == "send"
-        files = [] if action == "autosave" else [
-            NewFile(safe_name(f.filename), f.content_type or "application/octet-stream", f.read())
-            for f in self.uploaded("files")]
         return Draft(
             to=addresses.parse(values["to"], strict), cc=addresses.parse(values["cc"], strict),
             bcc=addresses.parse(values["bcc"], strict), subject=values["subject"].strip(),
