@@ -57,6 +57,7 @@ class Refusal:
     name: str
     error: str
     permanent: bool = False
+    unheld: list = field(default_factory=list)  # hex digests it named that the relay does not hold
 
 
 @dataclass
@@ -69,6 +70,7 @@ class Answer:
     rejected: list = field(default_factory=list)  # Refusals
     account_key: str | None = None
     upload_error: str | None = None  # why the relay gave no upload slot (e.g. the box's quota)
+    keep_days: int | None = None  # how long after an ack the relay keeps mail (store.blob_refs)
 
     @classmethod
     def parse(cls, document):
@@ -78,10 +80,11 @@ class Answer:
                        upload=_slot(document.get("upload")),
                        accepted=[_text(name) for name in _items(document.get("accepted") or [], "accepted")],
                        rejected=[Refusal(_text(r["name"]), _text(r.get("error", ""))[:MAX_REASON],
-                                         r.get("permanent") is True)
+                                         r.get("permanent") is True, _digests(r.get("unheld", [])))
                                  for r in _items(document.get("rejected") or [], "rejected")],
                        account_key=document.get("account_key"),
-                       upload_error=_text(document["upload_error"])[:MAX_REASON] if "upload_error" in document else None)
+                       upload_error=_text(document["upload_error"])[:MAX_REASON] if "upload_error" in document else None,
+                       keep_days=_size(document["keep_days"]) if "keep_days" in document else None)
         except (KeyError, TypeError, AttributeError) as error:
             raise RelayError(f"the relay's sync answer is not one: {error!r}", True) from None
 
@@ -96,6 +99,14 @@ def _text(value):
     if not isinstance(value, str):
         raise TypeError(f"{type(value).__name__} where text was expected")
     return value
+
+
+def _digests(value):
+    """Hex sha256 digests, as the box's attachment files name them."""
+    digests = [_text(d) for d in _items(value, "unheld")]
+    if not all(len(d) == 64 and all(c in "0123456789abcdef" for c in d) for d in digests):
+        raise TypeError("'unheld' holds something other than sha256 digests")
+    return digests
 
 
 def _size(value):
@@ -133,16 +144,19 @@ class RelayClient:
         return answer
 
     async def sync(self, received=(), uploaded=(), outgoing_size=None, want_account_key=False,
-                   unreadable=()):
+                   unreadable=(), missing=()):
         """One handshake request; returns the relay's Answer.  ``want_account_key`` asks for
         the relay's public key for sealing external accounts (``account_key``);
-        ``unreadable`` tells it what the box set aside ({"name", "error"[, "message"]})."""
+        ``unreadable`` tells it what the box set aside ({"name", "error"[, "message"]}), ``missing``
+        the attachments it lacks though the relay left their bytes out ({"message", "sha256"})."""
         document = {"received": list(received), "uploaded": list(uploaded),
                     "outgoing": None if outgoing_size is None else {"size": outgoing_size}}
         if want_account_key:
             document["want_account_key"] = True
         if unreadable:
             document["unreadable"] = list(unreadable)
+        if missing:
+            document["missing"] = list(missing)
         return Answer.parse(await self._post("/api/v1/sync", document))
 
     async def _post(self, path, document):

@@ -16,7 +16,7 @@ import logging
 import os
 from pathlib import Path
 
-from appliance.store import outbox, set_aside, sync_state
+from appliance.store import blob_refs, outbox, set_aside, sync_state
 from appliance.sync import importer, outgoing
 from pouch.blobs.transfer import PermanentTransferError
 
@@ -42,6 +42,7 @@ class Handshake:
         self.failed = set()  # names of pouches that would not import in this sync: not again
         self.sent_acks = []  # names acked in the last request
         self.sent_reports = []  # set_aside rows told to the relay in the last request
+        self.sent_missing = []  # missing_blobs rows told to the relay in the last request
 
     async def run(self):
         upload = await asyncio.to_thread(self._pending_upload)
@@ -64,22 +65,26 @@ class Handshake:
     def _owed(self):
         """Whether the relay has something to hear: acks, or what the box set aside."""
         with self.store.read() as conn:
-            return bool(sync_state.unacked(conn) or set_aside.unreported(conn, 1))
+            return bool(sync_state.unacked(conn) or set_aside.unreported(conn, 1) or blob_refs.unreported(conn, 1)[0])
 
     async def _request(self, upload, outgoing_size):
         with self.store.read() as conn:
             self.sent_acks = sync_state.unacked(conn)
             self.sent_reports = set_aside.unreported(conn, MAX_REPORTS)
             want_key = sync_state.account_key(conn) is None  # a box registered before accounts
+            self.sent_missing, missing = blob_refs.unreported(conn, MAX_REPORTS)
         uploaded = [upload.name] if upload and upload.done else []
         return await self.client.sync(self.sent_acks, uploaded, outgoing_size, want_account_key=want_key,
-                                      unreadable=[_report(row) for row in self.sent_reports])
+                                      unreadable=[_report(row) for row in self.sent_reports], missing=missing)
 
     async def _settle(self, answer, upload):
         """Take in what the relay's Answer says; returns the Upload still in flight, if any."""
         with self.store.write() as conn:
             sync_state.forget_acked(conn, self.sent_acks)  # acked in the request's transaction
             set_aside.reported(conn, [row["id"] for row in self.sent_reports])
+            blob_refs.reported(conn, self.sent_missing)
+            if answer.keep_days is not None:
+                blob_refs.save_keep_days(conn, answer.keep_days)
             if answer.account_key is not None and not sync_state.save_account_key(conn, answer.account_key):
                 log.error("the relay sent an account key that is not one: ignored")
         if upload and upload.name in answer.accepted:
@@ -148,6 +153,7 @@ class Handshake:
             else:
                 log.warning("the relay could not take upload %s yet: %s; it is packed again next time",
                             upload.name, refusal.error)
+                blob_refs.not_held(self.store, conn, refusal.unheld)  # their bytes go next time
             sync_state.save_upload(conn, None)
         Path(upload.path).unlink(missing_ok=True)
         return None

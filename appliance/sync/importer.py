@@ -13,7 +13,7 @@ import functools
 import logging
 from dataclasses import dataclass, field
 
-from appliance.store import held, incoming, other_address_records, outbox, set_aside, sync_state
+from appliance.store import blob_refs, held, incoming, other_address_records, outbox, set_aside, sync_state
 from pouch.container import PouchError, PouchReader, PouchWriter, route
 from pouch.container.wire import kind_of
 from pouch.records import BlobRecord
@@ -116,6 +116,7 @@ def import_pouch(store, path, name):
                               summary=f"record {problem.index}")
                 result.set_aside += 1
         result.attachments = incoming.store_awaited_blobs(store, conn, contents.blobs)
+        blob_refs.arrived(store, conn, contents.messages, contents.blobs)  # named by the relay, or missing
         for record in contents.updates:
             update = UPDATES[kind_of(record).name]
             setattr(result, update.counter, getattr(result, update.counter) + update.apply(conn, record))

@@ -5,7 +5,7 @@ and the box's settings (a few bytes each, always)."""
 from pouch.container import PouchWriter
 from pouch.records import BlobRecord
 
-from appliance.store import other_address_flags, other_address_records, relay_requests
+from appliance.store import blob_refs, other_address_flags, other_address_records, relay_requests
 from appliance.store.sync_state import Contents
 
 RECIPIENT = "relay"
@@ -51,8 +51,8 @@ def pack(store, path, sender, budget=0):
 
 
 def _add_attachment(store, pouch, attachment):
-    if pouch.has_blob(attachment.sha256):
-        return
+    if pouch.has_blob(attachment.sha256) or blob_refs.relay_keeps(store, attachment.sha256):
+        return  # the record names it: the pouch or the relay holds its bytes
     path = store.attachment_files.path(attachment.sha256.hex())
     if path.is_file():  # a missing file: the relay reports that message failed, the rest go
         with open(path, "rb") as data:

@@ -11,7 +11,8 @@ coming, and fetches them at a later sync.
 
 An attachment over the box's automatic limit stays behind as a placeholder
 (relay.boxsync.placeholders); what a box asks for (relay.boxsync.requests)
-follows the records like big mail's attachments.
+follows the records like big mail's attachments.  A blob the box holds already
+(relay.boxsync.holdings) stays out: the record names it, the box has the bytes.
 
 A message that cannot be packed (its payload does not read, its record would
 be refused, whatever it raises) is set aside (relay.quarantine) and the pouch
@@ -32,9 +33,8 @@ import sqlalchemy as sa
 from pouch.container.writer import PouchWriter
 from pouch.records import BlobRecord
 from relay import owed, payload, quarantine
-from relay.boxsync import placeholders, requests
+from relay.boxsync import holdings, placeholders, requests
 from relay.inbound import preparation
-from relay.spam import holding
 from relay.schema import deliveries, inbound, pouches, records_owed, requested_blobs
 
 DOWN = "down"
@@ -71,7 +71,7 @@ def pack_level(config, mail_bytes):
 def pending_deliveries(db, box_id):
     """(id, size) of the deliveries whose record has not been packed, oldest first."""
     return db.execute(sa.select(deliveries.c.id, deliveries.c.size).where(
-        deliveries.c.box_id == box_id, deliveries.c.pouch_name.is_(None), holding.UNHELD,
+        deliveries.c.box_id == box_id, deliveries.c.pouch_name.is_(None),
         deliveries.c.delivered_at.is_(None), deliveries.c.quarantined_at.is_(None)).order_by(deliveries.c.id)).all()
 
 
@@ -129,6 +129,7 @@ def write_pouch(engine, settings, box, name, contents, extra=no_extra):
     buffer = io.BytesIO()
     with PouchWriter(buffer, sender=settings.relay.domain, recipient=box.name, pouch_id=name,
                      level=pack_level(settings.sync, contents.mail_bytes)) as writer:
+        writer = holdings.withholding(engine, box, name, writer)  # blobs the box holds stay out
         for row in contents.owed:
             writer.add(owed.record_of(row))
         tags = extra(engine, contents.records)
@@ -168,6 +169,7 @@ def _add_message(engine, settings, writer, contents, row, tags):
     record.extra.update(tags.get(row.delivery_id, {}))
     limit = (contents.limits or placeholders.Limits(settings.sync.attachment_limit)).of(record.recipients)
     blobs = placeholders.hold(record, blobs, limit)  # only what it sends: "later" counts those
+    blobs = writer.unheld(blobs)  # nor what the box holds (relay.boxsync.holdings)
     contents.packed_limits[row.delivery_id] = limit
     later = bool(blobs) and len(record.body) + sum(map(len, blobs.values())) > settings.sync.big_message_bytes
     if not later:
@@ -235,7 +237,6 @@ async def pack_pending(engine, store, settings, box, extra=no_extra):
     that follow them; returns the pouches' names.  ``extra``: as for write_pouch (the sync
     handshake passes the external accounts' tags)."""
     config = settings.sync
-    await asyncio.to_thread(holding.hold, engine, settings, box)  # spam stays on the relay (relay.spam)
     box_limits = functools.partial(placeholders.of_box, default=config.attachment_limit)
     rows, owed_rows, limits = await asyncio.to_thread(_read, engine, box, pending_deliveries, owed.pending, box_limits)
     big = config.big_message_bytes  # big mail's record goes after the small mail; its attachments later still

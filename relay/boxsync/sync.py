@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from relay import keys, owed, quarantine
 from relay.accounts import mailmap
-from relay.boxsync import packing, requests, takeover
+from relay.boxsync import holdings, packing, requests, takeover
 from relay.schema import boxes, deliveries, pouches, records_owed, requested_blobs
 
 log = logging.getLogger(__name__)
@@ -70,6 +70,7 @@ def acknowledge(engine, box, names):
                 db.execute(table.update().where(
                     table.c.box_id == box.id, pouch_column.in_(owned), done_column.is_(None),
                 ).values({done_column.name: now}))
+            holdings.firm(db, box.id, owned, now)  # the blobs those pouches noted are the box's now
         db.execute(boxes.update().where(boxes.c.id == box.id).values(last_sync_at=now))
     return owned
 
@@ -86,6 +87,17 @@ def unreadable_in(request):
     pouch_reasons = {r["name"]: r.get("error", "")[:MAX_REASON] for r in reports if "message" not in r}
     messages = [(r["name"], r["message"], r.get("error", "")[:MAX_REASON]) for r in reports if "message" in r]
     return pouch_reasons, messages
+
+
+def missing_in(request):
+    """[(record id, sha256)] of attachments the box lacks though the relay counted on it holding
+    them (``"missing": [{"message", "sha256": hex}]``)."""
+    reports = request.get("missing") or []
+    if not isinstance(reports, list) or len(reports) > MAX_NAMES or not all(
+            isinstance(r, dict) and isinstance(r.get("message"), str) and isinstance(r.get("sha256"), str)
+            and len(r["sha256"]) == 64 and all(c in "0123456789abcdef" for c in r["sha256"]) for r in reports):
+        raise SyncRequestError(f"'missing' should be a list of at most {MAX_NAMES} {{\"message\", \"sha256\"}}")
+    return [(r["message"], bytes.fromhex(r["sha256"])) for r in reports]
 
 
 def park(engine, box, reasons):
@@ -153,8 +165,10 @@ async def handle(engine, store, settings, box, request):
     uploaded = names_in(request, "uploaded")
     size = outgoing_size(request, settings.sync.max_upload_bytes)
     unreadable, refused_messages = unreadable_in(request)
+    missing = missing_in(request)
     acked = await asyncio.to_thread(acknowledge, engine, box, received)
     await asyncio.to_thread(park, engine, box, unreadable)
+    await asyncio.to_thread(holdings.send_again, engine, box, missing)
     for pouch_name, message, reason in refused_messages[:MAX_LOGGED]:  # its mail was acked: for the log
         log.error("message set aside by the box box=%s pouch=%s message=%r reason=%r",
                   box.name, pouch_name, message, reason)
@@ -168,6 +182,8 @@ async def handle(engine, store, settings, box, request):
         except takeover.TakeoverError as error:  # for good once rejected; else the box packs it again
             reason = await asyncio.to_thread(rejection, engine, box, name)
             rejected.append({"name": name, "error": reason or str(error), "permanent": reason is not None})
+            if error.unheld:  # named without their bytes, not held for this box: the box sends them
+                rejected[-1]["unheld"] = [digest.hex() for digest in error.unheld]
     upload = upload_error = None
     if size is not None:
         try:
@@ -182,7 +198,8 @@ async def handle(engine, store, settings, box, request):
                   "sha256": row.sha256} for row in await asyncio.to_thread(offered, engine, box)]
     log.info("sync box=%s acked=%d accepted=%d rejected=%d downloads=%d upload=%s", box.name,
              len(acked), len(accepted), len(rejected), len(downloads), upload is not None)
-    answer = {"upload": upload, "downloads": downloads, "accepted": accepted, "rejected": rejected}
+    answer = {"upload": upload, "downloads": downloads, "accepted": accepted, "rejected": rejected,
+              "keep_days": settings.retention.keep_days}  # how long after an ack the box may name a blob
     if upload_error:
         answer["upload_error"] = upload_error
     if request.get("want_account_key") is True:  # a box registered before accounts existed

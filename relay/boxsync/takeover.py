@@ -35,17 +35,17 @@ from pouch.container import route, wire
 from pouch.records import STATUS_FAILED
 from relay import boxes, payload
 from relay.accounts import mailmap, registry
-from relay.boxsync import requests
+from relay.boxsync import holdings, requests
 from relay.inbound import store as inbound
 from relay.outbound import queue
 from relay.schema import pouches
-from relay.spam import boxsettings, verdicts
 from relay.settings import MB
 
 log = logging.getLogger(__name__)
 
 UP = "up"
 EXPECTED, TAKEN, REJECTED = "expected", "taken", "rejected"
+RESEND = "resend"  # it named blobs the relay does not hold for its box: the box packs it again with them
 MAX_RECORD_ID = 255  # outbound.record_id
 MAX_STATUS_ID = 1000  # records_owed.subject: a longer id is nothing a box could match; logged only
 # Records of one upload (messages, blob chunks, accounts, flags): far more than a pouch of the
@@ -55,7 +55,12 @@ SPILL_FOLDER = "takeover"  # in the relay's data_dir: never a tmpfs that would h
 
 
 class TakeoverError(Exception):
-    """The pouch cannot be taken over (yet, or at all)."""
+    """The pouch cannot be taken over (yet, or at all); ``unheld``: the digests it names without
+    their bytes that the relay does not hold for its box."""
+
+    def __init__(self, message, unheld=()):
+        super().__init__(message)
+        self.unheld = list(unheld)
 
 
 @dataclass(frozen=True)
@@ -72,8 +77,6 @@ class Upload:
     blobs: dict = field(default_factory=dict)  # sha256 -> Blob
     accounts: list = field(default_factory=list)
     flags: list = field(default_factory=list)
-    verdicts: list = field(default_factory=list)  # VerdictRecords (relay.spam.verdicts)
-    box_settings: list = field(default_factory=list)  # BoxSettingsRecords (relay.spam.boxsettings)
     requests: list = field(default_factory=list)  # RequestRecords (relay.boxsync.requests)
     refused: list = field(default_factory=list)  # (record id, reason) of messages that do not read
     skipped: list = field(default_factory=list)
@@ -190,21 +193,12 @@ def _flag(upload, spill, record):
     upload.flags.append(record)
 
 
-def _verdict(upload, spill, record):
-    upload.verdicts.append(record)
-
-
-def _box_settings(upload, spill, record):
-    upload.box_settings.append(record)  # in order: the last one wins
-
-
 def _request(upload, spill, record):
     upload.requests.append(record)
 
 
 # What takeover does with each kind a box sends (wire.sent_by(BOX): a test holds them together).
-TAKES = {"message": _message, "blob": _blob, "account": _account, "flag": _flag,
-         "verdict": _verdict, "box settings": _box_settings, "request": _request}
+TAKES = {"message": _message, "blob": _blob, "account": _account, "flag": _flag, "request": _request}
 
 
 def _read_records(reader, upload, spill):
@@ -249,7 +243,6 @@ def take(engine, box, name, upload, relay_domain):
         for problem in registry.apply(db, box, upload.accounts):
             log.warning("upload record skipped box=%s pouch=%s reason=%r", box.name, name, problem)
         mailmap.want_seen(db, box.id, upload.flags)
-        boxsettings.apply(db, box, upload.box_settings)
         requests.apply(db, box, upload.requests)
         for record_id, reason in upload.refused:
             _refuse(db, box, name, record_id, reason)
@@ -262,7 +255,8 @@ def take(engine, box, name, upload, relay_domain):
             if reason:
                 _refuse(db, box, name, message.id, reason)
             else:
-                _queue_one(db, box, name, message, upload.blobs_of(message))
+                _queue_one(db, box, name, message, holdings.complete(db, box.id, message, upload.blobs_of(message)))
+        holdings.uploaded(db, box.id, name, [digest for digest, blob in upload.blobs.items() if blob.path])
     return fresh
 
 
@@ -293,18 +287,19 @@ def _queue_one(db, box, name, message, blobs):
     queue.enqueue(db, box.id, message.id, name, payload.pack(message, blobs), remote)
 
 
-def reject(engine, box, name, error):
+def reject(engine, box, name, error, state=REJECTED):
     with engine.begin() as db:
         db.execute(pouches.update().where(
             pouches.c.name == name, pouches.c.box_id == box.id, pouches.c.state == EXPECTED,
-        ).values(state=REJECTED, error=str(error)[:1000], done_at=int(time.time())))
+        ).values(state=state, error=str(error)[:1000], done_at=int(time.time())))
 
 
-async def _refuse_upload(engine, store, box, name, error):
-    """Reject upload ``name`` and delete its bytes: nothing the relay refused stays on its disk."""
-    await asyncio.to_thread(reject, engine, box, name, error)
+async def _refuse_upload(engine, store, box, name, error, state=REJECTED):
+    """Reject upload ``name`` and delete its bytes: nothing the relay refused stays on its disk.
+    RESEND: for now only, the box sends its mail again with the bytes ``error`` names."""
+    await asyncio.to_thread(reject, engine, box, name, error, state)
     await store.delete(name)
-    raise TakeoverError(f"{name}: {error}")
+    raise TakeoverError(f"{name}: {error}", getattr(error, "digests", ()))
 
 
 def state_of(engine, box, name):
@@ -345,11 +340,14 @@ async def take_over(engine, store, settings, box, name):
         for reason in upload.skipped:
             log.warning("upload record skipped box=%s pouch=%s reason=%r", box.name, name, reason)
         try:
+            if unheld := await asyncio.to_thread(holdings.lacking, engine, box, upload):
+                raise holdings.Unresolved(unheld)
             new = await asyncio.to_thread(take, engine, box, name, upload, settings.relay.domain)
+        except holdings.Unresolved as error:  # checked first; raised by take too if retention cleared one since
+            log.warning("upload refused for now box=%s pouch=%s: %s", box.name, name, error)
+            await _refuse_upload(engine, store, box, name, error, RESEND)
         finally:
             upload.messages.close()
-    if new is not None:  # taken now: its verdicts train the box's filter (spamd, after the commit)
-        await asyncio.to_thread(verdicts.train, engine, settings, box, upload.verdicts)
     if new is None and await asyncio.to_thread(state_of, engine, box, name) != TAKEN:  # expired meanwhile
         raise TakeoverError(f"{name} is not an upload this relay expects from this box")
     log.info("upload taken box=%s pouch=%s messages=%d new=%d refused=%d accounts=%d flags=%d", box.name, name,

@@ -1,0 +1,219 @@
+"""Which blobs (attachment bytes, by sha256) each box holds, as far as the relay knows, so
+that no pouch carries bytes its box already has, and a box may name an attachment the relay
+holds for it instead of uploading it again.
+
+A row per (box, blob, pouch) (``schema.box_blobs``): a pouch going down notes each blob its
+messages need, with whether it carried the bytes or left them out because the box held
+them; the box's ack makes the rows firm.  An upload notes the blobs it carried, firm at
+once.  Only a firm row counts: a pouch offered and not acked may yet be parked.  The mail of
+a row's pouch is where the relay finds the bytes again (the deliveries' prepared payloads,
+the upload's queued messages) while retention keeps them.
+
+Trusting no box: a box names blobs by digest, and the relay looks for one only among that
+box's own pouches, so a digest of another box's mail is simply unknown here.  A box that
+lost a file says so (``missing`` in its sync request): the relay forgets the box holds it
+and sends the bytes again.
+"""
+
+import logging
+import time
+
+import sqlalchemy as sa
+
+from pouch.records import BlobRecord
+from relay import payload
+from relay.inbound import preparation
+from relay.outbound import queue
+from relay.schema import box_blobs, deliveries, inbound, outbound, pouches
+
+log = logging.getLogger(__name__)
+
+OFFERED = "offered"  # packing.OFFERED (packing imports this module)
+
+
+class Unresolved(Exception):
+    """An upload names attachments without their bytes that the relay holds for no pouch of its box."""
+
+    def __init__(self, digests):
+        self.digests = sorted(digests)
+        shown = ", ".join(digest.hex()[:16] for digest in self.digests[:5])
+        super().__init__(f"the relay does not hold {len(self.digests)} attachment(s) it names without their "
+                         f"bytes ({shown}): send them again with their bytes")
+
+
+def _firm(box_id, sha_hex):
+    return sa.and_(box_blobs.c.box_id == box_id, box_blobs.c.sha256 == sha_hex, box_blobs.c.acked_at.isnot(None))
+
+
+def held(db, box_id, digest):
+    """Whether box ``box_id`` acked a pouch that carried (or counted on it holding) ``digest``."""
+    return db.execute(sa.select(box_blobs.c.id).where(_firm(box_id, digest.hex())).limit(1)).first() is not None
+
+
+class Withholding:
+    """The pouch writer of one pouch for ``box``: a BlobRecord of a blob the box holds is left
+    out (its message's record names it, the box has the bytes); every blob is noted for the ack."""
+
+    def __init__(self, engine, box, pouch_name, writer):
+        self._engine, self._box, self._name, self._writer = engine, box, pouch_name, writer
+        self._noted = set()
+
+    def add(self, record):
+        if not isinstance(record, BlobRecord):
+            return self._writer.add(record)
+        carried = not self._held(record.sha256)
+        if carried:
+            self._writer.add(record)
+        self._note(record.sha256, carried)
+        return None
+
+    def unheld(self, blobs):
+        """``blobs`` ({sha256: bytes}) but those the box holds, noted as left out: what a
+        message's record still has to bring (big mail's split counts only these)."""
+        kept = {}
+        for digest, data in blobs.items():
+            if self._held(digest):
+                self._note(digest, False)
+            else:
+                kept[digest] = data
+        return kept
+
+    def _held(self, digest):
+        with self._engine.connect() as db:
+            return held(db, self._box.id, digest)
+
+    def _note(self, digest, carried):
+        if digest in self._noted:
+            return
+        self._noted.add(digest)
+        with self._engine.begin() as db:
+            db.execute(box_blobs.insert().values(box_id=self._box.id, sha256=digest.hex(),
+                                                 pouch_name=self._name, carried=carried))
+
+    def __getattr__(self, name):
+        return getattr(self._writer, name)
+
+
+def withholding(engine, box, pouch_name, writer):
+    return Withholding(engine, box, pouch_name, writer)
+
+
+def firm(db, box_id, pouch_names, now):
+    """The box acked these pouches: it holds the blobs they noted (in the ack's transaction)."""
+    db.execute(box_blobs.update().where(
+        box_blobs.c.box_id == box_id, box_blobs.c.pouch_name.in_(pouch_names), box_blobs.c.acked_at.is_(None),
+    ).values(acked_at=now))
+
+
+def uploaded(db, box_id, pouch_name, digests, now=None):
+    """Upload ``pouch_name`` carried these blobs: the box holds them (in the takeover's transaction)."""
+    now = int(time.time()) if now is None else now
+    rows = [{"box_id": box_id, "sha256": digest.hex(), "pouch_name": pouch_name, "carried": True, "acked_at": now}
+            for digest in dict.fromkeys(digests)]
+    if rows:
+        db.execute(box_blobs.insert(), rows)
+
+
+# -- a box that lost a file --------------------------------------------------
+
+def _coming(db, box_id, sha_hex):
+    """Whether a pouch offered to the box and not acked yet carries the bytes."""
+    return db.execute(sa.select(box_blobs.c.id).join(pouches, pouches.c.name == box_blobs.c.pouch_name).where(
+        box_blobs.c.box_id == box_id, box_blobs.c.sha256 == sha_hex, box_blobs.c.carried.is_(True),
+        box_blobs.c.acked_at.is_(None), pouches.c.state == OFFERED).limit(1)).first() is not None
+
+
+def _delivery(db, box_id, record_id):
+    """The id of the box's delivery of the message with record id ``record_id``, while the relay keeps its bytes."""
+    if not record_id.isdigit() or len(record_id) > 18:
+        return None
+    return db.execute(sa.select(deliveries.c.id).join(inbound, inbound.c.id == deliveries.c.inbound_id).where(
+        deliveries.c.box_id == box_id, deliveries.c.inbound_id == int(record_id),
+        deliveries.c.quarantined_at.is_(None), inbound.c.cleared_at.is_(None))).scalar()
+
+
+def send_again(engine, box, missing):
+    """The box lacks these attachments ``[(record id, sha256)]`` of its mail: it holds the blob
+    no longer, and the message's attachments go again in a pouch of their own (those the box
+    holds left out), unless a pouch on its way carries it.  Returns how many go again."""
+    again = 0
+    with engine.begin() as db:
+        for record_id, digest in missing:
+            sha_hex = digest.hex()
+            db.execute(box_blobs.delete().where(_firm(box.id, sha_hex)))
+            if _coming(db, box.id, sha_hex):
+                continue
+            delivery = _delivery(db, box.id, record_id)
+            if delivery is None:
+                log.warning("missing attachment not sent again box=%s message=%r sha256=%s: not a message "
+                            "of this box the relay still keeps", box.name, record_id[:40], sha_hex[:16])
+                continue
+            db.execute(deliveries.update().where(deliveries.c.id == delivery).values(
+                blobs_later=True, blobs_pouch_name=None, blobs_delivered_at=None))
+            again += 1
+    if missing:
+        log.info("box lost attachments box=%s reported=%d sent again=%d", box.name, len(missing), again)
+    return again
+
+
+# -- an upload naming blobs without their bytes -------------------------------
+
+def _sources(db, box_id, sha_hex):
+    """The box's pouches whose mail holds the blob still (firm rows, the newest first)."""
+    pouch = box_blobs.c.pouch_name
+    live_down = (sa.select(deliveries.c.id).join(inbound, inbound.c.id == deliveries.c.inbound_id).where(
+        deliveries.c.box_id == box_id, sa.or_(deliveries.c.pouch_name == pouch, deliveries.c.blobs_pouch_name == pouch),
+        inbound.c.cleared_at.is_(None)))
+    live_up = sa.select(outbound.c.id).where(outbound.c.box_id == box_id, outbound.c.pouch_name == pouch,
+                                             sa.func.length(outbound.c.payload) > 0)
+    return db.execute(sa.select(box_blobs.c.pouch_name).where(
+        _firm(box_id, sha_hex), sa.or_(sa.exists(live_down), sa.exists(live_up))).order_by(box_blobs.c.id.desc())
+    ).scalars().all()
+
+
+def lacking(engine, box, upload):
+    """The digests the upload's new messages name without their bytes that the relay holds
+    for no pouch of this box (takeover refuses the upload for now: the box sends them)."""
+    with engine.connect() as db:
+        named = set()
+        for message in upload.messages:
+            if not queue.exists(db, box.id, message.id):
+                named |= {a.sha256 for a in message.attachments if a.sha256 not in upload.blobs}
+        return {digest for digest in named if not _sources(db, box.id, digest.hex())}
+
+
+def _payloads(db, box_id, pouch_name):
+    """The payloads (relay.payload) of the box's mail in pouch ``pouch_name``, one at a time:
+    inbound mail as prepared (converted now if the background had not), or a queued upload's."""
+    down = sa.select(inbound.c.id).join(deliveries, deliveries.c.inbound_id == inbound.c.id).where(
+        deliveries.c.box_id == box_id, inbound.c.cleared_at.is_(None),
+        sa.or_(deliveries.c.pouch_name == pouch_name, deliveries.c.blobs_pouch_name == pouch_name))
+    for inbound_id in db.execute(down).scalars().all():
+        row = db.execute(sa.select(inbound.c.prepared, inbound.c.raw, inbound.c.mail_from, inbound.c.received_at)
+                         .where(inbound.c.id == inbound_id)).one()
+        yield row.prepared or preparation.prepare(row.raw, inbound_id, row.mail_from, row.received_at)
+    yield from db.execute(sa.select(outbound.c.payload).where(
+        outbound.c.box_id == box_id, outbound.c.pouch_name == pouch_name,
+        sa.func.length(outbound.c.payload) > 0)).scalars().all()
+
+
+def bytes_held(db, box_id, digest):
+    """The bytes of ``digest`` from the mail of this box's own pouches, or None."""
+    for pouch_name in _sources(db, box_id, digest.hex()):
+        for data in _payloads(db, box_id, pouch_name):
+            found = payload.unpack(data)[1].get(digest)
+            if found is not None:
+                return found
+    return None
+
+
+def complete(db, box_id, message, blobs):
+    """``blobs`` ({sha256: bytes} that the upload carried for ``message``) with the bytes of
+    the attachments it names only, from what the relay holds for this box; Unresolved if one
+    is not there (takeover's transaction is then undone)."""
+    for digest in {a.sha256 for a in message.attachments} - set(blobs):
+        found = bytes_held(db, box_id, digest)
+        if found is None:
+            raise Unresolved([digest])
+        blobs[digest] = found
+    return blobs

@@ -1,0 +1,142 @@
+"""Blob references, with a real relay (Azurite, the folder transport for internet mail) and real
+boxes: bytes a box holds never come down again, a box that lost a file gets it again, a forward
+names the attachment it received instead of uploading it, and a box naming another box's
+attachment by its digest gets a refusal, never the bytes."""
+
+import email
+import email.policy
+import hashlib
+import os
+import time
+
+import pytest
+import sqlalchemy as sa
+
+from appliance.store import blob_refs, messages
+from appliance.store.messages import FAILED, INBOX, QUEUED, SENT
+from appliance.store.tables import attachments, relay_blobs
+from appliance.store.tables import messages as messages_table
+from relay.schema import outbound, pouches
+from tests.relay.conftest import deliver
+
+REPORT = os.urandom(300 * 1024)  # does not compress: its bytes show in the figures
+SHA = hashlib.sha256(REPORT).hexdigest()
+FEW_KB = 8 * 1024
+
+
+@pytest.fixture
+def relay_overrides(relay_overrides):
+    """Internet mail goes to the relay's outbound folder; 300 KB comes without being asked for."""
+    return {**relay_overrides, "outbound_transport": "folder", "sync_attachment_limit": 1024 * 1024}
+
+
+async def _report_mail(relay, to, subject):
+    await deliver(relay, to, subject=subject, body=f"{subject}: see the attachment.",
+                  attachments=[("report.pdf", "application/pdf", REPORT)])
+
+
+def _attachments(box, subject):
+    with box.store.read() as conn:
+        return conn.execute(sa.select(attachments).join(messages_table, messages_table.c.id == attachments.c.message_id)
+                            .where(messages_table.c.subject == subject)).mappings().all()
+
+
+async def _goma_with_the_report(relay, make_box):
+    goma = await make_box("goma")
+    marie = goma.user("marie")
+    await _report_mail(relay, "marie@goma.relay.test", "The report")
+    first = await goma.sync()
+    assert first.ok and first.messages_down == 1, first.error
+    assert first.blob_bytes_down > len(REPORT)
+    return goma, marie
+
+
+@pytest.mark.gen_test(timeout=90)
+async def test_an_attachment_the_box_holds_comes_down_once(relay, make_box):
+    goma, marie = await _goma_with_the_report(relay, make_box)
+    await _report_mail(relay, "marie@goma.relay.test", "The report, again")
+    second = await goma.sync()
+    assert second.ok and second.messages_down == 1, second.error
+    assert second.blob_bytes_down < FEW_KB, second.blob_bytes_down  # the record alone: no 300 KB
+    assert sorted(row["subject"] for row in goma.folder(marie, INBOX)) == ["The report", "The report, again"]
+    [again] = _attachments(goma, "The report, again")
+    assert (again["name"], again["size"], again["sha256"]) == ("report.pdf", len(REPORT), SHA)
+    assert goma.store.attachment_files.read(again["sha256"]) == REPORT
+
+
+@pytest.mark.gen_test(timeout=90)
+async def test_a_box_that_lost_the_file_gets_it_again(relay, make_box):
+    goma, marie = await _goma_with_the_report(relay, make_box)
+    goma.store.attachment_files.path(SHA).unlink()  # a card restored from an old copy, say
+    await _report_mail(relay, "marie@goma.relay.test", "The report, again")
+    second = await goma.sync()
+    assert second.ok and second.messages_down == 1, second.error
+    assert second.blob_bytes_down > len(REPORT)  # asked for in the same sync, sent again
+    assert goma.store.attachment_files.read(SHA) == REPORT
+    third = await goma.sync()  # and only once
+    assert third.ok and third.blob_bytes_down < FEW_KB, third.blob_bytes_down
+
+
+@pytest.mark.gen_test(timeout=90)
+async def test_forwarding_a_received_attachment_uploads_a_reference(relay, make_box):
+    goma, marie = await _goma_with_the_report(relay, make_box)
+    [received] = _attachments(goma, "The report")
+    draft = messages.Draft(to=[("", "friend@example.com")], subject="Fwd: The report", body="For you.",
+                           kept_attachments=[received["id"]])
+    with goma.store.write() as conn:
+        forward_id = messages.send(goma.store, conn, marie, draft)
+    up = await goma.sync()
+    assert up.ok and up.messages_up == 1, up.error
+    assert up.blob_bytes_up < FEW_KB, up.blob_bytes_up  # the record names the attachment; no bytes
+    await relay.send_all()
+    [sent] = list(relay.settings.sent_folder.glob("*.eml"))
+    mail = email.message_from_bytes(sent.read_bytes(), policy=email.policy.default)
+    [part] = list(mail.iter_attachments())
+    assert (part.get_filename(), part.get_content()) == ("report.pdf", REPORT)  # the internet copy is whole
+    assert (await goma.sync()).ok
+    assert goma.message(forward_id)["state"] == SENT
+
+
+@pytest.mark.gen_test(timeout=90)
+async def test_a_box_naming_another_boxs_attachment_gets_a_refusal_not_the_bytes(relay, make_box):
+    await _goma_with_the_report(relay, make_box)
+    bukavu = await make_box("bukavu")
+    jean = bukavu.user("jean")
+    assert (await bukavu.sync()).ok  # it learns how long the relay keeps mail
+    sent_id = bukavu.send(jean, ["friend@example.com"], "Guessed", files=[("report.pdf", "application/pdf", REPORT)])
+    bukavu.store.attachment_files.path(SHA).unlink()  # it never had the bytes, only their digest...
+    with bukavu.store.write() as conn:  # ...and claims the relay sent them
+        conn.execute(relay_blobs.insert().values(sha256=SHA, received_at=int(time.time())))
+        assert blob_refs.relay_holds(conn, SHA)
+    result = await bukavu.sync()
+    assert result.ok, result.error
+    assert result.blob_bytes_up < FEW_KB and result.blob_bytes_down < FEW_KB
+    sent = bukavu.message(sent_id)
+    assert sent["state"] == FAILED and "no longer on the box nor on the relay" in sent["state_reason"]
+    with relay.engine.connect() as db:
+        assert db.execute(sa.select(pouches.c.state).where(pouches.c.name.like("bukavu/up/%"))).scalars().all() \
+            == ["resend"]
+        assert db.execute(sa.select(sa.func.count()).select_from(outbound)).scalar() == 0
+    await relay.send_all()
+    assert not list(relay.settings.sent_folder.glob("*.eml"))
+
+
+@pytest.mark.gen_test(timeout=90)
+async def test_a_reference_the_relay_no_longer_resolves_goes_again_with_its_bytes(relay, make_box):
+    goma, marie = await _goma_with_the_report(relay, make_box)
+    [received] = _attachments(goma, "The report")
+    with relay.engine.begin() as db:  # retention cleared the mail that brought it
+        db.execute(sa.text("UPDATE inbound SET prepared = NULL, raw = :empty, cleared_at = 1"), {"empty": b""})
+    draft = messages.Draft(to=[("", "friend@example.com")], subject="Fwd: The report", body="For you.",
+                           kept_attachments=[received["id"]])
+    with goma.store.write() as conn:
+        forward_id = messages.send(goma.store, conn, marie, draft)
+    refused = await goma.sync()
+    assert refused.ok and refused.messages_up == 0, refused.error
+    assert goma.message(forward_id)["state"] == QUEUED  # still in the outbox, for the next sync
+    again = await goma.sync()
+    assert again.ok and again.messages_up == 1 and again.blob_bytes_up > len(REPORT), again.error
+    await relay.send_all()
+    [sent] = list(relay.settings.sent_folder.glob("*.eml"))
+    [part] = list(email.message_from_bytes(sent.read_bytes(), policy=email.policy.default).iter_attachments())
+    assert part.get_content() == REPORT
