@@ -1,4 +1,4 @@
-"""Background loops of a serving relay: prepare inbound mail, send outbound mail, clear
+"""Background loops of a serving relay: prepare and score inbound mail, send outbound mail, clear
 delivered mail past its retention, sync external accounts (relay.accounts.supervisor).
 
 Each loop repeats a blocking step in a thread while the step finds work, and
@@ -19,6 +19,7 @@ from relay.inbound import preparation, smtp, store as inbound
 from relay.outbound.accounts import AccountSender
 from relay.outbound.transports import make_transport
 from relay.outbound.worker import Worker
+from relay.spam import scoring
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +72,9 @@ async def start(settings, engine, store=None):
     if store is not None:
         expire = functools.partial(retention.expire_uploads, engine, store, settings)
         tasks.append(asyncio.create_task(repeat(expire, settings.retention.poll_s, stopping)))
+    if settings.spam.enabled:  # inbound mail scored as it arrives, so packing only compares
+        tasks.append(asyncio.create_task(repeat(lambda: scoring.score_some(engine, settings.spam) > 0,
+                                                settings.spam.poll_s, stopping)))
     forget = functools.partial(inbound.forget_some, engine, settings.inbound.dedupe_days)
     tasks.append(asyncio.create_task(repeat(lambda: forget() > 0, settings.retention.poll_s, stopping)))
     smtp_server = None

@@ -6,6 +6,7 @@ import sqlalchemy as sa
 
 from relay import quarantine, retention
 from relay.schema import boxes, deliveries, inbound, outbound, pouches
+from relay.spam import holding
 
 
 def box_state(revoked_at, registered):
@@ -75,4 +76,4 @@ def snapshot(engine):
     with engine.connect() as db:
         return {"boxes": box_rows(db), "outbound": outbound_counts(db), "inbound": inbound_count(db),
                 "kept": retention.kept(db), "quarantined": quarantine.listing(db, quarantined_only=True, limit=100),
-                "failures": recent_failures(db)}
+                "failures": recent_failures(db), "held": holding.held_counts(db)}

@@ -5,7 +5,8 @@ it was for has acked it, attachments included.  ``[retention] keep_days``
 later its bytes are cleared; the row stays, metadata only, so counts, the
 status page and the external accounts' message map are unchanged.  Mail for a
 revoked box is done from the revocation: no box can fetch it any more.  Mail a
-box has not acked is never cleared, however old: a box may be offline for weeks.
+box has not acked is never cleared, however old: a box may be offline for weeks;
+but mail held as spam (relay.spam.holding) is, ``keep_days`` after its arrival.
 
 Outbound mail needs no policy of its own: its content is dropped as soon as
 its fate is known (relay.outbound.queue).
@@ -25,6 +26,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from relay.boxsync import takeover
+from relay.spam import holding
 from relay.schema import boxes, deliveries, inbound, pouches, requested_blobs
 
 DAY_S = 86400
@@ -40,7 +42,7 @@ def _done_before(cutoff):
                            sa.and_(deliveries.c.blobs_delivered_at.isnot(None),
                                    deliveries.c.blobs_delivered_at <= cutoff)))
     revoked = sa.and_(boxes.c.revoked_at.isnot(None), boxes.c.revoked_at <= cutoff)
-    return sa.or_(acked, revoked)
+    return sa.or_(acked, revoked, holding.HELD)  # held spam: counted from its arrival (by _clearable)
 
 
 def _clearable(cutoff, limit):

@@ -35,6 +35,7 @@ from pouch.records import BlobRecord
 from relay import owed, payload, quarantine
 from relay.boxsync import holdings, placeholders, requests
 from relay.inbound import preparation
+from relay.spam import holding
 from relay.schema import deliveries, inbound, pouches, records_owed, requested_blobs
 
 DOWN = "down"
@@ -71,7 +72,7 @@ def pack_level(config, mail_bytes):
 def pending_deliveries(db, box_id):
     """(id, size) of the deliveries whose record has not been packed, oldest first."""
     return db.execute(sa.select(deliveries.c.id, deliveries.c.size).where(
-        deliveries.c.box_id == box_id, deliveries.c.pouch_name.is_(None),
+        deliveries.c.box_id == box_id, deliveries.c.pouch_name.is_(None), holding.UNHELD,
         deliveries.c.delivered_at.is_(None), deliveries.c.quarantined_at.is_(None)).order_by(deliveries.c.id)).all()
 
 
@@ -237,6 +238,7 @@ async def pack_pending(engine, store, settings, box, extra=no_extra):
     that follow them; returns the pouches' names.  ``extra``: as for write_pouch (the sync
     handshake passes the external accounts' tags)."""
     config = settings.sync
+    await asyncio.to_thread(holding.hold, engine, settings, box)  # spam stays on the relay (relay.spam)
     box_limits = functools.partial(placeholders.of_box, default=config.attachment_limit)
     rows, owed_rows, limits = await asyncio.to_thread(_read, engine, box, pending_deliveries, owed.pending, box_limits)
     big = config.big_message_bytes  # big mail's record goes after the small mail; its attachments later still

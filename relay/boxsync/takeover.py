@@ -39,6 +39,7 @@ from relay.boxsync import holdings, requests
 from relay.inbound import store as inbound
 from relay.outbound import queue
 from relay.schema import pouches
+from relay.spam import boxsettings, verdicts
 from relay.settings import MB
 
 log = logging.getLogger(__name__)
@@ -77,6 +78,8 @@ class Upload:
     blobs: dict = field(default_factory=dict)  # sha256 -> Blob
     accounts: list = field(default_factory=list)
     flags: list = field(default_factory=list)
+    verdicts: list = field(default_factory=list)  # VerdictRecords (relay.spam.verdicts)
+    box_settings: list = field(default_factory=list)  # BoxSettingsRecords (relay.spam.boxsettings)
     requests: list = field(default_factory=list)  # RequestRecords (relay.boxsync.requests)
     refused: list = field(default_factory=list)  # (record id, reason) of messages that do not read
     skipped: list = field(default_factory=list)
@@ -193,12 +196,21 @@ def _flag(upload, spill, record):
     upload.flags.append(record)
 
 
+def _verdict(upload, spill, record):
+    upload.verdicts.append(record)
+
+
+def _box_settings(upload, spill, record):
+    upload.box_settings.append(record)  # in order: the last one wins
+
+
 def _request(upload, spill, record):
     upload.requests.append(record)
 
 
 # What takeover does with each kind a box sends (wire.sent_by(BOX): a test holds them together).
-TAKES = {"message": _message, "blob": _blob, "account": _account, "flag": _flag, "request": _request}
+TAKES = {"message": _message, "blob": _blob, "account": _account, "flag": _flag,
+         "verdict": _verdict, "box settings": _box_settings, "request": _request}
 
 
 def _read_records(reader, upload, spill):
@@ -243,6 +255,7 @@ def take(engine, box, name, upload, relay_domain):
         for problem in registry.apply(db, box, upload.accounts):
             log.warning("upload record skipped box=%s pouch=%s reason=%r", box.name, name, problem)
         mailmap.want_seen(db, box.id, upload.flags)
+        boxsettings.apply(db, box, upload.box_settings)
         requests.apply(db, box, upload.requests)
         for record_id, reason in upload.refused:
             _refuse(db, box, name, record_id, reason)
@@ -348,6 +361,8 @@ async def take_over(engine, store, settings, box, name):
             await _refuse_upload(engine, store, box, name, error, RESEND)
         finally:
             upload.messages.close()
+    if new is not None:  # taken now: its verdicts train the box's filter (spamd, after the commit)
+        await asyncio.to_thread(verdicts.train, engine, settings, box, upload.verdicts)
     if new is None and await asyncio.to_thread(state_of, engine, box, name) != TAKEN:  # expired meanwhile
         raise TakeoverError(f"{name} is not an upload this relay expects from this box")
     log.info("upload taken box=%s pouch=%s messages=%d new=%d refused=%d accounts=%d flags=%d", box.name, name,

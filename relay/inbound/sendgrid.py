@@ -13,6 +13,7 @@ so anything the fields can carry is otherwise taken.
 
 import hashlib
 import json
+import math
 import re
 from email.message import EmailMessage
 from email.parser import BytesHeaderParser
@@ -41,7 +42,8 @@ class InboundParseError(ValueError):
 
 
 def read_post(content_type, body):
-    """(raw MIME bytes, envelope sender, [envelope recipients]) of one Inbound Parse post."""
+    """(raw MIME bytes, envelope sender, [envelope recipients], SendGrid's spam score or None)
+    of one Inbound Parse post."""
     fields, files = _form(content_type, body)
     charsets = _json_object(fields, "charsets", {})
     if not all(isinstance(value, str) for value in charsets.values()):
@@ -50,7 +52,17 @@ def read_post(content_type, body):
     mail_from, recipients = _envelope(fields, raw)
     if not recipients:
         raise InboundParseError("the post names no recipient")
-    return raw, mail_from, recipients
+    return raw, mail_from, recipients, spam_score(fields)
+
+
+def spam_score(fields):
+    """SendGrid's ``spam_score`` (its spam check, when on); None when absent or no number:
+    refusing the post would lose the mail."""
+    try:
+        score = float(fields["spam_score"][0].decode("ascii").strip())
+    except (KeyError, IndexError, UnicodeDecodeError, ValueError):
+        return None
+    return score if math.isfinite(score) else None
 
 
 def _form(content_type, body):

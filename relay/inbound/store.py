@@ -62,13 +62,13 @@ def check(recipients, mail_from):
         check_address(address)
 
 
-def store(db, raw, recipients, source, mail_from="", owned=None, dedupe_days=Inbound.dedupe_days):
+def store(db, raw, recipients, source, mail_from="", spam_score=None, owned=None, dedupe_days=Inbound.dedupe_days):
     """Keep ``raw`` and queue it for every box owning one of ``recipients`` that did not get it
     within ``dedupe_days``.
 
     Runs inside the caller's transaction (``db``), so the caller acknowledges
     only after its commit.  ``owned``: boxes.owners() of the recipients, when
-    the caller looked them up already.  Returns {box_id: [addresses]} of the new
+    the caller looked them up already; ``spam_score``: SendGrid's.  Returns {box_id: [addresses]} of the new
     deliveries: empty when every recipient had it already.
     """
     routed = boxes.by_box(boxes.owners(db, recipients) if owned is None else owned, recipients)
@@ -76,7 +76,7 @@ def store(db, raw, recipients, source, mail_from="", owned=None, dedupe_days=Inb
         raise NoRecipient(f"no mailbox here for {', '.join(sorted(set(recipients))) or 'nobody'}")
     fresh = first_deliveries(db, routed, once_key(raw), dedupe_days)
     if fresh:
-        keep(db, raw, fresh, source, mail_from)
+        keep(db, raw, fresh, source, mail_from, spam_score)
     return fresh
 
 
@@ -133,12 +133,12 @@ def forget_some(engine, dedupe_days, now=None, limit=5000):
     return len(ids)
 
 
-def keep(db, raw, routed, source, mail_from=""):
+def keep(db, raw, routed, source, mail_from="", spam_score=None):
     """Keep ``raw`` and queue it for ``routed`` ({box_id: [addresses]}); returns its inbound id."""
     now = int(time.time())
     inbound_id = db.execute(inbound.insert(), {
         "received_at": now, "source": source, "mail_from": mail_from[:MAX_ADDRESS_CHARS], "size": len(raw),
-        "raw": raw,
+        "raw": raw, "sendgrid_spam_score": spam_score,
     }).inserted_primary_key[0]
     db.execute(deliveries.insert(), [
         {"inbound_id": inbound_id, "box_id": box_id, "recipients": json.dumps(addresses),
@@ -170,12 +170,12 @@ class GroupCommit:
         self._waiting = []
         self._drainer = None  # the task committing; kept so that it is not garbage-collected
 
-    async def store(self, raw, recipients, source, mail_from=""):
+    async def store(self, raw, recipients, source, mail_from="", spam_score=None):
         """The new deliveries of ``raw`` once committed; raises Refused, NoRecipient or the
         database's error."""
         check(recipients, mail_from)
         future = asyncio.get_running_loop().create_future()
-        self._waiting.append(((raw, recipients, source, mail_from), future))
+        self._waiting.append(((raw, recipients, source, mail_from, spam_score), future))
         if self._drainer is None:
             self._drainer = asyncio.create_task(self._drain())
         return await future

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 
 from pouch.mime import headers, policies
 from pouch.records import HeldRecord
-from relay import owed
+from relay import owed, quarantine
 from relay.inbound import store as inbound_store  # module: store -> retention -> here
 from relay.schema import boxes, deliveries, inbound
 from relay.spam import scoring
@@ -46,7 +46,7 @@ def threshold(db, box_id, default):
 def hold(engine, settings, box):
     """Score the box's unscored mail, then hold what is due; returns how many were held now."""
     scoring.score_box(engine, settings.spam, box.id)
-    now = int(time.time())
+    now, held = int(time.time()), 0
     with engine.begin() as db:
         limit = threshold(db, box.id, settings.spam.threshold)
         due = db.execute(sa.select(deliveries.c.id, deliveries.c.recipients, inbound.c.id.label("inbound_id"),
@@ -58,13 +58,18 @@ def hold(engine, settings, box):
                                 deliveries.c.delivered_at.is_(None), deliveries.c.quarantined_at.is_(None),
                                 inbound.c.cleared_at.is_(None), SCORE >= limit)).all()
         for row in due:
-            record = held_record(row, settings.retention.keep_days)
+            try:
+                record = held_record(row, settings.retention.keep_days)
+            except quarantine.EXPECTED as error:  # no line can be made of it: left to packing, as mail
+                quarantine.logged(error, "hold", box=box.name, delivery=row.id)
+                continue
             if db.execute(deliveries.update().where(deliveries.c.id == row.id, deliveries.c.held_at.is_(None))
                           .values(held_at=now)).rowcount:
                 owed.owe(db, box.id, record)
+                held += 1
                 log.info("spam held box=%s delivery=%s score=%.1f threshold=%.1f", box.name, row.id,
                          row.score, limit)
-    return len(due)
+    return held
 
 
 def held_record(row, keep_days):
@@ -72,7 +77,7 @@ def held_record(row, keep_days):
     header = BytesHeaderParser(policy=policies.PARSING).parsebytes(inbound_store.header_block(bytes(row.raw)))
     senders = headers.addresses(header.get_all("from", [])) or [("", row.mail_from)]
     return HeldRecord(
-        id=str(row.inbound_id), from_=senders[:1], subject=headers.decoded(header.get("subject"))[:MAX_SUBJECT_CHARS],
+        id=str(row.inbound_id), from_=[list(senders[0])], subject=headers.decoded(header.get("subject"))[:MAX_SUBJECT_CHARS],
         size=row.size, score=round(float(row.score), 1), date=headers.date_seconds(header.get("date")) or row.received_at,
         recipients=json.loads(row.recipients), until=row.received_at + keep_days * DAY_S)
 
@@ -105,7 +110,8 @@ def _held_delivery(db, box, message_id):
 
 
 def held_counts(db):
-    """{box id: messages held now (kept, not brought)}."""
-    return dict(db.execute(sa.select(deliveries.c.box_id, sa.func.count())
+    """{box name: messages held now (kept, not brought)}."""
+    return dict(db.execute(sa.select(boxes.c.name, sa.func.count())
+                           .join(deliveries, deliveries.c.box_id == boxes.c.id)
                            .join(inbound, inbound.c.id == deliveries.c.inbound_id)
-                           .where(HELD, inbound.c.cleared_at.is_(None)).group_by(deliveries.c.box_id)).all())
+                           .where(HELD, inbound.c.cleared_at.is_(None)).group_by(boxes.c.name)).all())

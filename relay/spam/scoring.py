@@ -20,6 +20,7 @@ from relay.spam.client import Client, SpamdUnavailable
 log = logging.getLogger(__name__)
 
 BATCH = 20
+PROBE_TIMEOUT_S = 2  # the status page waits no longer for spamd
 # Deliveries waiting for their record to be packed, not yet scored or held.
 UNSCORED = sa.and_(deliveries.c.scored_at.is_(None), deliveries.c.held_at.is_(None),
                    deliveries.c.pouch_name.is_(None), deliveries.c.delivered_at.is_(None),
@@ -66,6 +67,9 @@ def score_box(engine, config, box_id):
         pass
 
 
-def available(config):
-    """Whether spamd is on and answers (for the status page)."""
-    return config.enabled and Client.of(config).ping()
+def state(config):
+    """"answering", "missing" (on, but it does not answer) or "off": for the status page."""
+    if not config.enabled:
+        return "off"
+    probe = Client(config.host, config.port, timeout_s=min(config.timeout_s, PROBE_TIMEOUT_S))
+    return "answering" if probe.ping() else "missing"

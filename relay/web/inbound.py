@@ -37,13 +37,13 @@ class SendGridInboundHandler(BoundedHandler):
             except signature.SignatureError as error:
                 raise tornado.web.HTTPError(403, str(error)) from None
         try:
-            raw, mail_from, recipients = read_post(self.request.headers.get("Content-Type", ""), self.body)
+            raw, mail_from, recipients, spam_score = read_post(self.request.headers.get("Content-Type", ""), self.body)
         except InboundParseError as error:
             raise tornado.web.HTTPError(400, str(error)) from None
         if len(raw) > self.settings["relay"].inbound.max_message_bytes:
             raise tornado.web.HTTPError(413, "the message is over this relay's size limit")
         try:
-            routed = await self.settings["inbound"].store(raw, recipients, "sendgrid", mail_from)
+            routed = await self.settings["inbound"].store(raw, recipients, "sendgrid", mail_from, spam_score)
         except inbound.Refused as error:
             raise tornado.web.HTTPError(400, str(error)) from None
         except inbound.NoRecipient as error:

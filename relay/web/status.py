@@ -9,6 +9,7 @@ import tornado.web
 
 from relay import report
 from relay.accounts import registry as accounts
+from relay.spam import scoring
 from relay.web.base import check_basic_auth
 
 
@@ -19,7 +20,7 @@ class OperatorHandler(tornado.web.RequestHandler):
 
     async def snapshot(self):
         silent_after_s = self.settings["relay"].operator.silent_after_hours * 3600
-        return await asyncio.to_thread(snapshot, self.settings["engine"], silent_after_s)
+        return await asyncio.to_thread(snapshot, self.settings["engine"], silent_after_s, self.settings["relay"].spam)
 
 
 class StatusHandler(OperatorHandler):
@@ -35,8 +36,10 @@ class MetricsHandler(OperatorHandler):
         self.write(metrics_text(await self.snapshot()))
 
 
-def snapshot(engine, silent_after_s):
+def snapshot(engine, silent_after_s, spam=None):
+    """``spam``: [spam] settings, whose spamd is asked whether it answers (None: not asked)."""
     found = report.snapshot(engine)
+    found["spamd"] = scoring.state(spam) if spam is not None else "off"
     now = time.time()
     silent = {box["name"] for box in found["boxes"] if report.silent(box, now, silent_after_s)}
     return dict(found, accounts=accounts.overview(engine), silent=silent, silent_after_s=silent_after_s)
@@ -62,6 +65,10 @@ def metrics_text(snapshot):
            [(_box(box), box["pending_bytes"]) for box in boxes])
     metric("mailpouch_relay_quarantined_messages", "gauge", "Messages set aside until an operator retries or drops them.",
            [(_box(box), box["quarantined"]) for box in boxes])
+    metric("mailpouch_relay_held_messages", "gauge", "Messages held on the relay as spam (kept, not brought).",
+           [(_box(box), snapshot["held"].get(box["name"], 0)) for box in boxes])
+    metric("mailpouch_relay_spamd_up", "gauge", "1 when spamd answers; 0 when it is missing or off, and only "
+           "mail SendGrid scored (spam_score) is scored.", [("", int(snapshot["spamd"] == "answering"))])
     metric("mailpouch_relay_last_sync_timestamp_seconds", "gauge", "When each box last synced.",
            [(_box(box), box["last_sync_at"] or 0) for box in boxes])
     metric("mailpouch_relay_box_silent", "gauge", "1 when a registered box has not synced for [operator] "

@@ -21,7 +21,7 @@ SA_LEARN = "/usr/bin/sa-learn"
 class Spamd(local.LocalSpamd):
     def learnt(self, user):
         """{"nspam": n, "nham": n} of ``user``'s Bayes database (sa-learn --dump magic)."""
-        if not self.user_dir(user).is_dir():
+        if not (self.user_dir(user) / "bayes_toks").exists():  # nothing learnt yet
             return {"nspam": 0, "nham": 0}
         dump = subprocess.run([SA_LEARN, "--dbpath", str(self.user_dir(user)), "--dump", "magic"],
                               capture_output=True, text=True, check=True).stdout
