@@ -3,7 +3,7 @@
 from appliance.api import base, delta, filters, mail, params, resources
 
 NAMES = ("account", "thread", "message", "draft", "folder", "contact", "file")
-BOOLEANS = set(filters.FLAGS)
+BOOLEANS = {*filters.FLAGS, "smaller"}
 INTEGERS = {"limit": (0, params.MAX_LIMIT), "offset": (0, params.MAX_INT),
             "timeout": (0, delta.MAX_TIMEOUT), "cursor": (0, params.MAX_INT),
             "version": (0, params.MAX_INT), **{name: (-params.MAX_INT, params.MAX_INT)
@@ -142,7 +142,8 @@ def paths():
         "/contacts/{id}": {"get": _operation("One contact", result=_ref("contact"), path_id="object")},
         "/files": {
             "get": _operation("Files", resources.FileListHandler.PARAMS["GET"], _list(_ref("file"))),
-            "post": _operation("Upload files (multipart/form-data)", result={
+            "post": _operation("Upload files (multipart/form-data); smaller=true shrinks photos to "
+                               "1600 px first", resources.FileListHandler.PARAMS["POST"], result={
                 "type": "array", "items": _ref("file")}, body={"multipart/form-data": {"schema": {
                     "type": "object", "required": ["file"], "properties": {"file": {"type": "string",
                                                               "format": "binary"}}}}})},

@@ -1,10 +1,12 @@
 """The account, its folders, contacts and files (attachments and uploads)."""
 
+from appliance import photos
 from appliance.api import encode, objects, params
 from appliance.api.base import ApiHandler
 from appliance.api.errors import APIError, bad_request, not_found
 from appliance.downloads import send_file
 from appliance.store import boxinfo, mailbox, placeholders, uploads
+from appliance.store.messages import NewFile
 from appliance.store.safe_text import safe_name
 
 API_FOLDERS = ("inbox", "outbox", "sent", "drafts", "trash")
@@ -80,7 +82,7 @@ class FileListHandler(ApiHandler):
 
     UPLOADS = True
 
-    PARAMS = {"GET": (*params.PAGING, "filename", "message_id"), "POST": ()}
+    PARAMS = {"GET": (*params.PAGING, "filename", "message_id"), "POST": ("smaller",)}
 
     def get(self):
         limit, offset, view = params.paging(self.args)
@@ -111,18 +113,23 @@ class FileListHandler(ApiHandler):
                  if filename is None or row["name"] == filename]
         return found[offset:offset + limit]
 
-    def post(self):
-        """Multipart form upload, as the sync-engine took it; answers a list of files."""
+    async def post(self):
+        """Multipart form upload, as the sync-engine took it; answers a list of files.
+        ``smaller=true`` shrinks photos first, as the compose page's "Send pictures smaller"."""
         sent = [f for files in self.request.files.values() for f in files]
         if not sent:
             raise bad_request("Send the file(s) as multipart/form-data")
-        with self.store.write() as conn:
+        smaller = params.boolean("smaller", self.args.get("smaller", "false"))
+        with self.store.read() as conn:
             limit = boxinfo.max_attachment_bytes(conn)
-            if any(len(f["body"]) > limit for f in sent):
-                raise bad_request(f"A file is larger than the box's limit of {limit} bytes")
-            rows = [uploads.add(self.store, conn, self.user_id, safe_name(f["filename"]),
-                                f["content_type"] or "application/octet-stream", f["body"])
-                    for f in sent]
+        if any(len(f["body"]) > limit for f in sent):
+            raise bad_request(f"A file is larger than the box's limit of {limit} bytes")
+        files = [NewFile(safe_name(f["filename"]), f["content_type"] or "application/octet-stream", f["body"])
+                 for f in sent]
+        if smaller:
+            files = await photos.made_smaller(files)
+        with self.store.write() as conn:
+            rows = [uploads.add(self.store, conn, self.user_id, f.name, f.type, f.data) for f in files]
         self.reply([encode.file(self.user_id, row, "u", shown=UPLOADED) for row in rows])
 
 
