@@ -24,7 +24,7 @@ from pouch.records import BlobRecord
 from relay import payload
 from relay.inbound import preparation
 from relay.outbound import queue
-from relay.schema import box_blobs, deliveries, inbound, outbound, pouches
+from relay.schema import box_blobs, deliveries, inbound, outbound, pouches, requested_blobs
 
 log = logging.getLogger(__name__)
 
@@ -158,12 +158,18 @@ def send_again(engine, box, missing):
 
 # -- an upload naming blobs without their bytes -------------------------------
 
+def _in_pouch(pouch):
+    """A delivery whose record, attachments or requested blobs went in ``pouch`` (a name or a column)."""
+    asked = (sa.select(requested_blobs.c.delivery_id).where(requested_blobs.c.pouch_name == pouch)
+             .correlate_except(requested_blobs))
+    return sa.or_(deliveries.c.pouch_name == pouch, deliveries.c.blobs_pouch_name == pouch, deliveries.c.id.in_(asked))
+
+
 def _sources(db, box_id, sha_hex):
     """The box's pouches whose mail holds the blob still (firm rows, the newest first)."""
     pouch = box_blobs.c.pouch_name
     live_down = (sa.select(deliveries.c.id).join(inbound, inbound.c.id == deliveries.c.inbound_id).where(
-        deliveries.c.box_id == box_id, sa.or_(deliveries.c.pouch_name == pouch, deliveries.c.blobs_pouch_name == pouch),
-        inbound.c.cleared_at.is_(None)))
+        deliveries.c.box_id == box_id, _in_pouch(pouch), inbound.c.cleared_at.is_(None)))
     live_up = sa.select(outbound.c.id).where(outbound.c.box_id == box_id, outbound.c.pouch_name == pouch,
                                              sa.func.length(outbound.c.payload) > 0)
     return db.execute(sa.select(box_blobs.c.pouch_name).where(
@@ -186,8 +192,7 @@ def _payloads(db, box_id, pouch_name):
     """The payloads (relay.payload) of the box's mail in pouch ``pouch_name``, one at a time:
     inbound mail as prepared (converted now if the background had not), or a queued upload's."""
     down = sa.select(inbound.c.id).join(deliveries, deliveries.c.inbound_id == inbound.c.id).where(
-        deliveries.c.box_id == box_id, inbound.c.cleared_at.is_(None),
-        sa.or_(deliveries.c.pouch_name == pouch_name, deliveries.c.blobs_pouch_name == pouch_name))
+        deliveries.c.box_id == box_id, inbound.c.cleared_at.is_(None), _in_pouch(pouch_name))
     for inbound_id in db.execute(down).scalars().all():
         row = db.execute(sa.select(inbound.c.prepared, inbound.c.raw, inbound.c.mail_from, inbound.c.received_at)
                          .where(inbound.c.id == inbound_id)).one()
