@@ -177,23 +177,6 @@ box_blobs = sa.Table(
 )
 
 
-# Which blobs each box holds (relay.boxsync.holdings), one row per (box, blob, pouch): a pouch
-# going down that carried the bytes or left them out for the box had them, firm (acked_at)
-# once the box acks it; an upload of the box that carried them, firm at once.  That pouch's
-# mail is where the relay finds the bytes again while retention keeps them (migration r0013).
-box_blobs = sa.Table(
-    "box_blobs", metadata,
-    sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("box_id", sa.Integer, sa.ForeignKey("boxes.id"), nullable=False),
-    sa.Column("sha256", sa.String(64), nullable=False),  # hex
-    sa.Column("pouch_name", sa.String(200), nullable=False),
-    sa.Column("carried", sa.Boolean, nullable=False),  # the pouch held the bytes
-    sa.Column("acked_at", sa.Integer),
-    sa.UniqueConstraint("box_id", "sha256", "pouch_name"),
-    sa.Index("box_blobs_pouch", "pouch_name"),
-)
-
-
 # Messages boxes sent, one row per (box, record id): a repeated upload cannot add a second.
 outbound = sa.Table(
     "outbound", metadata,

@@ -182,24 +182,6 @@ missing_blobs = sa.Table(
     sa.UniqueConstraint("sha256", "relay_id", name="uq_missing_blobs_sha256_relay"),
 )
 
-# Migration a0013 (appliance.store.blob_refs): attachments the relay holds for this box, since
-# when it last sent or named them (a forward names them instead of uploading them meanwhile).
-relay_blobs = sa.Table(
-    "relay_blobs", metadata,
-    sa.Column("sha256", sa.String(64), primary_key=True),
-    sa.Column("received_at", sa.Integer, nullable=False),
-)
-
-# Migration a0013: attachments the relay counted on the box holding that it lacks, told once.
-missing_blobs = sa.Table(
-    "missing_blobs", metadata,
-    sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("sha256", sa.String(64), nullable=False),
-    sa.Column("relay_id", sa.String(200), nullable=False),  # the relay's record id of the message
-    sa.Column("reported_at", sa.Integer),
-    sa.UniqueConstraint("sha256", "relay_id", name="uq_missing_blobs_sha256_relay"),
-)
-
 # Migration a0011: messages the relay holds as spam, a line per recipient on the box.
 held_messages = sa.Table(
     "held_messages", metadata,

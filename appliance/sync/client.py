@@ -58,7 +58,6 @@ class Refusal:
     error: str
     permanent: bool = False
     unheld: list = field(default_factory=list)  # hex digests it named that the relay does not hold
-    unheld: list = field(default_factory=list)  # hex digests it named that the relay does not hold
 
 
 @dataclass
@@ -71,7 +70,6 @@ class Answer:
     rejected: list = field(default_factory=list)  # Refusals
     account_key: str | None = None
     upload_error: str | None = None  # why the relay gave no upload slot (e.g. the box's quota)
-    keep_days: int | None = None  # how long after an ack the relay keeps mail (store.blob_refs)
     keep_days: int | None = None  # how long after an ack the relay keeps mail (store.blob_refs)
 
     @classmethod
@@ -101,14 +99,6 @@ def _text(value):
     if not isinstance(value, str):
         raise TypeError(f"{type(value).__name__} where text was expected")
     return value
-
-
-def _digests(value):
-    """Hex sha256 digests, as the box's attachment files name them."""
-    digests = [_text(d) for d in _items(value, "unheld")]
-    if not all(len(d) == 64 and all(c in "0123456789abcdef" for c in d) for d in digests):
-        raise TypeError("'unheld' holds something other than sha256 digests")
-    return digests
 
 
 def _digests(value):
@@ -165,8 +155,6 @@ class RelayClient:
             document["want_account_key"] = True
         if unreadable:
             document["unreadable"] = list(unreadable)
-        if missing:
-            document["missing"] = list(missing)
         if missing:
             document["missing"] = list(missing)
         return Answer.parse(await self._post("/api/v1/sync", document))

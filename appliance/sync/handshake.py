@@ -43,7 +43,6 @@ class Handshake:
         self.sent_acks = []  # names acked in the last request
         self.sent_reports = []  # set_aside rows told to the relay in the last request
         self.sent_missing = []  # missing_blobs rows told to the relay in the last request
-        self.sent_missing = []  # missing_blobs rows told to the relay in the last request
 
     async def run(self):
         upload = await asyncio.to_thread(self._pending_upload)
@@ -83,9 +82,6 @@ class Handshake:
         with self.store.write() as conn:
             sync_state.forget_acked(conn, self.sent_acks)  # acked in the request's transaction
             set_aside.reported(conn, [row["id"] for row in self.sent_reports])
-            blob_refs.reported(conn, self.sent_missing)
-            if answer.keep_days is not None:
-                blob_refs.save_keep_days(conn, answer.keep_days)
             blob_refs.reported(conn, self.sent_missing)
             if answer.keep_days is not None:
                 blob_refs.save_keep_days(conn, answer.keep_days)
@@ -157,7 +153,6 @@ class Handshake:
             else:
                 log.warning("the relay could not take upload %s yet: %s; it is packed again next time",
                             upload.name, refusal.error)
-                blob_refs.not_held(self.store, conn, refusal.unheld)  # their bytes go next time
                 blob_refs.not_held(self.store, conn, refusal.unheld)  # their bytes go next time
             sync_state.save_upload(conn, None)
         Path(upload.path).unlink(missing_ok=True)

@@ -117,7 +117,6 @@ def import_pouch(store, path, name):
                 result.set_aside += 1
         result.attachments = incoming.store_awaited_blobs(store, conn, contents.blobs)
         blob_refs.arrived(store, conn, contents.messages, contents.blobs)  # named by the relay, or missing
-        blob_refs.arrived(store, conn, contents.messages, contents.blobs)  # named by the relay, or missing
         for record in contents.updates:
             update = UPDATES[kind_of(record).name]
             setattr(result, update.counter, getattr(result, update.counter) + update.apply(conn, record))

@@ -131,7 +131,6 @@ def write_pouch(engine, settings, box, name, contents, extra=no_extra):
     with PouchWriter(buffer, sender=settings.relay.domain, recipient=box.name, pouch_id=name,
                      level=pack_level(settings.sync, contents.mail_bytes)) as writer:
         writer = holdings.withholding(engine, box, name, writer)  # blobs the box holds stay out
-        writer = holdings.withholding(engine, box, name, writer)  # blobs the box holds stay out
         for row in contents.owed:
             writer.add(owed.record_of(row))
         tags = extra(engine, contents.records)
@@ -171,7 +170,6 @@ def _add_message(engine, settings, writer, contents, row, tags):
     record.extra.update(tags.get(row.delivery_id, {}))
     limit = (contents.limits or placeholders.Limits(settings.sync.attachment_limit)).of(record.recipients)
     blobs = placeholders.hold(record, blobs, limit)  # only what it sends: "later" counts those
-    blobs = writer.unheld(blobs)  # nor what the box holds (relay.boxsync.holdings)
     blobs = writer.unheld(blobs)  # nor what the box holds (relay.boxsync.holdings)
     contents.packed_limits[row.delivery_id] = limit
     later = bool(blobs) and len(record.body) + sum(map(len, blobs.values())) > settings.sync.big_message_bytes

@@ -100,17 +100,6 @@ def missing_in(request):
     return [(r["message"], bytes.fromhex(r["sha256"])) for r in reports]
 
 
-def missing_in(request):
-    """[(record id, sha256)] of attachments the box lacks though the relay counted on it holding
-    them (``"missing": [{"message", "sha256": hex}]``)."""
-    reports = request.get("missing") or []
-    if not isinstance(reports, list) or len(reports) > MAX_NAMES or not all(
-            isinstance(r, dict) and isinstance(r.get("message"), str) and isinstance(r.get("sha256"), str)
-            and len(r["sha256"]) == 64 and all(c in "0123456789abcdef" for c in r["sha256"]) for r in reports):
-        raise SyncRequestError(f"'missing' should be a list of at most {MAX_NAMES} {{\"message\", \"sha256\"}}")
-    return [(r["message"], bytes.fromhex(r["sha256"])) for r in reports]
-
-
 def park(engine, box, reasons):
     """Park the offered pouches the box could not read (``{name: reason}``): never offered
     again; their mail quarantined with the reason (``mail retry`` packs it anew); the
@@ -177,10 +166,8 @@ async def handle(engine, store, settings, box, request):
     size = outgoing_size(request, settings.sync.max_upload_bytes)
     unreadable, refused_messages = unreadable_in(request)
     missing = missing_in(request)
-    missing = missing_in(request)
     acked = await asyncio.to_thread(acknowledge, engine, box, received)
     await asyncio.to_thread(park, engine, box, unreadable)
-    await asyncio.to_thread(holdings.send_again, engine, box, missing)
     await asyncio.to_thread(holdings.send_again, engine, box, missing)
     for pouch_name, message, reason in refused_messages[:MAX_LOGGED]:  # its mail was acked: for the log
         log.error("message set aside by the box box=%s pouch=%s message=%r reason=%r",
@@ -195,8 +182,6 @@ async def handle(engine, store, settings, box, request):
         except takeover.TakeoverError as error:  # for good once rejected; else the box packs it again
             reason = await asyncio.to_thread(rejection, engine, box, name)
             rejected.append({"name": name, "error": reason or str(error), "permanent": reason is not None})
-            if error.unheld:  # named without their bytes, not held for this box: the box sends them
-                rejected[-1]["unheld"] = [digest.hex() for digest in error.unheld]
             if error.unheld:  # named without their bytes, not held for this box: the box sends them
                 rejected[-1]["unheld"] = [digest.hex() for digest in error.unheld]
     upload = upload_error = None

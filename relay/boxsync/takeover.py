@@ -47,7 +47,6 @@ log = logging.getLogger(__name__)
 UP = "up"
 EXPECTED, TAKEN, REJECTED = "expected", "taken", "rejected"
 RESEND = "resend"  # it named blobs the relay does not hold for its box: the box packs it again with them
-RESEND = "resend"  # it named blobs the relay does not hold for its box: the box packs it again with them
 MAX_RECORD_ID = 255  # outbound.record_id
 MAX_STATUS_ID = 1000  # records_owed.subject: a longer id is nothing a box could match; logged only
 # Records of one upload (messages, blob chunks, accounts, flags): far more than a pouch of the
