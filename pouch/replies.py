@@ -145,5 +145,9 @@ def expand(record: MessageRecord, find_parent_body) -> MessageRecord:
         raise ReplyError("a packed body needs both its parent's Message-ID and its bytes")
     body = find_parent_body(record.parent)
     if body is None:
-        raise ReplyError(f"its parent <{record.parent[:100]}> is not held here, so its body cannot be read")
+        raise not_held(record)
     return expanded(record, body)
+
+
+def not_held(record: MessageRecord) -> ReplyError:
+    return ReplyError(f"its parent <{record.parent[:100]}> is not held here, so its body cannot be read")

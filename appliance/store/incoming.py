@@ -2,6 +2,7 @@
 
 import logging
 import secrets
+import time
 
 import sqlalchemy as sa
 
@@ -111,7 +112,7 @@ def _insert(conn, origin, record):
         date=record.date, message_id=record.message_id or origin, in_reply_to=record.in_reply_to,
         references=" ".join(record.references), body=record.body, body_type=record.body_type,
         snippet=bodytext.snippet(text), state=RECEIVED, state_reason="", state_at=record.date,
-        envelope_json="[]", account_id=_account(record))).inserted_primary_key[0]
+        envelope_json="[]", account_id=_account(record), received_at=int(time.time()))).inserted_primary_key[0]
 
 
 def _account(record):

@@ -49,6 +49,7 @@ messages = sa.Table(
     sa.Column("envelope_json", sa.Text, nullable=False, default="[]"),  # outside recipients
     sa.Column("uploaded_at", sa.Integer),  # when it left the box (migration a0004)
     sa.Column("account_id", sa.String(32)),  # the external account it came to or leaves by (a0005)
+    sa.Column("received_at", sa.Integer),  # when it came down from the relay (a0014; NULL: before, or the box's)
     sa.Index("ix_messages_state_sender", "state", "sender_user_id"),
 )
 
@@ -196,4 +197,14 @@ held_messages = sa.Table(
     sa.Column("until", sa.Integer, nullable=False),  # the relay clears it then: the line goes
     sa.UniqueConstraint("relay_id", "user_id", name="uq_held_messages_relay_user"),
     sa.Index("ix_held_messages_user", "user_id", "date"),
+)
+
+# Migration a0014 (appliance.store.reply_parents): the text of a received or sent message a user
+# deleted for good, kept until kept_until so that a reply the relay packed against it still reads.
+reply_parents = sa.Table(
+    "reply_parents", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("message_id", sa.String(300), nullable=False, index=True),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("kept_until", sa.Integer, nullable=False, index=True),
 )

@@ -14,8 +14,10 @@ import logging
 from dataclasses import dataclass, field
 
 from appliance.store import blob_refs, held, incoming, other_address_records, outbox, set_aside, sync_state
+from appliance.store import reply_parents
 from pouch.container import PouchError, PouchReader, PouchWriter, route
 from pouch.container.wire import kind_of
+from pouch.replies import ReplyError
 from pouch.records import BlobRecord
 
 log = logging.getLogger(__name__)
@@ -103,11 +105,11 @@ def import_pouch(store, path, name):
     result = Imported(skipped=len(contents.skipped))
     with store.write() as conn:
         for record in contents.messages:
-            try:
-                incoming.deliver_incoming(store, conn, record, contents.blobs)
+            try:  # a reply packed against its parent is whole again first
+                incoming.deliver_incoming(store, conn, reply_parents.expanded(conn, record), contents.blobs)
                 held.arrived(conn, [record.id])  # a held message brought: its line goes
                 result.messages += 1
-            except incoming.RecordRefused as error:  # raised before anything of it was written
+            except (incoming.RecordRefused, ReplyError) as error:  # raised before anything of it was written
                 _set_aside_message(store, conn, name, record, contents.blobs, str(error))
                 result.set_aside += 1
         for problem in contents.skipped:

@@ -6,6 +6,7 @@ from pouch.container import PouchWriter
 from pouch.records import BlobRecord
 
 from appliance.store import blob_refs, other_address_flags, other_address_records, relay_requests
+from appliance.store import reply_parents
 from appliance.store.sync_state import Contents
 
 RECIPIENT = "relay"
@@ -46,7 +47,8 @@ def pack(store, path, sender, budget=0):
         for record in records:
             for attachment in record.attachments:
                 _add_attachment(store, pouch, attachment)
-            pouch.add(record)
+            with store.read() as conn:  # a reply: against its parent, which the relay holds
+                pouch.add(reply_parents.packed_up(conn, record))
     return Contents(uids=[record.id for record in records], accounts=versions, flags=flag_ids, owed=owed_ids)
 
 

@@ -34,6 +34,7 @@ from pouch.container.writer import PouchWriter
 from pouch.records import BlobRecord
 from relay import owed, payload, quarantine
 from relay.boxsync import holdings, placeholders, requests
+from relay.boxsync import reply_parents
 from relay.inbound import preparation
 from relay.spam import holding
 from relay.schema import deliveries, inbound, pouches, records_owed, requested_blobs
@@ -175,7 +176,7 @@ def _add_message(engine, settings, writer, contents, row, tags):
     later = bool(blobs) and len(record.body) + sum(map(len, blobs.values())) > settings.sync.big_message_bytes
     if not later:
         _check_blobs(blobs)
-    writer.add(record)
+    writer.add(reply_parents.packed_down(engine, writer, row.delivery_id, record))  # a reply: against its parent
     if later:
         contents.split.append(row.delivery_id)
     else:

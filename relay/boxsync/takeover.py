@@ -36,6 +36,7 @@ from pouch.records import STATUS_FAILED
 from relay import boxes, payload
 from relay.accounts import mailmap, registry
 from relay.boxsync import holdings, requests
+from relay.boxsync import reply_parents
 from relay.inbound import store as inbound
 from relay.outbound import queue
 from relay.schema import pouches
@@ -259,12 +260,14 @@ def take(engine, box, name, upload, relay_domain):
         requests.apply(db, box, upload.requests)
         for record_id, reason in upload.refused:
             _refuse(db, box, name, record_id, reason)
-        fresh = 0
-        for message in upload.messages:
-            if queue.exists(db, box.id, message.id):
+        fresh, parents = 0, reply_parents.Parents(db, box.id)
+        for packed in upload.messages:
+            if queue.exists(db, box.id, packed.id):
                 continue
             fresh += 1
-            reason = refusal(db, box, message, upload, relay_domain)
+            message, reason = reply_parents.expanded_up(parents, packed)  # a reply packed against its parent
+            message = message or packed
+            reason = reason or refusal(db, box, message, upload, relay_domain)
             if reason:
                 _refuse(db, box, name, message.id, reason)
             else:
