@@ -8,7 +8,8 @@ import os
 import pytest
 from PIL import Image
 
-from pouch.records import REQUEST_ATTACHMENT, BlobRecord, MessageRecord, RequestRecord
+from pouch.records import (REQUEST_ATTACHMENT, REQUEST_ORIGINAL, BlobRecord, BoxSettingsRecord, MessageRecord,
+                           RequestRecord)
 from tests.relay.conftest import deliver
 from tests.support.photos import phone_photo
 
@@ -53,9 +54,9 @@ def by_name(record):
     return {attachment.name.rsplit(".", 1)[0]: attachment for attachment in record.attachments}
 
 
-async def ask(box, tmp_path, record, *digests, message_id=None):
+async def ask(box, tmp_path, record, *digests, message_id=None, what=REQUEST_ATTACHMENT):
     """Upload a pouch of requests for ``digests`` of ``record`` (or of ``message_id``)."""
-    requests = [(RequestRecord(REQUEST_ATTACHMENT, message_id or record.id, digest, user="marie"), {})
+    requests = [(RequestRecord(what, message_id or record.id, digest, user="marie"), {})
                 for digest in digests]
     name, answer = await box.send(tmp_path, requests)
     assert answer["accepted"] == [name], answer  # a request refused is never an error for the upload
@@ -124,3 +125,51 @@ async def test_requests_for_another_boxs_mail_unknown_ids_or_digests_bring_nothi
     # The same box asking rightly still gets it.
     [offer] = (await ask(goma, tmp_path, record, pdf.sha256))["downloads"]
     assert await goma.fetch(tmp_path, offer) == [BlobRecord(pdf.sha256, PDF)]
+
+
+@pytest.mark.gen_test(timeout=60)
+async def test_the_original_of_a_shrunk_photo_comes_when_asked_for(relay, tmp_path, photo):
+    box = await relay.register("goma")
+    record, _, records = await mail_with_big_attachments(relay, box, tmp_path, photo)
+    image = by_name(record)["site"]
+    assert image.original_size == len(photo) and image.original_sha256 not in blobs(records)
+
+    [offer] = (await ask(box, tmp_path, record, image.original_sha256, what=REQUEST_ORIGINAL))["downloads"]
+    assert await box.fetch(tmp_path, offer) == [BlobRecord(image.original_sha256, photo)]
+    await box.sync(received=[offer["name"]])
+    assert (await ask(box, tmp_path, record, os.urandom(32), what=REQUEST_ORIGINAL))["downloads"] == []
+
+
+@pytest.mark.gen_test(timeout=60)
+async def test_the_boxs_limit_and_a_users_lower_one_decide_what_is_held(relay, tmp_path):
+    box = await relay.register("goma")
+    settings = BoxSettingsRecord(spam_threshold=5.0, attachment_limit=1024 * 1024,
+                                 user_limits={"marie@goma.relay.test": 50_000})
+    name, answer = await box.send(tmp_path, [(settings, {})])
+    assert answer["accepted"] == [name]
+
+    for subject, to in [("for marie", ["marie@goma.relay.test"]), ("for amani", ["amani@goma.relay.test"]),
+                        ("for both", ["marie@goma.relay.test", "amani@goma.relay.test"])]:
+        await deliver(relay, to, subject=subject, attachments=[("contract.pdf", "application/pdf", PDF)])
+    _, records = await box.receive(tmp_path)
+    held = {r.subject: r.attachments[0].held for r in messages(records)}
+    # Marie chose less for herself; mail for her and someone who did not comes as he wants it.
+    assert held == {"for marie": True, "for amani": False, "for both": False}
+    assert list(blobs(records).values()) == [PDF]  # once for the two messages that carry it
+
+
+@pytest.mark.parametrize("relay_overrides", [{"sync_attachment_limit": LIMIT, "sync_big_message_bytes": 50_000}])
+@pytest.mark.gen_test(timeout=60)
+async def test_big_mail_still_sends_what_comes_by_itself_later_and_never_what_is_held(relay, tmp_path, photo):
+    box = await relay.register("goma")
+    scans = [os.urandom(60_000), os.urandom(70_000)]  # under the limit, together over big_message_bytes
+    await deliver(relay, "marie@goma.relay.test", subject="scans", attachments=[
+        ("scan1.bin", "application/octet-stream", scans[0]), ("scan2.bin", "application/octet-stream", scans[1]),
+        ("site.jpg", "image/jpeg", photo)])
+    first, second = (await box.sync())["downloads"]
+    records = await box.fetch(tmp_path, first)
+    assert blobs(records) == {} and [a.held for a in messages(records)[0].attachments] == [False, False, True]
+    assert sorted(blobs(await box.fetch(tmp_path, second)).values()) == sorted(scans)
+    assert second["size"] < sum(map(len, scans)) + 2_000
+    await box.sync(received=[first["name"], second["name"]])
+    assert (await box.sync())["downloads"] == []
