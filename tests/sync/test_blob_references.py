@@ -6,6 +6,7 @@ attachment by its digest gets a refusal, never the bytes."""
 import email
 import email.policy
 import hashlib
+import json
 import os
 import time
 
@@ -22,6 +23,14 @@ from tests.relay.conftest import deliver
 REPORT = os.urandom(300 * 1024)  # does not compress: its bytes show in the figures
 SHA = hashlib.sha256(REPORT).hexdigest()
 FEW_KB = 8 * 1024
+
+
+@pytest.fixture
+def database_url(request, tmp_path):
+    """The relay's database: SQLite, or PostgreSQL where a test asks (holdings' queries on both)."""
+    if getattr(request, "param", "sqlite") == "postgresql":
+        return request.getfixturevalue("postgres_url")
+    return f"sqlite:///{tmp_path / 'relay.db'}"
 
 
 @pytest.fixture
@@ -77,6 +86,7 @@ async def test_a_box_that_lost_the_file_gets_it_again(relay, make_box):
     assert third.ok and third.blob_bytes_down < FEW_KB, third.blob_bytes_down
 
 
+@pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
 @pytest.mark.gen_test(timeout=90)
 async def test_forwarding_a_received_attachment_uploads_a_reference(relay, make_box):
     goma, marie = await _goma_with_the_report(relay, make_box)
@@ -97,6 +107,7 @@ async def test_forwarding_a_received_attachment_uploads_a_reference(relay, make_
     assert goma.message(forward_id)["state"] == SENT
 
 
+@pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
 @pytest.mark.gen_test(timeout=90)
 async def test_a_box_naming_another_boxs_attachment_gets_a_refusal_not_the_bytes(relay, make_box):
     await _goma_with_the_report(relay, make_box)
@@ -140,3 +151,21 @@ async def test_a_reference_the_relay_no_longer_resolves_goes_again_with_its_byte
     [sent] = list(relay.settings.sent_folder.glob("*.eml"))
     [part] = list(email.message_from_bytes(sent.read_bytes(), policy=email.policy.default).iter_attachments())
     assert part.get_content() == REPORT
+
+
+@pytest.mark.gen_test(timeout=90)
+async def test_a_box_saying_it_lost_another_boxs_attachment_gets_nothing(relay, make_box):
+    goma, _ = await _goma_with_the_report(relay, make_box)
+    [received] = _attachments(goma, "The report")
+    relay_id = goma.message(received["message_id"])["origin_id"].removeprefix("relay:")
+    bukavu = await relay.register("bukavu")
+    response = await relay.post_json("/api/v1/sync", {"received": [], "missing": [{"message": relay_id, "sha256": SHA}]},
+                                     bukavu.token)
+    assert response.code == 200, response.body
+    assert json.loads(response.body)["downloads"] == []  # no pouch, let alone one with the bytes
+    with relay.engine.connect() as db:  # goma's own mail is as it was: delivered, nothing to send again
+        assert db.execute(sa.text("SELECT blobs_pouch_name IS NOT NULL AND blobs_delivered_at IS NOT NULL "
+                                  "FROM deliveries")).scalars().all() == [True]
+    response = await relay.post_json("/api/v1/sync", {"received": [], "missing": [{"sha256": "not a digest"}]},
+                                     bukavu.token)
+    assert response.code == 400 and b"missing" in response.body
