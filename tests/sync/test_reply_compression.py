@@ -16,11 +16,10 @@ import sqlalchemy as sa
 
 from appliance.store import mailbox, messages, reply_parents as box_parents
 from appliance.store.messages import FAILED, INBOX, SENT
-from appliance.store.tables import messages as messages_table, reply_parents, set_aside
+from appliance.store.tables import messages as messages_table, reply_parents, set_aside, user_messages
 from pouch import replies
 from relay.schema import pouches
 from tests.sync.test_admin_page import signed_in_on_sync_pages
-from tests.sync.test_get_it import thread_page
 
 WORDS = ("water pump clinic school roof rain season market price cassava maize truck road bridge fuel "
          "generator solar panel battery teacher nurse vaccine register meeting Thursday Saturday committee "
@@ -87,6 +86,15 @@ async def reply_down(relay, box, name):
     return newest_pouch_size(relay, name, "down")
 
 
+async def reply_page(box, user):
+    """The text of the page of the reply's thread, as ``user`` sees it."""
+    with box.store.read() as conn:
+        thread_id = conn.execute(sa.select(user_messages.c.thread_id).where(
+            user_messages.c.message_id == stored(box, "Re: Clinic works")["id"])).scalar_one()
+    async with signed_in_on_sync_pages(box, user) as browser:
+        return html.unescape((await browser.get(f"/thread/{thread_id}")).text)
+
+
 async def without_the_parent(relay, make_box):
     """The same reply's pouch for a box that never had its parent: what it costs unpacked."""
     bukavu = await make_box("bukavu")
@@ -102,9 +110,7 @@ async def test_an_internet_reply_to_mail_the_box_holds_comes_down_packed_and_rea
     print(f"reply pouch: {packed} B against its parent, {whole} B without")
     assert packed < whole - 600  # the quote of ~4 KB of text costs a few back-references
     assert stored(goma, "Re: Clinic works")["body"] == QUOTING
-    async with signed_in_on_sync_pages(goma, marie) as browser:
-        page = html.unescape(await thread_page(browser))
-    assert ANSWER in page and PARENT.splitlines()[-1] in page
+    assert ANSWER in await reply_page(goma, marie)
 
 
 @pytest.mark.gen_test(timeout=120)
@@ -118,6 +124,8 @@ async def test_a_reply_to_mail_deleted_on_the_box_still_reads(relay, make_box):
     assert packed < await without_the_parent(relay, make_box) - 600
     assert stored(goma, "Re: Clinic works")["body"] == QUOTING
     assert [row["subject"] for row in goma.folder(marie, INBOX)] == ["Re: Clinic works"]
+    page = await reply_page(goma, marie)  # the quote, from the reply alone: its parent is gone
+    assert ANSWER in page and PARENT.splitlines()[-1] in page
 
 
 @pytest.mark.gen_test(timeout=120)
