@@ -24,7 +24,10 @@ HERE = "downloaded"  # the bytes are on the box
 HELD = "on_relay"  # they wait on the relay until someone asks
 ASKED = "requested"  # asked for: they come with the next sync
 COMING = "coming"  # big mail: the relay sends them after the message, unasked
-PREVIEW_TYPES = {b"\xff\xd8\xff": "image/jpeg", b"RIFF": "image/webp"}  # what pouch.images makes
+# What an image's first bytes say it is: its MIME type and the extension its file gets.
+IMAGE_MAGIC = ((b"\xff\xd8\xff", "image/jpeg", ".jpg"), (b"\x89PNG\r\n\x1a\n", "image/png", ".png"),
+               (b"GIF8", "image/gif", ".gif"), (b"RIFF", "image/webp", ".webp"))
+PREVIEW_TYPES = ("image/jpeg", "image/webp")  # what pouch.images makes
 
 
 @dataclass(frozen=True)
@@ -50,11 +53,18 @@ def keep(conn, message_id, attachment):
         original_sha256=original.hex() if has_original else None))
 
 
+def image_type(head):
+    """(MIME type, extension) of the image whose first bytes are ``head``, or None."""
+    for magic, kind, extension in IMAGE_MAGIC:
+        if head.startswith(magic) and (kind != "image/webp" or head[8:12] == b"WEBP"):
+            return kind, extension
+    return None
+
+
 def preview_type(data):
     """The MIME type of a preview the box keeps (a JPEG or WebP image), else None."""
-    if data and data[:4] == b"RIFF" and data[8:12] != b"WEBP":
-        return None
-    return next((kind for magic, kind in PREVIEW_TYPES.items() if data and data.startswith(magic)), None)
+    found = image_type(data)
+    return found[0] if found and found[0] in PREVIEW_TYPES else None
 
 
 def _checked_preview(data):

@@ -10,9 +10,6 @@ from appliance.downloads import send_file
 from appliance.store import mailbox, placeholders
 from appliance.web.base import BaseHandler
 
-# What an original's first bytes say it is: its type and the extension its file gets.
-ORIGINAL_TYPES = ((b"\xff\xd8\xff", "image/jpeg", ".jpg"), (b"\x89PNG\r\n\x1a\n", "image/png", ".png"),
-                  (b"GIF8", "image/gif", ".gif"), (b"RIFF", "image/webp", ".webp"))
 ASKS = {"get": False, "get-original": True}  # the URL's word: whether the original is asked for
 
 
@@ -56,11 +53,11 @@ def original_file(store, row):
     if store.attachment_files.has(sha_hex):
         with store.attachment_files.path(sha_hex).open("rb") as original:
             head = original.read(12)
-    stem = os.path.splitext(row["name"])[0] or "photo"
-    for magic, kind, extension in ORIGINAL_TYPES:
-        if head.startswith(magic) and (kind != "image/webp" or head[8:12] == b"WEBP"):
-            return {"name": stem + extension, "type": kind, "sha256": sha_hex}
-    return {"name": row["name"], "type": "application/octet-stream", "sha256": sha_hex}
+    found = placeholders.image_type(head)
+    if found is None:
+        return {"name": row["name"], "type": "application/octet-stream", "sha256": sha_hex}
+    kind, extension = found
+    return {"name": (os.path.splitext(row["name"])[0] or "photo") + extension, "type": kind, "sha256": sha_hex}
 
 
 class AskHandler(BaseHandler):
