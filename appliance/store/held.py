@@ -32,7 +32,7 @@ def apply(conn, record, now=None):
         return 0
     known = set(conn.execute(sa.select(held_messages.c.user_id).where(
         held_messages.c.relay_id == record.id)).scalars())
-    owners = [user_id for user_id in incoming._recipients(conn, record.recipients) if user_id not in known]
+    owners = [user_id for user_id in incoming.owners_of(conn, record.recipients) if user_id not in known]
     for user_id in owners:
         conn.execute(held_messages.insert().values(
             relay_id=record.id, user_id=user_id, from_json=addresses.dumps(record.from_),

@@ -42,7 +42,7 @@ def deliver_incoming(store, conn, record, blobs):
     known = conn.execute(sa.select(messages.c.id).where(messages.c.origin_id == origin)).scalar()
     if known is not None:
         return known
-    owners = _recipients(conn, record.recipients)
+    owners = owners_of(conn, record.recipients)
     message_id = _insert(conn, origin, record)
     for attachment in record.attachments:
         sha_hex = attachment.sha256.hex()
@@ -91,7 +91,8 @@ def store_awaited_blobs(store, conn, blobs):
     return len(awaited)
 
 
-def _recipients(conn, local_addresses):
+def owners_of(conn, local_addresses):
+    """The ids of the users these local addresses name; the admins' when they name nobody."""
     found = box_users.find_many(conn, local_addresses)
     unknown = sorted(set(a.lower() for a in local_addresses) - set(found))
     if unknown:
