@@ -31,7 +31,7 @@ def box_rows(db):
     pending = (sa.select(deliveries.c.box_id, sa.func.count().label("pending"),
                          sa.func.coalesce(sa.func.sum(deliveries.c.size), 0).label("pending_bytes"))
                .where(quarantine.UNFINISHED,  # attachments still to follow count too
-                      deliveries.c.quarantined_at.is_(None))
+                      deliveries.c.quarantined_at.is_(None), holding.UNHELD)  # held spam: counted apart
                .group_by(deliveries.c.box_id).subquery())
     held = (sa.select(deliveries.c.box_id, sa.func.count().label("quarantined"))
             .where(quarantine.QUARANTINED).group_by(deliveries.c.box_id).subquery())

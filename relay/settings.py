@@ -130,7 +130,7 @@ class Spam:
     host: str = "127.0.0.1"
     port: int = 783
     timeout_s: float = 10.0  # connect and answer, per message
-    threshold: float = 5.0  # until a box's admin chose one (SpamAssassin's required_score)
+    threshold: float = limits.SPAM_THRESHOLD_DEFAULT  # until a box's admin chose one
     max_scan_bytes: int = 512 * 1024  # what spamd sees of a bigger message (spamc's own cap)
     poll_s: float = 5.0  # how often the background looks for mail to score while spamd is missing
 

@@ -3,8 +3,8 @@
 One request a connection: CHECK for a message's score, TELL to learn it as spam or ham.
 ``User`` names the box: spamd keeps a Bayes database per user (its virtual-config-dir), so
 each box's verdicts train that box's filter only (``spamc -u <box>``).  Every step has the
-client's timeout; a spamd that cannot be reached, or answers what is not the protocol,
-raises SpamdUnavailable and the relay goes on without it.
+client's timeout; a spamd that cannot be reached raises SpamdUnavailable and the relay goes
+on without it; one that gives no usable answer about a message raises SpamdRefused.
 """
 
 import re
@@ -19,7 +19,12 @@ EX_OK = 0
 
 
 class SpamdUnavailable(Exception):
-    """spamd could not be reached or did not answer as spamd does."""
+    """spamd could not be reached."""
+
+
+class SpamdRefused(Exception):
+    """spamd was reached but gave no usable answer about this message (an error code, a
+    timeout or a cut connection while it worked on it, what is not the protocol)."""
 
 
 @dataclass(frozen=True)
@@ -46,7 +51,7 @@ class Client:
         headers, body = self._ask("SYMBOLS", raw, {"User": user})
         found = _SPAM.match(headers.get("spam", ""))
         if not found:
-            raise SpamdUnavailable(f"spamd's answer has no score: {headers.get('spam')!r}")
+            raise SpamdRefused(f"spamd's answer has no score: {headers.get('spam')!r}")
         symbols = tuple(name for name in body.decode("ascii", "replace").strip().split(",") if name)
         return Verdict(float(found[2]), float(found[3]), symbols)
 
@@ -61,7 +66,7 @@ class Client:
         """Whether spamd answers."""
         try:
             self._exchange(f"PING {PROTOCOL}\r\n\r\n".encode())
-        except SpamdUnavailable:
+        except (SpamdUnavailable, SpamdRefused):
             return False
         return True
 
@@ -74,12 +79,16 @@ class Client:
 
     def _exchange(self, request):
         try:
-            with socket.create_connection((self.host, self.port), timeout=self.timeout_s) as connection:
+            connection = socket.create_connection((self.host, self.port), timeout=self.timeout_s)
+        except OSError as error:  # refused, unreachable, timed out
+            raise SpamdUnavailable(f"spamd at {self.host}:{self.port}: {error}") from None
+        with connection:
+            try:
                 connection.sendall(request)
                 connection.shutdown(socket.SHUT_WR)
                 return _read_all(connection)
-        except OSError as error:  # refused, reset, timed out
-            raise SpamdUnavailable(f"spamd at {self.host}:{self.port}: {error}") from None
+            except OSError as error:  # reset or timed out while it worked on this message
+                raise SpamdRefused(f"spamd at {self.host}:{self.port}: {error}") from None
 
 
 def _read_all(connection):
@@ -88,7 +97,7 @@ def _read_all(connection):
         chunks.append(chunk)
         total += len(chunk)
         if total > MAX_ANSWER_BYTES:
-            raise SpamdUnavailable("spamd's answer is too long")
+            raise SpamdRefused("spamd's answer is too long")
     return b"".join(chunks)
 
 
@@ -98,9 +107,9 @@ def _parse(answer):
     status, *lines = head.split(b"\r\n")
     found = _STATUS.match(status)
     if not found:
-        raise SpamdUnavailable(f"not a spamd answer: {status[:80]!r}")
+        raise SpamdRefused(f"not a spamd answer: {status[:80]!r}")
     if int(found[1]) != EX_OK:
-        raise SpamdUnavailable(f"spamd refused: {found[2].decode('ascii', 'replace')}")
+        raise SpamdRefused(f"spamd refused: {found[2].decode('ascii', 'replace')}")
     headers = {}
     for line in lines:
         name, _, value = line.decode("utf-8", "replace").partition(":")

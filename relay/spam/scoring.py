@@ -15,7 +15,7 @@ import time
 import sqlalchemy as sa
 
 from relay.schema import boxes, deliveries, inbound
-from relay.spam.client import Client, SpamdUnavailable
+from relay.spam.client import Client, SpamdRefused, SpamdUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +40,8 @@ def _unscored(engine, limit, box_id=None):
 
 def score_some(engine, config, box_id=None, limit=BATCH):
     """Score up to ``limit`` unscored deliveries (of box ``box_id``, or any); returns how many
-    were scored, stopping at the first that spamd could not be asked about."""
+    were scored, stopping at the first while spamd cannot be reached.  One spamd gives no
+    answer about is scored None (SendGrid's score, if any, decides): it never blocks the rest."""
     if not config.enabled:
         return 0
     client, scored = Client.of(config), []
@@ -48,8 +49,13 @@ def score_some(engine, config, box_id=None, limit=BATCH):
         try:
             verdict = client.check(row.raw, row.box)
         except SpamdUnavailable as error:
-            log.warning("spam scoring paused delivery=%s reason=%r", row.id, str(error))
+            _missing(str(error))
             break
+        except SpamdRefused as error:
+            log.warning("spam not scored delivery=%s box=%s reason=%r", row.id, row.box, str(error))
+            scored.append({"scored": row.id, "score": None})
+            continue
+        _missing(None)
         scored.append({"scored": row.id, "score": verdict.score})
         log.info("spam scored delivery=%s box=%s score=%.1f rules=%s", row.id, row.box, verdict.score,
                  ",".join(verdict.symbols[:20]))
@@ -59,6 +65,20 @@ def score_some(engine, config, box_id=None, limit=BATCH):
                                                  deliveries.c.scored_at.is_(None))
                        .values(spam_score=sa.bindparam("score"), scored_at=int(time.time())), scored)
     return len(scored)
+
+
+_was_missing = False  # this process's last word on spamd, for its log only
+
+
+def _missing(reason):
+    """Log when spamd goes missing and when it is back, not every poll in between."""
+    global _was_missing
+    if bool(reason) != _was_missing:
+        if reason:
+            log.warning("spamd missing: mail is not scored but for SendGrid's spam_score reason=%r", reason)
+        else:
+            log.warning("spamd answers again: mail is scored")
+    _was_missing = bool(reason)
 
 
 def score_box(engine, config, box_id):

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from relay.schema import deliveries, inbound
 from relay.spam import holding
-from relay.spam.client import Client, SpamdUnavailable
+from relay.spam.client import Client, SpamdRefused, SpamdUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ def _train_one(engine, settings, box, message_id, verdict):
     if settings.spam.enabled:
         try:
             learnt = Client.of(settings.spam).tell(row.raw, box.name, verdict.spam)
-        except SpamdUnavailable as error:
+        except (SpamdUnavailable, SpamdRefused) as error:
             log.warning("verdict not learnt box=%s message=%s reason=%r", box.name, message_id, str(error))
     log.info("verdict box=%s message=%s spam=%s learnt=%s user=%r", box.name, message_id, verdict.spam, learnt,
              verdict.user[:80])

@@ -133,3 +133,4 @@ async def test_the_status_page_says_spamd_answers_and_counts_held_mail(relay, tm
     metrics = (await relay.request("/metrics", method="GET", auth=(OPERATOR_USER, OPERATOR_PASSWORD))).body.decode()
     assert "mailpouch_relay_spamd_up 1" in metrics
     assert 'mailpouch_relay_held_messages{box="goma"} 1' in metrics
+    assert 'mailpouch_relay_pending_messages{box="goma"} 0' in metrics  # the ham was acked, the spam is held
