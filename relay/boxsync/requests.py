@@ -29,6 +29,9 @@ from relay.spam import holding
 log = logging.getLogger(__name__)
 
 MAX_ID_DIGITS = 18  # a relay record id is an inbound id: anything longer is no message here
+# Requests taken from one upload (each reads its message's payload): far more than a box's users
+# ask for between two syncs; the rest are refused, and the box asks again.
+MAX_REQUESTS = 500
 # What _payload reads of a delivery's message.
 MESSAGE = (inbound.c.id.label("inbound_id"), inbound.c.prepared, inbound.c.raw, inbound.c.mail_from,
            inbound.c.received_at, inbound.c.cleared_at)
@@ -41,7 +44,11 @@ class Refused(Exception):
 def apply(db, box, records):
     """Apply the requests of one upload; returns how many were new."""
     new = 0
-    for record in records:
+    distinct = list({(record.what, record.message_id, record.sha256): record for record in records}.values())
+    if len(distinct) > MAX_REQUESTS:
+        log.warning("requests refused box=%s count=%d reason=%r", box.name, len(distinct) - MAX_REQUESTS,
+                    f"more than {MAX_REQUESTS} requests in one upload: ask again after this sync")
+    for record in distinct[:MAX_REQUESTS]:
         try:
             handler = HANDLERS.get(record.what)
             if handler is None:

@@ -122,8 +122,8 @@ async def test_requests_for_another_boxs_mail_unknown_ids_or_digests_bring_nothi
     assert (await ask(goma, tmp_path, record, os.urandom(32), small.sha256))["downloads"] == []  # not held back
     assert (await ask(goma, tmp_path, record, pdf.sha256, message_id="99999"))["downloads"] == []
     assert (await ask(goma, tmp_path, record, pdf.sha256, message_id="not a number"))["downloads"] == []
-    # The same box asking rightly still gets it.
-    [offer] = (await ask(goma, tmp_path, record, pdf.sha256))["downloads"]
+    # The same box asking rightly still gets it, whatever it asks wrongly beside.
+    [offer] = (await ask(goma, tmp_path, record, os.urandom(32), pdf.sha256, pdf.sha256))["downloads"]
     assert await goma.fetch(tmp_path, offer) == [BlobRecord(pdf.sha256, PDF)]
 
 
