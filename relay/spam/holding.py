@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 DAY_S = 86400
 MAX_SUBJECT_CHARS = 120  # one short line on the box
+MAX_ID_DIGITS = 18  # a relay record id is an inbound id: anything longer is no message here
 HELD = sa.and_(deliveries.c.held_at.isnot(None), deliveries.c.released_at.is_(None))
 UNHELD = sa.not_(HELD)  # what packing may pack (held_at is set only with released_at NULL)
 SCORE = sa.func.coalesce(deliveries.c.spam_score, inbound.c.sendgrid_spam_score)
@@ -85,7 +86,9 @@ def held_record(row, keep_days):
 def bring(db, box, message_id, user=""):
     """Release this box's held delivery of relay record ``message_id`` for the next sync; True
     if released now, False if it was before.  NotHeld if it is no held mail of this box."""
-    row = _held_delivery(db, box, message_id)
+    row = kept_delivery(db, box, message_id, NotHeld)
+    if row.held_at is None:
+        raise NotHeld("that message was not held as spam")
     if row.released_at is not None:
         return False
     db.execute(deliveries.update().where(deliveries.c.id == row.id).values(released_at=int(time.time())))
@@ -93,19 +96,20 @@ def bring(db, box, message_id, user=""):
     return True
 
 
-def _held_delivery(db, box, message_id):
-    if not (message_id.isascii() and message_id.isdigit() and len(message_id) <= 18):
-        raise NotHeld(f"no message {message_id!r:.40} came to this box")
+def kept_delivery(db, box, message_id, refused, *columns):
+    """This box's delivery of relay record ``message_id`` (an inbound id), its mail still kept,
+    with ``columns`` of it too; else raises ``refused`` with the reason.  A box is untrusted:
+    another box's mail is no mail of this one."""
+    if not (message_id.isascii() and message_id.isdigit() and len(message_id) <= MAX_ID_DIGITS):
+        raise refused(f"no message {message_id!r:.40} came to this box")
     row = db.execute(sa.select(deliveries.c.id, deliveries.c.held_at, deliveries.c.released_at,
-                               inbound.c.cleared_at)
+                               inbound.c.cleared_at, *columns)
                      .join(inbound, inbound.c.id == deliveries.c.inbound_id)
                      .where(deliveries.c.box_id == box.id, deliveries.c.inbound_id == int(message_id))).first()
     if row is None:
-        raise NotHeld(f"no message {message_id!r:.40} came to this box")
-    if row.held_at is None:
-        raise NotHeld("that message was not held as spam")
+        raise refused(f"no message {message_id!r:.40} came to this box")
     if row.cleared_at is not None:
-        raise NotHeld("the relay no longer keeps that message (its retention period is over)")
+        raise refused("the relay no longer keeps that message (its retention period is over)")
     return row
 
 

@@ -10,16 +10,13 @@ an upload on a message counts.
 
 import logging
 
-import sqlalchemy as sa
-
-from relay.schema import deliveries, inbound
+from relay.schema import inbound
 from relay.spam import holding
 from relay.spam.client import Client, SpamdRefused, SpamdUnavailable
 
 log = logging.getLogger(__name__)
 
 MAX_VERDICTS = 1000  # of one upload: a user marking a whole folder, not a flood
-MAX_ID_DIGITS = 18
 
 
 class Unknown(LookupError):
@@ -64,15 +61,5 @@ def _train_one(engine, settings, box, message_id, verdict):
 
 def _kept(engine, box, message_id):
     """This box's delivery of relay record ``message_id``, with its raw mail; Unknown if none."""
-    if not (message_id.isascii() and message_id.isdigit() and len(message_id) <= MAX_ID_DIGITS):
-        raise Unknown("no such message came to this box")
     with engine.connect() as db:
-        row = db.execute(sa.select(deliveries.c.held_at, deliveries.c.released_at, inbound.c.raw,
-                                   inbound.c.cleared_at)
-                         .join(inbound, inbound.c.id == deliveries.c.inbound_id)
-                         .where(deliveries.c.box_id == box.id, deliveries.c.inbound_id == int(message_id))).first()
-    if row is None:
-        raise Unknown("no such message came to this box")
-    if row.cleared_at is not None:
-        raise Unknown("the relay no longer keeps that message (its retention period is over)")
-    return row
+        return holding.kept_delivery(db, box, message_id, Unknown, inbound.c.raw)
