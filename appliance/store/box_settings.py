@@ -9,9 +9,9 @@ import sqlalchemy as sa
 from pouch import limits
 from pouch.records import BoxSettingsRecord
 
-from appliance.store import boxinfo, relay_requests, users
+from appliance.store import boxinfo, relay_requests
 from appliance.store.errors import N_, StoreError
-from appliance.store.tables import users as users_table
+from appliance.store.tables import download_limits, users
 
 SPAM_THRESHOLD = "spam_threshold"
 ATTACHMENT_LIMIT = "attachment_limit"  # bytes
@@ -54,25 +54,33 @@ def save_box(conn, threshold, limit):
     _owe(conn)
 
 
-def user_limit(conn, user):
-    """The limit that applies to ``user`` (a users row): theirs when lower than the box's."""
-    box = attachment_limit(conn)
-    return box if user["download_limit"] is None else min(user["download_limit"], box)
+def own_limit(conn, user_id):
+    """The limit the user chose for themself, or None."""
+    return conn.execute(sa.select(download_limits.c.bytes).where(download_limits.c.user_id == user_id)).scalar()
+
+
+def user_limit(conn, user_id):
+    """The limit that applies to the user: theirs when lower than the box's."""
+    own, box = own_limit(conn, user_id), attachment_limit(conn)
+    return box if own is None else min(own, box)
 
 
 def save_user_limit(conn, user_id, limit):
     """The user's own limit (None: the box's); it cannot be over the box's."""
     if limit is not None and limit > attachment_limit(conn):
         raise StoreError(N_("Your limit cannot be over the box's, %(most)s KB."), most=attachment_limit(conn) // KB)
-    users.set_download_limit(conn, user_id, limit)
+    conn.execute(download_limits.delete().where(download_limits.c.user_id == user_id))
+    if limit is not None:
+        conn.execute(download_limits.insert().values(user_id=user_id, bytes=limit))
     _owe(conn)
 
 
 def record(conn, now=None):
     """The BoxSettingsRecord of what is chosen now."""
     box = attachment_limit(conn)
-    lower = conn.execute(sa.select(users_table.c.email, users_table.c.download_limit).where(
-        users_table.c.download_limit.is_not(None), users_table.c.download_limit < box)).all()
+    lower = conn.execute(sa.select(users.c.email, download_limits.c.bytes)
+                         .join(users, users.c.id == download_limits.c.user_id)
+                         .where(download_limits.c.bytes < box)).all()
     return BoxSettingsRecord(spam_threshold=spam_threshold(conn), attachment_limit=box,
                              user_limits={email: limit for email, limit in lower},
                              at=int(time.time()) if now is None else now)

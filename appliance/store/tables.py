@@ -21,7 +21,6 @@ users = sa.Table(
     sa.Column("suspended", sa.Boolean, nullable=False, default=False),
     sa.Column("language", sa.String(16)),
     sa.Column("created_at", sa.Integer, nullable=False),
-    sa.Column("download_limit", sa.Integer),  # a0011: bytes per attachment, lower than the box's; None: the box's
 )
 
 messages = sa.Table(
@@ -197,6 +196,13 @@ held_messages = sa.Table(
     sa.Column("until", sa.Integer, nullable=False),  # the relay clears it then: the line goes
     sa.UniqueConstraint("relay_id", "user_id", name="uq_held_messages_relay_user"),
     sa.Index("ix_held_messages_user", "user_id", "date"),
+)
+
+# Migration a0011: a user's own download limit per attachment, lower than the box's (none: the box's).
+download_limits = sa.Table(
+    "download_limits", metadata,
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("bytes", sa.Integer, nullable=False),
 )
 
 # Migration a0014 (appliance.store.reply_parents): the text of a received or sent message a user

@@ -100,11 +100,6 @@ def set_language(conn, user_id, language):
     _update(conn, user_id, language=language or None)
 
 
-def set_download_limit(conn, user_id, limit):
-    """Bytes per attachment the user has come down at once (None: the box's limit)."""
-    _update(conn, user_id, download_limit=limit)
-
-
 def set_suspended(conn, user_id, suspended):
     """A suspended user cannot sign in (their sessions end); their mail stays."""
     if suspended:

@@ -3,7 +3,7 @@ room, or to keep more of the box's data for others.  A bigger attachment comes o
 
 import tornado.web
 
-from appliance.store import box_settings, users
+from appliance.store import box_settings
 from appliance.store.errors import StoreError
 from appliance.web.base import BaseHandler
 
@@ -11,12 +11,13 @@ from appliance.web.base import BaseHandler
 class OwnLimitHandler(BaseHandler):
     @tornado.web.authenticated
     def get(self, error=None):
+        user_id = self.current_user["id"]
         with self.store.read() as conn:
-            user = users.find_by_id(conn, self.current_user["id"])
             box_limit = box_settings.attachment_limit(conn)
-            own = box_settings.user_limit(conn, user)
+            own = box_settings.user_limit(conn, user_id)
+            chosen = box_settings.own_limit(conn, user_id) is not None
         self.render("own_limit.html", box_kb=box_limit // box_settings.KB, own_kb=own // box_settings.KB,
-                    chosen=user["download_limit"] is not None, error=error,
+                    chosen=chosen, error=error,
                     saved=self.get_argument("saved", "") == "1")
 
     @tornado.web.authenticated

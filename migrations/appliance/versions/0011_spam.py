@@ -41,12 +41,15 @@ def upgrade():
         sa.UniqueConstraint("relay_id", "user_id", name="uq_held_messages_relay_user"),
     )
     op.create_index("ix_held_messages_user", "held_messages", ["user_id", "date"])
-    op.add_column("users", sa.Column("download_limit", sa.Integer))
+    op.create_table(
+        "download_limits",
+        sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+        sa.Column("bytes", sa.Integer, nullable=False),
+    )
 
 
 def downgrade():
-    with op.batch_alter_table("users") as batch:
-        batch.drop_column("download_limit")
+    op.drop_table("download_limits")
     op.drop_index("ix_held_messages_user", "held_messages")
     op.drop_table("held_messages")
     op.drop_table("relay_requests")
