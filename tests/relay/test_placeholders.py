@@ -4,6 +4,7 @@ the box asks for them, once, for that box only."""
 
 import io
 import os
+from email.message import EmailMessage
 
 import pytest
 from PIL import Image
@@ -11,6 +12,7 @@ from PIL import Image
 from pouch.records import (REQUEST_ATTACHMENT, REQUEST_ORIGINAL, BlobRecord, BoxSettingsRecord, MessageRecord,
                            RequestRecord)
 from tests.relay.conftest import deliver
+from tests.support import inbound_parse
 from tests.support.photos import phone_photo
 
 LIMIT = 100 * 1024  # the box's automatic limit in these tests: a phone photo, even shrunk, is over it
@@ -173,3 +175,22 @@ async def test_big_mail_still_sends_what_comes_by_itself_later_and_never_what_is
     assert second["size"] < sum(map(len, scans)) + 2_000
     await box.sync(received=[first["name"], second["name"]])
     assert (await box.sync())["downloads"] == []
+
+
+@pytest.mark.gen_test(timeout=60)
+async def test_an_inline_image_of_the_html_counts_like_any_attachment(relay, tmp_path, photo):
+    box = await relay.register("goma")
+    mail = EmailMessage()
+    mail["From"], mail["To"], mail["Subject"] = "ami@example.org", "marie@goma.relay.test", "Inline"
+    mail.set_content("See the site.")
+    mail.add_alternative('<p>See <img src="cid:site@example.org"></p>', subtype="html")
+    mail.get_payload()[1].add_related(photo, "image", "jpeg", cid="<site@example.org>", disposition="inline",
+                                     filename="site.jpg")
+    response = await relay.webhook(inbound_parse.raw_fields(mail.as_bytes(), ["marie@goma.relay.test"]))
+    assert response.code == 200
+
+    _, records = await box.receive(tmp_path)
+    [record] = messages(records)
+    [image] = record.attachments
+    assert image.cid == "site@example.org" and "cid:site@example.org" in record.body
+    assert image.held and 0 < len(image.preview) <= 4096 and blobs(records) == {}
