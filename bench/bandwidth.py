@@ -13,23 +13,38 @@ attachments that pouch.mime extracts, so the figures compare formats, not parser
 except that a pouch carries HTML bodies as the box shows them (pouch.html) and
 Lokole as they were sent, a saving shown as its own step.  The pouch's handshake
 is measured on a real Tornado server (see pouch_handshake), Lokole's modelled.
+
+Then a day of a box (``day``, ``photo``, ``reply_ratio``): the measured mail, spam included,
+in one sync, a fifth of its person-to-person mail carrying a 12 MP phone photo made from
+Debian's plasma-workspace-wallpapers (``--quick``: three), through the relay's own code:
+spamd scores it (relay.spam; ``--no-spamd`` or no spamd: those figures are skipped with the
+reason), spam comes as HeldRecord lines (relay.spam.holding), photos are shrunk
+(relay.inbound.photos), attachments over the box's automatic limit come as placeholders
+(relay.boxsync.placeholders); the pouches planned as relay.boxsync.packing plans them.
+Lokole gets the same day whole, and with its own 200x200 thumbnails.  Which corpus folders
+are spam and which ham is said at SPAM_FOLDERS.
 """
 
 import argparse
 import asyncio
 import base64
+import concurrent.futures
 import copy
 import functools
 import hashlib
 import io
 import json
+import logging
+import mimetypes
 import os
 import random
 import re
+import shutil
 import sys
 import tarfile
 import tempfile
 import time
+import types
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email.parser import BytesParser
@@ -46,18 +61,25 @@ import zstandard
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pouch import mime  # noqa: E402
+from pouch import images, mime  # noqa: E402
 from pouch.blobs.transfer import BlobTransfer  # noqa: E402
 from pouch.blobs.web import blob_routes  # noqa: E402
 from pouch.container import PouchWriter, codec, wire  # noqa: E402
 from pouch.html import MarkupTooDeep, reduce_html  # noqa: E402
 from pouch.mime import parts as mime_parts  # noqa: E402
 from pouch.mime.parse import trimmed_references  # noqa: E402
-from pouch.records import BODY_HTML, BlobRecord  # noqa: E402
+from pouch.records import (BODY_HTML, REQUEST_ATTACHMENT, REQUEST_ORIGINAL, Attachment, BlobRecord,  # noqa: E402
+                           RequestRecord)
 from relay import settings as relay_settings  # noqa: E402
 from relay.boxsync import blobstore  # noqa: E402
-from relay.boxsync.packing import pack_level  # noqa: E402
+from relay.boxsync.packing import pack_level, plan  # noqa: E402
 from relay.settings import Sync  # noqa: E402
+
+from pouch import limits, replies  # noqa: E402
+from relay.boxsync import placeholders  # noqa: E402
+from relay.inbound import photos  # noqa: E402
+from relay.settings import Retention  # noqa: E402
+from relay.spam import holding, local as spam_local  # noqa: E402
 
 
 def download_level(batch):
@@ -80,6 +102,9 @@ PERMISSIVE = {"spamscope-mail-parser", "sisimai-set-of-emails", "php-mime-mail-p
 # an estimate, the same for every connection of every protocol.
 TLS_HANDSHAKE_BYTES = 5000
 
+LOKOLE_IMAGE_SIDE = 200  # opwen_email_server/config.py MAX_WIDTH_IMAGES, MAX_HEIGHT_IMAGES
+BOX = "box1"  # the box of the day: spamd's User, its Bayes database (untrained)
+
 
 # --- corpus ---
 
@@ -90,6 +115,7 @@ class Mail:
     record: object  # MessageRecord, bodies as the box shows them (what a pouch carries)
     sent: object  # MessageRecord, bodies as sent (what Lokole carries)
     blobs: dict = field(default_factory=dict)
+    added_bytes: int = 0  # MIME bytes of what the bench attached (a photo)
 
 
 def corpus_root():
@@ -217,16 +243,52 @@ def _lokole_attachment(attachment, data):
 
 
 def lokole_payload(batch, text_only, level=20):
-    jsonl = b"".join(lokole_email(mail, text_only) for mail in batch)
-    archive = io.BytesIO()
-    with tarfile.open(fileobj=archive, mode="w") as tar:
-        member = tarfile.TarInfo("emails.jsonl")
-        member.size, member.mtime, member.mode = len(jsonl), int(time.time()), 0o600
-        tar.addfile(member, io.BytesIO(jsonl))
-    compressed = io.BytesIO()
-    archive.seek(0)
-    zstandard.ZstdCompressor(level=level).copy_stream(archive, compressed)
-    return len(compressed.getvalue())
+    """Bytes of the tar.zstd; written as a stream, so a day of photos stays out of memory."""
+    lines = functools.partial(map, lambda mail: lokole_email(mail, text_only), batch)
+    member = tarfile.TarInfo("emails.jsonl")
+    member.size, member.mtime, member.mode = sum(map(len, lines())), int(time.time()), 0o600
+    counted = _Counted()
+    with zstandard.ZstdCompressor(level=level).stream_writer(counted, closefd=False) as compressing, \
+            tarfile.open(fileobj=compressing, mode="w|") as tar:
+        tar.addfile(member, _Joined(lines()))
+    return counted.bytes
+
+
+class _Counted(io.RawIOBase):
+    """A sink that only counts what is written to it."""
+
+    bytes = 0
+
+    def writable(self):
+        return True
+
+    def write(self, data):
+        self.bytes += len(data)
+        return len(data)
+
+
+class _Joined(io.RawIOBase):
+    """The concatenation of ``pieces`` as a file to read from."""
+
+    def __init__(self, pieces):
+        self._pieces, self._piece, self._at = iter(pieces), b"", 0
+
+    def readable(self):
+        return True
+
+    def read(self, size=-1):
+        taken = []
+        while size != 0:
+            if self._at == len(self._piece):
+                self._piece, self._at = next(self._pieces, None), 0
+                if self._piece is None:
+                    self._piece = b""
+                    break
+            end = len(self._piece) if size < 0 else min(len(self._piece), self._at + size)
+            taken.append(self._piece[self._at:end])
+            size -= (end - self._at) if size > 0 else 0
+            self._at = end
+        return b"".join(taken)
 
 
 def _http(start_line, headers, body=""):
@@ -266,34 +328,42 @@ def lokole_handshake():
 
 RELAY_HOST = "relay.mailpouch.example"
 POUCH_NAME = "box1/down/000123-5c2f1a9e.pouch"
+UPLOAD_NAME = "box1/up/000045-7d3e2b1f.pouch"
 BOX_HEADERS = {"Authorization": "Bearer " + "t" * 43, "Content-Type": "application/json",
                "User-Agent": "mailpouch/0.1"}
 
 
 @functools.cache
-def pouch_handshake():
+def pouch_handshake(downloads=1, upload=False):
     """DESIGN.md's sync as the box will make it: one TLS connection to the relay host carries
-    POST /api/v1/sync, the ranged GET of the offered pouch (the relay serves its blobs through
-    its own host) and POST /api/v1/sync again.  Measured, not modelled: the box's curl client
-    against a real Tornado server with the relay's blob routes, through a proxy that counts
-    every byte but the pouch's and every connection."""
-    traffic, connections = asyncio.run(_sync_traffic())
+    POST /api/v1/sync, the ranged GET of each offered pouch (the relay serves its blobs through
+    its own host), the upload's blocks when the box has one, and POST /api/v1/sync again.
+    Measured, not modelled: the box's curl client against a real Tornado server with the relay's
+    blob routes, through a proxy that counts every byte but the pouches' and every connection."""
+    traffic, connections = asyncio.run(_sync_traffic(downloads, upload))
     if connections != 1:
         sys.exit(f"bandwidth.py: the sync took {connections} connections, the model assumes one")
     return TLS_HANDSHAKE_BYTES + traffic
 
 
-async def _sync_traffic():
-    pouch = os.urandom(4096)  # its bytes are the payload, counted elsewhere
+async def _sync_traffic(downloads, upload):
+    for name in ("tornado.access", "tornado.general"):  # the upload's first 404 is how resume asks
+        logging.getLogger(name).setLevel(logging.ERROR)
+    pouches = [os.urandom(4096) for _ in range(downloads)]  # their bytes are the payload, counted elsewhere
+    outgoing = os.urandom(4096) if upload else b""
     with tempfile.TemporaryDirectory() as folder:
         store = blobstore.make_store(relay_settings.load(environ={
             "MAILPOUCH_RELAY_DATA_DIR": folder, "MAILPOUCH_RELAY_PUBLIC_URL": f"https://{RELAY_HOST}"}))
         await store.prepare()
-        await store.put_bytes(POUCH_NAME, pouch)
-        offer = {"upload": None, "accepted": [], "downloads": [
-            {"name": POUCH_NAME, "url": store.download_url(POUCH_NAME, 3600), "size": len(pouch),
-             "sha256": hashlib.sha256(pouch).hexdigest()}]}
-        answers = iter([offer, {"upload": None, "downloads": [], "accepted": []}])
+        offered = []
+        for number, pouch in enumerate(pouches):
+            name = POUCH_NAME.replace("000123", f"{123 + number:06d}")
+            await store.put_bytes(name, pouch)
+            offered.append({"name": name, "url": store.download_url(name, 3600), "size": len(pouch),
+                            "sha256": hashlib.sha256(pouch).hexdigest()})
+        up = {"name": UPLOAD_NAME, "url": store.upload_url(UPLOAD_NAME, 3600, len(outgoing))} if upload else None
+        offer = {"upload": up, "accepted": [], "downloads": offered}
+        answers = iter([offer, {"upload": None, "downloads": [], "accepted": [UPLOAD_NAME] if upload else []}])
         app = tornado.web.Application([(r"/api/v1/sync", _SyncAnswer, {"answers": answers}),
                                        *blob_routes(store)])
         server = tornado.httpserver.HTTPServer(app)
@@ -305,23 +375,29 @@ async def _sync_traffic():
             "prepare_curl_callback": lambda curl: curl.setopt(
                 pycurl.CONNECT_TO, [f"{RELAY_HOST}:80:127.0.0.1:{proxy_port}"])})
         try:
-            await _box_sync(client, Path(folder, "pouch"))
+            await _box_sync(client, Path(folder), outgoing)
         finally:
             client.close()
             server.stop()
             await proxy.stop()
-    return proxy.bytes - len(pouch), proxy.connections
+    return proxy.bytes - sum(map(len, pouches)) - len(outgoing), proxy.connections
 
 
-async def _box_sync(client, dest):
+async def _box_sync(client, folder, outgoing):
     # Plain http only because the test relay has no certificate; the heads are the same.
     sync_url = f"http://{RELAY_HOST}/api/v1/sync"
-    ask = {"received": [], "uploaded": [], "outgoing": None}
+    ask = {"received": [], "uploaded": [], "outgoing": {"size": len(outgoing)} if outgoing else None}
     response = await client.fetch(sync_url, method="POST", headers=BOX_HEADERS, body=json.dumps(ask))
-    [download] = json.loads(response.body)["downloads"]
-    await BlobTransfer(client).download(download["url"].replace("https:", "http:", 1), dest, download["size"],
-                                    download["sha256"])
-    ask = {"received": [download["name"]], "uploaded": [], "outgoing": None}
+    offer = json.loads(response.body)
+    transfer = BlobTransfer(client)
+    if offer["upload"]:
+        (folder / "up.pouch").write_bytes(outgoing)
+        await transfer.upload(offer["upload"]["url"].replace("https:", "http:", 1), folder / "up.pouch")
+    for number, download in enumerate(offer["downloads"]):
+        await transfer.download(download["url"].replace("https:", "http:", 1), folder / f"{number}.pouch",
+                                download["size"], download["sha256"])
+    ask = {"received": [d["name"] for d in offer["downloads"]],
+           "uploaded": [offer["upload"]["name"]] if offer["upload"] else [], "outgoing": None}
     await client.fetch(sync_url, method="POST", headers=BOX_HEADERS, body=json.dumps(ask))
 
 
@@ -585,6 +661,312 @@ def _dictionary_size_kb():
     return round(len(dictionary.as_bytes()) / 1024) if dictionary else 0
 
 
+# --- a day of a box ---
+# The measured real-traffic mail, spam included, comes down to one box in one day's sync; a fifth
+# of its person-to-person mail carries a photograph as a phone sends it.  The relay scores each
+# message with a real spamd, holds spam (a HeldRecord line each), shrinks photos
+# (pouch.images.shrink, the original kept for a request) and holds attachments over the box's
+# automatic limit (a placeholder with a preview).  Lokole gets the same day, everything full
+# size, and again with its own 200x200 thumbnails.
+
+WALLPAPERS = Path("/usr/share/wallpapers")  # Debian's plasma-workspace-wallpapers
+PHONE_PHOTO_SIZE = (4000, 3000)  # 12 MP, as a phone camera writes it
+PHONE_PHOTO_QUALITY = 92
+PHOTO_SHARE = 5  # one person-to-person message in this many carries a photo
+QUICK_PHOTOS = 3
+LIST_HEADERS = ("list-id", "list-unsubscribe", "list-post", "mailing-list", "x-mailing-list")
+BULK_PRECEDENCE = {"bulk", "list", "junk"}
+
+# Which mail is spam and which ham, by where the corpus took it from (README, MANIFEST.tsv):
+# SpamScope's samples and SpamAssassin's t/data/spam are spam; SpamAssassin's t/data/nice,
+# nice.mbox and welcomelists are ham, and so is every folder of list, patch and person-to-person
+# mail without spam in it.  Caliopen's inbox (spam mixed in, unmarked) and the bounce collections
+# (some bounce spam) are neither: they travel and are scored, but count on no side.
+SPAM_FOLDERS = {"spamscope-mail-parser"}
+HAM_FOLDERS = {"notmuch", "b4", "patchwork", "apache-ponymail-foal", "perl-mail-box", "grimoirelab-perceval",
+               "linagora-tmail", "mu", "deltachat-core", "suitenumerique-messages", "cozy-emails",
+               "php-mime-mail-parser"}
+SPAMASSASSIN = "apache-spamassassin"
+SPAMASSASSIN_SPAM = ("t/data/spam/",)
+SPAMASSASSIN_HAM = ("t/data/nice/", "t/data/nice.mbox", "t/data/welcomelists/")
+
+
+def corpus_labels(root):
+    """{path: "spam" | "ham"} of the corpus paths whose origin says which they are."""
+    labels = {}
+    for folder in SPAM_FOLDERS | HAM_FOLDERS:
+        for path in (root / folder).rglob("*.eml"):
+            labels[path.relative_to(root).as_posix()] = "spam" if folder in SPAM_FOLDERS else "ham"
+    manifest = root / SPAMASSASSIN / "MANIFEST.tsv"
+    if manifest.is_file():
+        for line in manifest.read_text(encoding="utf-8").splitlines()[1:]:
+            name, origin = line.split("\t")[:2]
+            label = "spam" if origin.startswith(SPAMASSASSIN_SPAM) else "ham" \
+                if origin.startswith(SPAMASSASSIN_HAM) else None
+            if label:
+                labels[f"{SPAMASSASSIN}/{name}"] = label
+    return labels
+
+
+def person_to_person(mail, label):
+    """Mail one person wrote to another: no spam, no list or bulk mail, no bounce or auto-reply."""
+    if label == "spam" or mail.record.automatic or not mail.record.from_:
+        return False
+    headers = BytesParser().parsebytes(mail.raw, headersonly=True)
+    return not any(headers.get(name) for name in LIST_HEADERS) and \
+        str(headers.get("precedence", "")).strip().lower() not in BULK_PRECEDENCE
+
+
+# --- photographs as phones send them ---
+
+def wallpaper_sources(wallpapers):
+    """The largest image of each wallpaper of plasma-workspace-wallpapers, by name."""
+    sources = []
+    for folder in sorted(wallpapers.glob("*/contents/images")):
+        found = [p for p in folder.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png")]
+        if found:
+            sources.append(max(found, key=lambda p: p.stat().st_size))
+    return sources
+
+
+def phone_photo(source, number):
+    """A 12 MP JPEG as a phone camera writes it, with EXIF (maker, model, time, orientation), of a
+    4:3 part of ``source`` chosen by ``number``: each photo of the day is a picture of its own.
+    Every third is taken upright (stored sideways, EXIF orientation 6), as phones do."""
+    from PIL import Image
+    rng = random.Random(SEED + number)
+    with Image.open(source) as image:
+        image = image.convert("RGB")
+        width = min(image.width, image.height * 4 // 3) * rng.uniform(0.7, 1.0)
+        height = width * 3 / 4
+        left, top = rng.uniform(0, image.width - width), rng.uniform(0, image.height - height)
+        photo = image.resize(PHONE_PHOTO_SIZE, Image.LANCZOS, box=(left, top, left + width, top + height))
+    exif = Image.Exif()
+    exif.update({0x010F: "samsung", 0x0110: "Galaxy A15", 0x0131: "A155FXXU1AWL2",
+                 0x0132: f"2026:12:06 {8 + number % 10:02d}:{number % 60:02d}:17", 0x0112: 6 if number % 3 == 2 else 1})
+    out = io.BytesIO()
+    photo.save(out, "JPEG", quality=PHONE_PHOTO_QUALITY, exif=exif.tobytes())
+    return out.getvalue()
+
+
+def with_photo(mail, photo, number):
+    """``mail`` with ``photo`` attached, in the records each format carries."""
+    digest = hashlib.sha256(photo).digest()
+    attachment = Attachment(f"IMG_20261206_{number:06d}.jpg", "image/jpeg", len(photo), digest)
+    record, sent = copy.copy(mail.record), copy.copy(mail.sent)
+    record.attachments = [*record.attachments, attachment]
+    sent.attachments = [*sent.attachments, copy.copy(attachment)]
+    # Its MIME would carry the photo in base64, which the relay's pouch planning counts.
+    return Mail(mail.path, mail.raw, record, sent, {**mail.blobs, digest: photo}, (len(photo) + 2) // 3 * 4)
+
+
+def lokole_thumbnailed(mail):
+    """``mail`` as Lokole's server would carry it: every attachment whose name says image cut
+    to fit 200x200 in its own format (opwen_email_server/utils/email_parser.py,
+    format_attachments -> _change_image_size: Image.thumbnail((200, 200)), saved with
+    image.format and Pillow's defaults)."""
+    from PIL import Image
+    blobs = dict(mail.blobs)
+    for attachment in mail.sent.attachments:
+        kind = mimetypes.guess_type(attachment.name)[0] or ""
+        if "image" not in kind.lower():
+            continue
+        try:
+            with Image.open(io.BytesIO(blobs[attachment.sha256])) as image:
+                if image.width <= LOKOLE_IMAGE_SIDE and image.height <= LOKOLE_IMAGE_SIDE:
+                    continue
+                image.thumbnail((LOKOLE_IMAGE_SIDE, LOKOLE_IMAGE_SIDE), Image.LANCZOS)
+                out = io.BytesIO()
+                image.save(out, image.format)
+        except Exception:  # noqa: BLE001 - Lokole would fail on it; here it travels as it is
+            continue
+        blobs[attachment.sha256] = out.getvalue()
+    return Mail(mail.path, mail.raw, mail.record, mail.sent, blobs, mail.added_bytes)
+
+
+# --- spam, scored by a real spamd ---
+
+def spam_scores(mails):
+    """({path: score}, None) from a real spamd (relay.spam.local's, scored for one box as the
+    relay's packing does), or (None, why there are none)."""
+    if not spam_local.available():
+        return None, f"no {spam_local.SPAMD} here (make bench installs spamd)"
+    spamd = spam_local.start()
+    try:
+        client = spamd.client
+        with concurrent.futures.ThreadPoolExecutor(2) as pool:  # spamd's two children
+            scores = pool.map(lambda m: client.check(m.raw, BOX).score, mails)
+            return dict(zip((m.path for m in mails), scores)), None
+    finally:
+        spamd.stop()
+        shutil.rmtree(spamd.root, ignore_errors=True)
+
+
+# --- what the relay makes of the day's mail ---
+
+def _relay_copy(record):
+    record = copy.copy(record)
+    record.attachments = [copy.copy(a) for a in record.attachments]
+    return record
+
+
+@dataclass
+class Delivery:
+    record: object
+    blobs: dict  # what comes down with the record
+    size: int  # of the raw MIME, as the relay plans its pouches
+    kept: dict  # what stays on the relay until asked for: {sha256: (what, bytes)}
+
+
+def delivery_of(mail, limit):
+    record, blobs = _relay_copy(mail.record), dict(mail.blobs)
+    photos.shrink_photos(record, blobs)  # as relay.inbound.preparation does
+    sent = placeholders.hold(record, blobs, limit)
+    kept = {}
+    for attachment in record.attachments:
+        if attachment.held:
+            kept[attachment.sha256] = (REQUEST_ATTACHMENT, blobs[attachment.sha256])
+        if attachment.original_sha256:
+            kept[attachment.original_sha256] = (REQUEST_ORIGINAL, blobs[attachment.original_sha256])
+    return Delivery(record, sent, len(mail.raw) + mail.added_bytes, kept)
+
+
+def held_line(mail, score, now):
+    """The HeldRecord relay.spam.holding makes of the delivery's row."""
+    row = types.SimpleNamespace(raw=mail.raw, inbound_id=mail.record.id, mail_from="", size=len(mail.raw),
+                                score=score, received_at=now, recipients=json.dumps(mail.record.recipients))
+    return holding.held_record(row, Retention().keep_days)
+
+
+def pack_day(owed, deliveries, sync):
+    """The sizes of the pouches the relay offers for the day: as relay.boxsync.packing plans
+    them (capped in raw bytes, owed records first, big mail's attachments in pouches after)."""
+    rows = [types.SimpleNamespace(id=n, size=d.size) for n, d in enumerate(deliveries)]
+    later = [row for row in rows if deliveries[row.id].blobs and row.size > sync.big_message_bytes]
+    sizes = []
+    for number, (ids, mail_bytes) in enumerate(plan(rows, sync.pouch_max_bytes) or [([], 0)]):
+        sizes.append(_pouch_of(owed if number == 0 else [], [deliveries[i] for i in ids], pack_level(sync, mail_bytes),
+                               with_blobs=lambda d: d.size <= sync.big_message_bytes))
+    for ids, mail_bytes in plan(later, sync.pouch_max_bytes):
+        sizes.append(_pouch_of([], [], pack_level(sync, mail_bytes),
+                               blobs=[b for i in ids for b in deliveries[i].blobs.items()]))
+    return sizes
+
+
+def _pouch_of(owed, deliveries, level, with_blobs=lambda d: True, blobs=(), sender="relay", recipient="box1"):
+    out = io.BytesIO()
+    with PouchWriter(out, sender=sender, recipient=recipient, level=level) as pouch:
+        for record in owed:
+            pouch.add(record)
+        for delivery in deliveries:
+            pouch.add(delivery.record)
+            if with_blobs(delivery):
+                for digest, data in delivery.blobs.items():
+                    pouch.add(BlobRecord(digest, data))
+        for digest, data in blobs:
+            pouch.add(BlobRecord(digest, data))
+    return len(out.getvalue())
+
+
+def fetch_the_rest(deliveries, sync, now):
+    """Bytes of the next sync, which brings every placeholder and every original: the box's
+    requests go up, the blobs come down."""
+    requests = [RequestRecord(what, d.record.id, digest, now, "amani@box1.example.cd")
+                for d in deliveries for digest, (what, _) in d.kept.items()]
+    if not requests:
+        return 0, 0
+    up = io.BytesIO()
+    with PouchWriter(up, sender="box1", recipient="relay") as pouch:
+        for request in requests:
+            pouch.add(request)
+    wanted = [types.SimpleNamespace(id=(n, digest), size=len(data))
+              for n, d in enumerate(deliveries) for digest, (_, data) in d.kept.items()]
+    down = [_pouch_of([], [], pack_level(sync, mail_bytes),
+                      blobs=[(digest, deliveries[n].kept[digest][1]) for n, digest in ids])
+            for ids, mail_bytes in plan(wanted, sync.pouch_max_bytes)]
+    return len(up.getvalue()) + sum(down) + pouch_handshake(len(down), upload=True), len(requests)
+
+
+def day_of_a_box(mails, root, quick, wallpapers=WALLPAPERS, spam=True):
+    """The day's figures, its photos' and why any are missing: {figure: reason}."""
+    sync, now, labels = Sync(), int(time.time()), corpus_labels(root)
+    sources, skipped = wallpaper_sources(wallpapers), {}
+    persons = sorted((m for m in mails if person_to_person(m, labels.get(m.path))),
+                     key=lambda m: hashlib.sha256(f"photo {m.path}".encode()).digest())
+    chosen = persons[:QUICK_PHOTOS if quick else len(persons) // PHOTO_SHARE] if sources else []
+    if not sources:
+        skipped["photo"] = f"no photographs in {wallpapers} (make bench installs plasma-workspace-wallpapers)"
+    photos = {m.path: with_photo(m, phone_photo(sources[n % len(sources)], n), n) for n, m in enumerate(chosen)}
+    day = [photos.get(m.path, m) for m in mails]
+    scores, why = spam_scores(day) if spam else (None, "--no-spamd")
+    if scores is None:
+        skipped["spam"] = why
+        scores = {}
+    held = [m for m in day if scores.get(m.path, 0) >= limits.SPAM_THRESHOLD_DEFAULT]
+    held_paths = {m.path for m in held}
+    owed = [held_line(m, scores[m.path], now) for m in held]
+    deliveries = [delivery_of(m, limits.ATTACHMENT_LIMIT_DEFAULT) for m in day if m.path not in held_paths]
+    pouches = pack_day(owed, deliveries, sync)
+    first = sum(pouches) + pouch_handshake(len(pouches))
+    rest, requests = fetch_the_rest(deliveries, sync, now)
+    lokole = lokole_payload(day, False) + lokole_handshake()
+    thumbnails = lokole_payload([lokole_thumbnailed(m) for m in day], False) + lokole_handshake()
+    figures = {"messages": len(day), "person_to_person": len(persons), "photos": len(photos),
+               "pouches": len(pouches), "bytes_per_email": round(first / len(day)),
+               "lokole_bytes_per_email": round(lokole / len(day)),
+               "ratio": round(first / lokole, 3),
+               "lokole_thumbnail_bytes_per_email": round(thumbnails / len(day)),
+               "requests": requests, "all_fetched_bytes_per_email": round((first + rest) / len(day)),
+               "all_fetched_ratio": round((first + rest) / lokole, 3),
+               "placeholders": sum(a.held for d in deliveries for a in d.record.attachments),
+               "held_spam_lines": len(owed)}
+    if "spam" not in skipped:
+        figures.update(_spam_figures(day, labels, scores, held_paths))
+    photo = _photo_figures(photos.values(), deliveries)
+    return figures, photo, skipped
+
+
+def _spam_figures(day, labels, scores, held_paths):
+    spam = [m for m in day if labels.get(m.path) == "spam"]
+    ham = [m for m in day if labels.get(m.path) == "ham"]
+    spam_bytes = sum(len(m.raw) for m in spam)
+    return {"spam_threshold": limits.SPAM_THRESHOLD_DEFAULT, "spam_messages": len(spam), "ham_messages": len(ham),
+            "spam_share_held": round(sum(len(m.raw) for m in spam if m.path in held_paths) / spam_bytes, 3)
+            if spam_bytes else None,
+            "ham_held": round(sum(m.path in held_paths for m in ham) / len(ham), 4) if ham else None,
+            "ham_held_messages": sum(m.path in held_paths for m in ham),
+            "unlabelled_held_messages": sum(m.path in held_paths for m in day if m.path not in labels)}
+
+
+def _photo_figures(photo_mails, deliveries):
+    """Transcoded bytes over original bytes of the day's photos, and their long sides."""
+    originals = {a.sha256: len(m.blobs[a.sha256]) for m in photo_mails for a in m.record.attachments[-1:]}
+    shrunk = [(a, d.blobs.get(a.sha256) or d.kept.get(a.sha256, (None, b""))[1])
+              for d in deliveries for a in d.record.attachments if a.original_sha256 in originals]
+    if not shrunk:
+        return {"photos": len(originals)}
+    sides = [images.long_side(data) for _, data in shrunk]
+    return {"photos": len(originals), "shrunk": len(shrunk),
+            "original_bytes_mean": round(sum(originals.values()) / len(originals)),
+            "ratio": round(sum(a.size for a, _ in shrunk) / sum(originals[a.original_sha256] for a, _ in shrunk), 3),
+            "long_side_min_px": min(sides), "long_side_max_px": max(sides)}
+
+
+def reply_ratio(mails):
+    """Text-only pouch bytes of the replies whose parent is among ``mails``, each body packed
+    against its parent's (pouch.replies, as when the reader holds the parent), over without."""
+    by_message_id = {m.record.message_id: m for m in mails if m.record.message_id}
+    parents = {m.record.id: by_message_id[replies.parent_id(m.record)].record for m in mails
+               if by_message_id.get(replies.parent_id(m.record), m) is not m}
+    answering = [m for m in mails if m.record.id in parents]
+    if not answering:
+        return None, "no reply with its parent among the messages"
+    plain = pouch_payload(answering, True)
+    packed = pouch_payload(answering, True, shape=lambda r: replies.compress(r, parents[r.id]))
+    return {"replies": len(answering), "bytes_per_reply": round(plain / len(answering)),
+            "packed_bytes_per_reply": round(packed / len(answering)), "ratio": round(packed / plain, 3)}, None
+
+
 # --- output ---
 
 def print_table(report):
@@ -615,7 +997,37 @@ def print_table(report):
     if timing["html_bodies"]:
         print(f"reduce_html on the relay: {timing['html_bodies']} HTML bodies, mean {timing['mean_ms']} ms, "
               f"p99 {timing['p99_ms']} ms, max {timing['max_ms']} ms")
+    print_day(report)
     print(f"elapsed {report['elapsed_s']} s")
+
+
+def print_day(report):
+    day, photo = report["day"], report["photo"]
+    print(f"\nA day of a box: {day['messages']} messages in one sync ({day['pouches']} pouches), spam included; "
+          f"{day['photos']} of the {day['person_to_person']} person-to-person messages carry a phone photo "
+          f"({PHONE_PHOTO_SIZE[0]}x{PHONE_PHOTO_SIZE[1]} JPEG with EXIF"
+          + (f", {photo['original_bytes_mean']:,} B on average)" if "original_bytes_mean" in photo else ")"))
+    print(f"  pouch, before anything held back is asked for  {day['bytes_per_email']:>9,} B/email  "
+          f"({day['placeholders']} placeholders, {day['held_spam_lines']} spam lines)")
+    print(f"  Lokole, everything full size                   {day['lokole_bytes_per_email']:>9,} B/email  "
+          f"ratio {day['ratio']:.3f}")
+    print(f"  Lokole with its 200x200 thumbnails             {day['lokole_thumbnail_bytes_per_email']:>9,} B/email")
+    print(f"  pouch, every placeholder and original fetched  {day['all_fetched_bytes_per_email']:>9,} B/email  "
+          f"ratio {day['all_fetched_ratio']:.3f} ({day['requests']} requests, next sync)")
+    if "spam_share_held" in day:
+        print(f"  spam (spamd, held at {day['spam_threshold']}): {day['spam_share_held']:.1%} of "
+              f"{day['spam_messages']} spam messages' bytes held; ham held by mistake {day['ham_held_messages']} of "
+              f"{day['ham_messages']} ({day['ham_held']:.2%}); unlabelled mail held {day['unlabelled_held_messages']}")
+    if "ratio" in photo:
+        print(f"  photos: {photo['shrunk']} shrunk to {photo['ratio']:.3f} of their bytes, long side "
+              f"{photo['long_side_min_px']}-{photo['long_side_max_px']} px")
+    if "reply_ratio" in report:
+        replied = report["replies"]
+        print(f"  replies with their parent as dictionary: {replied['replies']} replies, "
+              f"{replied['bytes_per_reply']:,} -> {replied['packed_bytes_per_reply']:,} B "
+              f"(ratio {report['reply_ratio']:.3f})")
+    for figure, why in report["skipped"].items():
+        print(f"  skipped {figure}: {why}")
 
 
 def main(argv=None):
@@ -624,6 +1036,9 @@ def main(argv=None):
     parser.add_argument("--json", action="store_true", help="one JSON object of the figures")
     parser.add_argument("--train-dictionary", action="store_true",
                         help=f"rebuild pouch/data/{codec.DICTIONARY_FILE} from the held-out messages first")
+    parser.add_argument("--wallpapers", type=Path, default=WALLPAPERS,
+                        help="where the day's photographs come from (plasma-workspace-wallpapers' layout)")
+    parser.add_argument("--no-spamd", action="store_true", help="score no mail, as where spamd is absent")
     args = parser.parse_args(argv)
     started = time.monotonic()
     root = corpus_root()
@@ -649,6 +1064,13 @@ def main(argv=None):
     report["field_cost_bytes_per_email"] = field_costs(ladder_batches)
     report["dictionary_kb"] = _dictionary_size_kb()
     report["reduce_html"] = reduce_html_timing(mails)
+    report["day"], report["photo"], report["skipped"] = day_of_a_box(mails, root, args.quick, args.wallpapers,
+                                                                     not args.no_spamd)
+    replied, why = reply_ratio(mails)
+    if replied:
+        report["reply_ratio"], report["replies"] = replied.pop("ratio"), replied
+    else:
+        report["skipped"]["reply_ratio"] = why
     report["elapsed_s"] = round(time.monotonic() - started, 1)
     if args.json:
         print(json.dumps(report))

@@ -1,10 +1,13 @@
 """bench/bandwidth.py runs on any corpus laid out like the shared one, and says when there is none."""
 
+import io
 import json
 import subprocess
 import sys
 from email.message import EmailMessage
 from pathlib import Path
+
+from PIL import Image
 
 SCRIPT = Path(__file__).resolve().parents[2] / "bench" / "bandwidth.py"
 README = """# corpus
@@ -19,8 +22,21 @@ AGENDA = b"%PDF agenda " + bytes(range(256)) * 80
 
 
 def run(corpus, *args):
-    return subprocess.run([sys.executable, str(SCRIPT), *args], capture_output=True, text=True, timeout=120,
+    return subprocess.run([sys.executable, str(SCRIPT), *args], capture_output=True, text=True, timeout=180,
                           env={"MAILPOUCH_CORPUS": str(corpus), "PATH": "/usr/bin:/bin"})
+
+
+def wallpaper(folder):
+    """A folder laid out like plasma-workspace-wallpapers, holding one photograph Pillow drew:
+    a gradient with noise, so that it compresses like a photo rather than a flat picture."""
+    images = folder / "Sunset" / "contents" / "images"
+    images.mkdir(parents=True)
+    gradient = Image.linear_gradient("L").resize((1920, 1080))
+    photo = Image.merge("RGB", (gradient, gradient.rotate(90, expand=False), Image.effect_noise((1920, 1080), 40)))
+    out = io.BytesIO()
+    photo.save(out, "JPEG", quality=90)
+    (images / "1920x1080.jpg").write_bytes(out.getvalue())
+    return folder
 
 
 def message(n):
@@ -45,7 +61,8 @@ def test_bench_measures_a_corpus_and_reports_every_batch_size(tmp_path):
     (tmp_path / "fixtures").mkdir()
     (tmp_path / "fixtures" / "torture.eml").write_bytes(b"not counted: the folder is not real traffic")
 
-    result = run(tmp_path, "--quick", "--json")
+    result = run(tmp_path, "--quick", "--json", "--wallpapers", str(wallpaper(tmp_path / "wallpapers")),
+                 "--no-spamd")
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
 
@@ -57,6 +74,20 @@ def test_bench_measures_a_corpus_and_reports_every_batch_size(tmp_path):
         assert batch["pouch_all_bytes_per_email"] < batch["imap_all_bytes_per_email"]
         assert batch["pouch_text_bytes_per_email"] < batch["pouch_all_bytes_per_email"]
     assert report["ladder_batch_50"][0]["text_ratio"] == 1.0
+
+    # A day of the box: three list messages carry a phone photo, shrunk to a phone's size.
+    day, photo = report["day"], report["photo"]
+    assert day["messages"] == report["messages_measured"] and day["photos"] == photo["photos"] == 3
+    assert photo["shrunk"] == 3 and 1280 <= photo["long_side_min_px"] <= photo["long_side_max_px"] <= 1600
+    assert 0 < photo["ratio"] < 0.5
+    # Lokole carries each 12 MP photo whole; the pouch its shrunk copy, the agenda once.
+    assert day["lokole_bytes_per_email"] > 10 * day["bytes_per_email"] and day["ratio"] < 0.25
+    assert day["lokole_thumbnail_bytes_per_email"] < day["lokole_bytes_per_email"]
+    # Asking for every original brings each photo whole in the next sync.
+    assert day["requests"] >= 3 and day["all_fetched_bytes_per_email"] > 5 * day["bytes_per_email"]
+    # Without spamd the spam figures are missing, and the report says why.
+    assert "spam_share_held" not in day and report["skipped"]["spam"] == "--no-spamd"
+    assert day["held_spam_lines"] == 0
 
 
 def test_bench_without_a_corpus_says_where_it_looked(tmp_path):
