@@ -82,7 +82,8 @@ deliveries = sa.Table(
     sa.Column("quarantined_at", sa.Integer),
     sa.Column("quarantine_reason", sa.Text),
     sa.Column("dropped_at", sa.Integer),
-    # Spam (relay.spam): spamd's score for this box (its own Bayes), scored_at when spamd answered;
+    # Spam (relay.spam): spamd's score for this box (its own Bayes); scored_at when it was settled
+    # (spamd answered, or the box synced while spamd was off or missing: no score; packed only then);
     # held_at: at or above the box's threshold, not packed (the box got a HeldRecord) until
     # released_at, when the box asked for it; cleared with the inbound mail after retention.
     sa.Column("spam_score", sa.Float),

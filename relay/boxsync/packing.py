@@ -73,7 +73,7 @@ def pack_level(config, mail_bytes):
 def pending_deliveries(db, box_id):
     """(id, size) of the deliveries whose record has not been packed, oldest first."""
     return db.execute(sa.select(deliveries.c.id, deliveries.c.size).where(
-        deliveries.c.box_id == box_id, deliveries.c.pouch_name.is_(None), holding.UNHELD,
+        deliveries.c.box_id == box_id, deliveries.c.pouch_name.is_(None), holding.PACKABLE,
         deliveries.c.delivered_at.is_(None), deliveries.c.quarantined_at.is_(None)).order_by(deliveries.c.id)).all()
 
 

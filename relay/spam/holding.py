@@ -31,7 +31,8 @@ DAY_S = 86400
 MAX_SUBJECT_CHARS = 120  # one short line on the box
 MAX_ID_DIGITS = 18  # a relay record id is an inbound id: anything longer is no message here
 HELD = sa.and_(deliveries.c.held_at.isnot(None), deliveries.c.released_at.is_(None))
-UNHELD = sa.not_(HELD)  # what packing may pack (held_at is set only with released_at NULL)
+UNHELD = sa.not_(HELD)  # held_at is set only with released_at NULL
+PACKABLE = sa.and_(deliveries.c.scored_at.isnot(None), UNHELD)  # its score settled (relay.spam.scoring), not held
 SCORE = sa.func.coalesce(deliveries.c.spam_score, inbound.c.sendgrid_spam_score)
 
 

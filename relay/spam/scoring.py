@@ -4,7 +4,8 @@ score is its delivery's.
 
 The background scores mail as it arrives (``score_some``), and packing scores what is still
 unscored before it holds or packs anything (``score_box``), so unscored mail goes down only
-while spamd cannot be reached.  spamd is asked outside any transaction (a message takes it
+while spamd cannot be reached (or is off): such mail is settled unscored at its box's sync,
+and packing takes only mail settled so (mail arriving during a sync waits for the next).  spamd is asked outside any transaction (a message takes it
 a tenth of a second or more), and the score written only where none was: two relay
 processes scoring the same delivery would only waste work.
 """
@@ -42,14 +43,20 @@ def score_some(engine, config, box_id=None, limit=BATCH):
     """Score up to ``limit`` unscored deliveries (of box ``box_id``, or any); returns how many
     were scored, stopping at the first while spamd cannot be reached.  One spamd gives no
     answer about is scored None (SendGrid's score, if any, decides): it never blocks the rest."""
+    return _score(engine, config, box_id, limit)[0]
+
+
+def _score(engine, config, box_id, limit):
+    """(how many were scored, whether spamd could be reached)."""
     if not config.enabled:
-        return 0
-    client, scored = Client.of(config), []
+        return 0, False
+    client, scored, reached = Client.of(config), [], True
     for row in _unscored(engine, limit, box_id):
         try:
             verdict = client.check(row.raw, row.box)
         except SpamdUnavailable as error:
             _missing(str(error))
+            reached = False
             break
         except SpamdRefused as error:
             log.warning("spam not scored delivery=%s box=%s reason=%r", row.id, row.box, str(error))
@@ -64,7 +71,7 @@ def score_some(engine, config, box_id=None, limit=BATCH):
             db.execute(deliveries.update().where(deliveries.c.id == sa.bindparam("scored"),
                                                  deliveries.c.scored_at.is_(None))
                        .values(spam_score=sa.bindparam("score"), scored_at=int(time.time())), scored)
-    return len(scored)
+    return len(scored), reached
 
 
 _was_missing = False  # this process's last word on spamd, for its log only
@@ -82,9 +89,16 @@ def _missing(reason):
 
 
 def score_box(engine, config, box_id):
-    """Score every unscored delivery of box ``box_id`` that spamd can be asked about."""
-    while score_some(engine, config, box_id) == BATCH:
+    """Score every unscored delivery of box ``box_id``, then settle it as unscored if spamd is
+    off or missing: packing packs only mail whose score is settled (scored_at)."""
+    while (found := _score(engine, config, box_id, BATCH)) == (BATCH, True):
         pass
+    if not found[1]:
+        with engine.begin() as db:
+            settled = db.execute(deliveries.update().where(deliveries.c.box_id == box_id, UNSCORED)
+                                 .values(scored_at=int(time.time()))).rowcount
+        if settled and config.enabled:
+            log.warning("spam not scored box_id=%s messages=%d reason='spamd is missing'", box_id, settled)
 
 
 def state(config):
