@@ -29,6 +29,10 @@ def of_kind(records, kind):
     return [record for record in records if isinstance(record, kind)]
 
 
+def learnt_since(spamd, before, box):
+    return {key: count - before[box][key] for key, count in spamd.learnt(box).items()}
+
+
 async def spam_and_ham(relay, to=MARIE):
     spam = await deliver(relay, to, subject="You won", body=f"Claim your prize.\n{GTUBE}\n", sender="prize@spam.example")
     await deliver(relay, to, subject="Dinner", body="Dinner at seven?")
@@ -72,6 +76,7 @@ async def test_a_verdict_trains_that_boxs_own_bayes_and_not_spam_brings_held_mai
     _, theirs = await other.receive(tmp_path)
     meeting, = of_kind(theirs, MessageRecord)
 
+    before = {name: spamd.learnt(name) for name in ("kisangani", "matadi")}  # spamd serves the whole session
     now = int(time.time())
     _, answer = await box.send(tmp_path, [
         (VerdictRecord(watches.id, True, now, "jean"), {}),
@@ -80,8 +85,8 @@ async def test_a_verdict_trains_that_boxs_own_bayes_and_not_spam_brings_held_mai
         (VerdictRecord("../../etc/passwd", True, now), {}), (VerdictRecord("99999999", False, now), {}),
     ])
     assert answer["rejected"] == []
-    assert spamd.learnt("kisangani") == {"nspam": 1, "nham": 1}
-    assert spamd.learnt("matadi") == {"nspam": 0, "nham": 0}
+    assert learnt_since(spamd, before, "kisangani") == {"nspam": 1, "nham": 1}
+    assert learnt_since(spamd, before, "matadi") == {"nspam": 0, "nham": 0}
 
     _, records = await box.receive(tmp_path)
     assert [m.id for m in of_kind(records, MessageRecord)] == [held.id]
