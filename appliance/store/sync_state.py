@@ -45,10 +45,11 @@ class Upload:
 
     def to_json(self):
         """The flat document kept in ``box_state`` since the first version (a box upgraded
-        mid-upload reads its own)."""
+        mid-upload reads its own); fields added since are left out while empty."""
+        owed = {"owed": self.contents.owed} if self.contents.owed else {}
         return {"path": self.path, "size": self.size, "name": self.name, "url": self.url, "done": self.done,
                 "uids": self.contents.uids, "accounts": self.contents.accounts, "flags": self.contents.flags,
-                "owed": self.contents.owed}
+                **owed}
 
     @classmethod
     def from_json(cls, state):

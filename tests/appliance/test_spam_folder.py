@@ -2,13 +2,14 @@
 not-spam buttons, and the admin's and users' download settings, each as the next upload pouch
 carries it to the relay."""
 
+import json
 import re
 import time
 
 import pytest
 import sqlalchemy as sa
 
-from appliance.store import relay_requests
+from appliance.store import relay_requests, sync_state
 from appliance.store.tables import held_messages
 from pouch.records import (REQUEST_HELD, BoxSettingsRecord, HeldRecord, MessageRecord, RequestRecord,
                            VerdictRecord)
@@ -84,6 +85,17 @@ def test_bringing_asks_once_whoever_clicks_and_the_message_replaces_its_line(ama
     assert "You have won a lottery" in amani.get("/").text
     with store.read() as conn:
         assert not relay_requests.is_requested(conn, REQUEST_HELD, "held-1")
+
+
+def test_an_upload_in_flight_remembers_the_requests_it_carries(amani, store, tmp_path):
+    """A box restarted mid-upload reads its upload back from box_state: what the relay then takes
+    is done, and nothing is asked twice."""
+    import_records(store, tmp_path, held_line())
+    amani.post(f"/held/{line_ids(amani.get('/folder/held').text)[0]}/bring")
+    contents, [request] = pack(store, tmp_path)
+    saved = sync_state.Upload(path=str(tmp_path / "outgoing.pouch"), size=1, contents=contents).to_json()
+    relay_takes(store, sync_state.Upload.from_json(json.loads(json.dumps(saved))).contents)
+    assert pack(store, tmp_path) == (None, [])
 
 
 def test_a_line_for_mail_already_here_or_past_its_time_is_not_shown(amani, store, tmp_path):
