@@ -52,11 +52,22 @@ def held(db, box_id, digest):
 
 class Withholding:
     """The pouch writer of one pouch for ``box``: a BlobRecord of a blob the box holds is left
-    out (its message's record names it, the box has the bytes); every blob is noted for the ack."""
+    out (its message's record names it, the box has the bytes); every blob is noted for the ack,
+    in one transaction when the pouch is written (a commit per blob would cost a sync per blob)."""
 
     def __init__(self, engine, box, pouch_name, writer):
         self._engine, self._box, self._name, self._writer = engine, box, pouch_name, writer
-        self._noted = set()
+        self._noted = {}  # sha256 -> carried
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, traceback):
+        if exc_type is None and self._noted:
+            with self._engine.begin() as db:
+                db.execute(box_blobs.insert(), [
+                    {"box_id": self._box.id, "sha256": digest.hex(), "pouch_name": self._name, "carried": carried}
+                    for digest, carried in self._noted.items()])
 
     def add(self, record):
         if not isinstance(record, BlobRecord):
@@ -83,12 +94,7 @@ class Withholding:
             return held(db, self._box.id, digest)
 
     def _note(self, digest, carried):
-        if digest in self._noted:
-            return
-        self._noted.add(digest)
-        with self._engine.begin() as db:
-            db.execute(box_blobs.insert().values(box_id=self._box.id, sha256=digest.hex(),
-                                                 pouch_name=self._name, carried=carried))
+        self._noted.setdefault(digest, carried)
 
     def __getattr__(self, name):
         return getattr(self._writer, name)

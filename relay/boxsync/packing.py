@@ -130,8 +130,8 @@ def write_pouch(engine, settings, box, name, contents, extra=no_extra):
     ``extra(engine, delivery ids)``: {delivery id: what its MessageRecord.extra gains}."""
     buffer = io.BytesIO()
     with PouchWriter(buffer, sender=settings.relay.domain, recipient=box.name, pouch_id=name,
-                     level=pack_level(settings.sync, contents.mail_bytes)) as writer:
-        writer = holdings.withholding(engine, box, name, writer)  # blobs the box holds stay out
+                     level=pack_level(settings.sync, contents.mail_bytes)) as pouch, \
+            holdings.withholding(engine, box, name, pouch) as writer:  # blobs the box holds stay out
         for row in contents.owed:
             writer.add(owed.record_of(row))
         tags = extra(engine, contents.records)
