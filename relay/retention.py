@@ -8,8 +8,10 @@ revoked box is done from the revocation: no box can fetch it any more.  Mail a
 box has not acked is never cleared, however old: a box may be offline for weeks;
 but mail held as spam (relay.spam.holding) is, ``keep_days`` after its arrival.
 
-Outbound mail needs no policy of its own: its content is dropped as soon as
-its fate is known (relay.outbound.queue).
+Outbound mail that failed is dropped as soon as its fate is known
+(relay.outbound.queue); mail sent is kept ``keep_days`` after the send, as inbound
+mail is after the ack, so that a reply to it comes down packed against it
+(relay.boxsync.reply_parents) and a forward of its attachments names them.
 
 Uploads a box never handed over expire, their bytes deleted from the blob
 store: one still staging once its upload URL can no longer finish it, one
@@ -27,7 +29,7 @@ import sqlalchemy as sa
 
 from relay.boxsync import takeover
 from relay.spam import holding
-from relay.schema import boxes, deliveries, inbound, pouches, requested_blobs
+from relay.schema import boxes, deliveries, inbound, outbound, pouches, requested_blobs
 
 DAY_S = 86400
 STAGED_MARGIN_S = 3600  # beyond an upload URL's lifetime: a clock a little off, a block in flight
@@ -68,6 +70,16 @@ def clear_some(engine, keep_days, now=None, limit=500):
         if ids:
             db.execute(inbound.update().where(inbound.c.id.in_(ids), inbound.c.cleared_at.is_(None))
                        .values(raw=b"", prepared=None, cleared_at=now))
+        sent = _clear_sent(db, now - keep_days * DAY_S, limit)
+    return len(ids) + sent
+
+
+def _clear_sent(db, cutoff, limit):
+    """Clear the bytes of up to ``limit`` messages sent by ``cutoff``."""
+    ids = db.execute(sa.select(outbound.c.id).where(
+        outbound.c.done_at <= cutoff, outbound.c.payload != b"").order_by(outbound.c.id).limit(limit)).scalars().all()
+    if ids:
+        db.execute(outbound.update().where(outbound.c.id.in_(ids)).values(payload=b""))
     return len(ids)
 
 

@@ -2,10 +2,11 @@
 
 Down, a reply is packed against its parent only when the box holds that parent
 for sure: mail this relay delivered to the box that the box acked within
-``DOWN_DAYS`` (the box keeps the text of a message its users delete for
-longer: appliance.store.reply_parents), or a message the box sent that is
-still queued here.  The parent's text is its prepared record's body, as the
-box stored it, or the body the box uploaded.
+``DOWN_DAYS``, or mail the box sent that the relay sent within as long (the
+box keeps the text of a message its users delete for longer:
+appliance.store.reply_parents); relay.retention keeps both ``keep_days``.
+The parent's text is its prepared record's body, as the box stored it, or the
+body the box uploaded.
 
 Up, a box's reply names its parent by Message-ID; the relay expands it against
 the same two sources, any delivery to that box whose bytes retention still
@@ -37,7 +38,7 @@ from relay.schema import deliveries, inbound, outbound
 log = logging.getLogger(__name__)
 
 DAY_S = 86400
-DOWN_DAYS = 14  # acked at most this long ago: the box keeps a deleted message's text 30 days
+DOWN_DAYS = 14  # acked or sent at most this long ago: the box keeps a deleted message's text 30 days
 HEAD_BYTES = 8192  # of a payload: enough for the fields up to its Message-ID
 MESSAGE_ID_FIELD = 9  # in a message's wire array: kind, id, from, to, cc, bcc, reply-to, subject, date, Message-ID
 DELIVERY, UNPREPARED, SENT = "delivery", "unprepared", "sent"
@@ -107,12 +108,18 @@ class Parents:
             query = query.where(deliveries.c.delivered_at >= self._acked_since)
         return query
 
+    def _sent(self):
+        query = sa.select(outbound.c.id, _head(outbound.c.payload)).where(
+            outbound.c.box_id == self._box_id, sa.func.length(outbound.c.payload) > 0).order_by(outbound.c.id.desc())
+        if self._acked_since is not None:
+            query = query.where(sa.or_(outbound.c.done_at.is_(None), outbound.c.done_at >= self._acked_since))
+        return query
+
     def _heads(self):
         queries = {
             DELIVERY: self._delivered(inbound.c.prepared, inbound.c.prepared.is_not(None)),
             UNPREPARED: self._delivered(inbound.c.raw, inbound.c.prepared.is_(None), inbound.c.cleared_at.is_(None)),
-            SENT: sa.select(outbound.c.id, _head(outbound.c.payload)).where(
-                outbound.c.box_id == self._box_id, outbound.c.size > 0, outbound.c.done_at.is_(None)),
+            SENT: self._sent(),
         }
         with self._connect() as db:
             return [(source, *row) for source, query in queries.items() for row in db.execute(query)]

@@ -114,10 +114,13 @@ def mark_failed(engine, job, reason):
 
 def _finish(engine, job, state, reason):
     with engine.begin() as db:
+        # Once its fate is known a failed message's content goes; a sent one's stays as inbound
+        # mail's does after the ack, for replies to it, until relay.retention clears it.
+        dropped = {} if state == SENT else {"payload": b""}
         # Only a claim still ours: one reported interrupted meanwhile has its fate, and its status.
         if db.execute(outbound.update().where(outbound.c.id == job.id, outbound.c.state == SENDING).values(
                 state=state, last_error=reason, done_at=int(time.time()), attempts=job.attempts + 1,
-                payload=b"")).rowcount:  # the content is no longer needed once its fate is known
+                **dropped)).rowcount:
             add_status(db, job.box_id, job.record_id, STATUS_SENT if state == SENT else STATUS_FAILED, reason)
 
 

@@ -9,6 +9,7 @@ import email.policy
 import html
 import json
 import random
+import time
 from email.message import EmailMessage
 
 import pytest
@@ -18,7 +19,8 @@ from appliance.store import mailbox, messages, reply_parents as box_parents
 from appliance.store.messages import FAILED, INBOX, SENT
 from appliance.store.tables import messages as messages_table, reply_parents, set_aside, user_messages
 from pouch import replies
-from relay.schema import pouches
+from relay import retention
+from relay.schema import outbound, pouches
 from tests.sync.test_admin_page import signed_in_on_sync_pages
 
 WORDS = ("water pump clinic school roof rain season market price cassava maize truck road bridge fuel "
@@ -194,3 +196,44 @@ async def test_a_packed_reply_the_relay_cannot_expand_is_refused_alone(relay, ma
     assert goma.message(good)["state"] == SENT
     refused = goma.message(bad)
     assert refused["state"] == FAILED and "does not expand against its parent" in refused["state_reason"]
+
+
+async def goma_sent_the_parent(relay, make_box):
+    """marie on goma wrote to the internet and the relay sent it; the box's copy is in Sent."""
+    goma = await make_box("goma")
+    marie = goma.user("marie")
+    sent_id = goma.send(marie, [SENDER], "Clinic works", PARENT)
+    assert (await goma.sync()).ok
+    await relay.send_all()
+    return goma, marie, goma.message(sent_id)["message_id"]
+
+
+async def internet_reply_to(relay, box, message_id):
+    await post(relay, "marie@goma.relay.test", "Re: Clinic works", QUOTING, "reply.goma@example.org",
+               in_reply_to=message_id)
+    result = await box.sync()
+    assert result.ok and result.messages_down == 1, result.error
+    assert stored(box, "Re: Clinic works")["body"] == QUOTING
+    return newest_pouch_size(relay, "goma", "down")
+
+
+@pytest.mark.gen_test(timeout=120)
+async def test_an_internet_reply_to_mail_the_box_sent_comes_down_packed(relay, make_box):
+    goma, marie, parent_id = await goma_sent_the_parent(relay, make_box)
+    packed = await internet_reply_to(relay, goma, parent_id)
+    whole = await without_the_parent(relay, make_box)
+    print(f"reply to sent mail: {packed} B against its parent, {whole} B without")
+    assert packed < whole - 600
+    assert ANSWER in await reply_page(goma, marie)
+
+
+@pytest.mark.gen_test(timeout=120)
+async def test_sent_mail_is_cleared_after_the_retention_period_and_a_reply_then_comes_whole(relay, make_box):
+    goma, marie, parent_id = await goma_sent_the_parent(relay, make_box)
+    keep_days = relay.settings.retention.keep_days
+    assert retention.clear_some(relay.engine, keep_days, now=time.time() + (keep_days - 1) * 86400) == 0
+    assert retention.clear_some(relay.engine, keep_days, now=time.time() + (keep_days + 1) * 86400) == 1
+    with relay.engine.connect() as db:
+        assert db.execute(sa.select(outbound.c.payload, outbound.c.state)).one() == (b"", "sent")
+    assert await internet_reply_to(relay, goma, parent_id) > await without_the_parent(relay, make_box) - 100
+    assert ANSWER in await reply_page(goma, marie)
