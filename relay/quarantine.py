@@ -83,6 +83,8 @@ def state(row):
         return "quarantined"
     if row.delivered_at and not (row.blobs_later and row.blobs_delivered_at is None):
         return "delivered"
+    if row.held_at and not row.released_at:
+        return "held as spam"  # relay.spam.holding: until its box asks, or retention clears it
     return "offered" if row.pouch_name else "waiting"
 
 
@@ -91,7 +93,8 @@ def _delivery_rows():
                       boxes.c.name.label("box"), deliveries.c.recipients, inbound.c.received_at,
                       inbound.c.mail_from, inbound.c.size, deliveries.c.pouch_name, deliveries.c.delivered_at,
                       deliveries.c.blobs_later, deliveries.c.blobs_delivered_at, deliveries.c.quarantined_at,
-                      deliveries.c.quarantine_reason, deliveries.c.dropped_at)
+                      deliveries.c.quarantine_reason, deliveries.c.dropped_at, deliveries.c.held_at,
+                      deliveries.c.released_at)
             .join(inbound, inbound.c.id == deliveries.c.inbound_id).join(boxes, boxes.c.id == deliveries.c.box_id))
 
 

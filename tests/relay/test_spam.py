@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from pouch.records import (REQUEST_HELD, BoxSettingsRecord, HeldRecord, MessageRecord, RequestRecord,
                            VerdictRecord)
-from relay import retention
+from relay import quarantine, retention
 from relay.schema import boxes
 from tests.relay.accounts_support import database_url  # noqa: F401 (fixture: SQLite, or PostgreSQL when asked)
 from tests.relay.conftest import OPERATOR_PASSWORD, OPERATOR_USER, deliver
@@ -129,7 +129,7 @@ async def test_a_box_requests_only_its_own_held_mail_and_absurd_settings_are_cla
 
 
 @pytest.mark.gen_test(timeout=60)
-async def test_the_status_page_says_spamd_answers_and_counts_held_mail(relay, tmp_path):
+async def test_the_operator_sees_that_spamd_answers_and_what_is_held(relay, tmp_path):
     box = await relay.register("goma")
     await spam_and_ham(relay)
     await box.receive(tmp_path)
@@ -139,3 +139,5 @@ async def test_the_status_page_says_spamd_answers_and_counts_held_mail(relay, tm
     assert "mailpouch_relay_spamd_up 1" in metrics
     assert 'mailpouch_relay_held_messages{box="goma"} 1' in metrics
     assert 'mailpouch_relay_pending_messages{box="goma"} 0' in metrics  # the ham was acked, the spam is held
+    with relay.engine.connect() as db:  # `mailpouch-relay mail list`
+        assert [quarantine.state(row) for row in quarantine.listing(db)] == ["held as spam"]
