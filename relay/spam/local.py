@@ -106,10 +106,12 @@ def start(root=None, host="127.0.0.1", port=0):
     if root is None or (os.geteuid() == 0 and not _reachable_by_others(root)):
         root = tempfile.mkdtemp(prefix="mailpouch-spamd-")
     root = Path(root)
-    for folder in (root, root / "users", root / "home"):
-        folder.mkdir(parents=True, exist_ok=True)
-        os.chmod(folder, 0o755 if folder == root else 0o700)
-        os.chown(folder, uid, gid) if folder != root else None
+    root.mkdir(parents=True, exist_ok=True)
+    os.chmod(root, 0o755)  # spamd's user (nobody, under root) reaches its folders through it
+    for folder in (root / "users", root / "home"):
+        folder.mkdir(exist_ok=True)
+        os.chmod(folder, 0o700)
+        os.chown(folder, uid, gid)
     port = port or free_port(host)
     log_path = root / "spamd.log"
     with open(log_path, "ab") as log:
