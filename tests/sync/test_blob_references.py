@@ -1,7 +1,8 @@
 """Blob references, with a real relay (Azurite, the folder transport for internet mail) and real
 boxes: bytes a box holds never come down again, a box that lost a file gets it again, a forward
-names the attachment it received instead of uploading it, and a box naming another box's
-attachment by its digest gets a refusal, never the bytes."""
+names the attachment it received (or asked for) instead of uploading it, one the relay no longer
+keeps goes again with its bytes, and a box naming another box's attachment by its digest gets a
+refusal, never the bytes."""
 
 import email
 import email.policy
@@ -13,11 +14,13 @@ import time
 import pytest
 import sqlalchemy as sa
 
-from appliance.store import blob_refs, messages
+from appliance.store import blob_refs, messages, placeholders
 from appliance.store.messages import FAILED, INBOX, QUEUED, SENT
 from appliance.store.tables import attachments, relay_blobs
 from appliance.store.tables import messages as messages_table
 from relay.schema import outbound, pouches
+# The relay's database: SQLite, or PostgreSQL where a test asks (holdings' queries on both).
+from tests.relay.accounts_support import database_url  # noqa: F401
 from tests.relay.conftest import deliver
 
 REPORT = os.urandom(300 * 1024)  # does not compress: its bytes show in the figures
@@ -26,17 +29,11 @@ FEW_KB = 8 * 1024
 
 
 @pytest.fixture
-def database_url(request, tmp_path):
-    """The relay's database: SQLite, or PostgreSQL where a test asks (holdings' queries on both)."""
-    if getattr(request, "param", "sqlite") == "postgresql":
-        return request.getfixturevalue("postgres_url")
-    return f"sqlite:///{tmp_path / 'relay.db'}"
-
-
-@pytest.fixture
-def relay_overrides(relay_overrides):
-    """Internet mail goes to the relay's outbound folder; 300 KB comes without being asked for."""
-    return {**relay_overrides, "outbound_transport": "folder", "sync_attachment_limit": 1024 * 1024}
+def relay_overrides(request, relay_overrides):
+    """Internet mail goes to the relay's outbound folder; 300 KB comes without being asked for
+    (a test may give another automatic limit)."""
+    return {**relay_overrides, "outbound_transport": "folder",
+            "sync_attachment_limit": getattr(request, "param", 1024 * 1024)}
 
 
 async def _report_mail(relay, to, subject):
@@ -58,6 +55,19 @@ async def _goma_with_the_report(relay, make_box):
     assert first.ok and first.messages_down == 1, first.error
     assert first.blob_bytes_down > len(REPORT)
     return goma, marie
+
+
+def _forward(goma, marie, attachment):
+    draft = messages.Draft(to=[("", "friend@example.com")], subject="Fwd: The report", body="For you.",
+                           kept_attachments=[attachment["id"]])
+    with goma.store.write() as conn:
+        return messages.send(goma.store, conn, marie, draft)
+
+
+def _sent_attachment(relay):
+    [sent] = list(relay.settings.sent_folder.glob("*.eml"))
+    [part] = list(email.message_from_bytes(sent.read_bytes(), policy=email.policy.default).iter_attachments())
+    return part.get_filename(), part.get_content()
 
 
 @pytest.mark.gen_test(timeout=90)
@@ -91,20 +101,35 @@ async def test_a_box_that_lost_the_file_gets_it_again(relay, make_box):
 async def test_forwarding_a_received_attachment_uploads_a_reference(relay, make_box):
     goma, marie = await _goma_with_the_report(relay, make_box)
     [received] = _attachments(goma, "The report")
-    draft = messages.Draft(to=[("", "friend@example.com")], subject="Fwd: The report", body="For you.",
-                           kept_attachments=[received["id"]])
-    with goma.store.write() as conn:
-        forward_id = messages.send(goma.store, conn, marie, draft)
+    forward_id = _forward(goma, marie, received)
     up = await goma.sync()
     assert up.ok and up.messages_up == 1, up.error
     assert up.blob_bytes_up < FEW_KB, up.blob_bytes_up  # the record names the attachment; no bytes
     await relay.send_all()
-    [sent] = list(relay.settings.sent_folder.glob("*.eml"))
-    mail = email.message_from_bytes(sent.read_bytes(), policy=email.policy.default)
-    [part] = list(mail.iter_attachments())
-    assert (part.get_filename(), part.get_content()) == ("report.pdf", REPORT)  # the internet copy is whole
+    assert _sent_attachment(relay) == ("report.pdf", REPORT)  # the internet copy is whole
     assert (await goma.sync()).ok
     assert goma.message(forward_id)["state"] == SENT
+
+
+@pytest.mark.parametrize("relay_overrides", [100 * 1024], indirect=True)
+@pytest.mark.gen_test(timeout=90)
+async def test_an_attachment_asked_for_then_forwarded_uploads_a_reference(relay, make_box):
+    goma = await make_box("goma")
+    marie = goma.user("marie")
+    await _report_mail(relay, "marie@goma.relay.test", "The report")
+    first = await goma.sync()
+    assert first.ok and first.blob_bytes_down < FEW_KB, first.error  # a placeholder: over the limit
+    [held] = _attachments(goma, "The report")
+    with goma.store.write() as conn:
+        placeholders.ask(goma.store, conn, marie, held)
+    asked = await goma.sync()
+    assert asked.ok and asked.blob_bytes_down > len(REPORT), asked.error
+    assert goma.store.attachment_files.read(SHA) == REPORT
+    _forward(goma, marie, held)
+    up = await goma.sync()
+    assert up.ok and up.messages_up == 1 and up.blob_bytes_up < FEW_KB, (up.error, up.blob_bytes_up)
+    await relay.send_all()
+    assert _sent_attachment(relay) == ("report.pdf", REPORT)
 
 
 @pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
@@ -138,19 +163,14 @@ async def test_a_reference_the_relay_no_longer_resolves_goes_again_with_its_byte
     [received] = _attachments(goma, "The report")
     with relay.engine.begin() as db:  # retention cleared the mail that brought it
         db.execute(sa.text("UPDATE inbound SET prepared = NULL, raw = :empty, cleared_at = 1"), {"empty": b""})
-    draft = messages.Draft(to=[("", "friend@example.com")], subject="Fwd: The report", body="For you.",
-                           kept_attachments=[received["id"]])
-    with goma.store.write() as conn:
-        forward_id = messages.send(goma.store, conn, marie, draft)
+    forward_id = _forward(goma, marie, received)
     refused = await goma.sync()
     assert refused.ok and refused.messages_up == 0, refused.error
     assert goma.message(forward_id)["state"] == QUEUED  # still in the outbox, for the next sync
     again = await goma.sync()
     assert again.ok and again.messages_up == 1 and again.blob_bytes_up > len(REPORT), again.error
     await relay.send_all()
-    [sent] = list(relay.settings.sent_folder.glob("*.eml"))
-    [part] = list(email.message_from_bytes(sent.read_bytes(), policy=email.policy.default).iter_attachments())
-    assert part.get_content() == REPORT
+    assert _sent_attachment(relay) == ("report.pdf", REPORT)
 
 
 @pytest.mark.gen_test(timeout=90)
@@ -166,6 +186,6 @@ async def test_a_box_saying_it_lost_another_boxs_attachment_gets_nothing(relay, 
     with relay.engine.connect() as db:  # goma's own mail is as it was: delivered, nothing to send again
         assert db.execute(sa.text("SELECT blobs_pouch_name IS NOT NULL AND blobs_delivered_at IS NOT NULL "
                                   "FROM deliveries")).scalars().all() == [True]
-    response = await relay.post_json("/api/v1/sync", {"received": [], "missing": [{"sha256": "not a digest"}]},
-                                     bukavu.token)
+    garbage = [{"sha256": "not a digest"}]
+    response = await relay.post_json("/api/v1/sync", {"received": [], "missing": garbage}, bukavu.token)
     assert response.code == 400 and b"missing" in response.body
