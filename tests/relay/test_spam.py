@@ -12,6 +12,7 @@ from pouch.records import (REQUEST_HELD, BoxSettingsRecord, HeldRecord, MessageR
                            VerdictRecord)
 from relay import quarantine, retention
 from relay.schema import boxes
+from relay.spam import scoring
 from tests.relay.accounts_support import database_url  # noqa: F401 (fixture: SQLite, or PostgreSQL when asked)
 from tests.relay.conftest import OPERATOR_PASSWORD, OPERATOR_USER, deliver
 
@@ -141,3 +142,15 @@ async def test_the_operator_sees_that_spamd_answers_and_what_is_held(relay, tmp_
     assert 'mailpouch_relay_pending_messages{box="goma"} 0' in metrics  # the ham was acked, the spam is held
     with relay.engine.connect() as db:  # `mailpouch-relay mail list`
         assert [quarantine.state(row) for row in quarantine.listing(db)] == ["held as spam"]
+
+
+@pytest.mark.gen_test(timeout=60)
+async def test_the_background_scores_mail_as_it_arrives_once_for_each_box(relay, tmp_path):
+    goma, bukavu = await relay.register("goma"), await relay.register("bukavu")
+    await deliver(relay, [MARIE, "paul@bukavu.relay.test"], subject="You won", body=GTUBE)
+    assert scoring.score_some(relay.engine, relay.settings.spam) == 2  # each box has a Bayes of its own
+    assert scoring.score_some(relay.engine, relay.settings.spam) == 0
+
+    for box in (goma, bukavu):
+        _, records = await box.receive(tmp_path)
+        assert [(type(r).__name__, r.subject) for r in records] == [("HeldRecord", "You won")]
