@@ -53,14 +53,16 @@ def _header(data):
 def _fitted(image, side):
     """The opened ``image`` decoded with its long side at most ``side``, orientation applied;
     None when it would decode too big."""
-    turn = TURNS.get(image.getexif().get(ORIENTATION))
     if image.format in ("JPEG", "MPO"):
         scale = REDUCING_GAP * side / max(image.size)
         image.draft(None, (max(1, int(image.width * scale)), max(1, int(image.height * scale))))
     if image.width * image.height > MAX_PIXELS:
         return None  # a decompression bomb, or just too big to decode here
+    turn = TURNS.get(image.getexif().get(ORIENTATION))  # after the check: a PNG decodes to find its EXIF
     image.load()
-    if image.mode not in ("RGB", "RGBA", "L", "CMYK"):  # resized poorly (palette, 1-bit) or not at all
+    if image.mode == "1":  # a scan: resized poorly as it is, and grey needs no more bytes than it
+        image = image.convert("L")
+    elif image.mode not in ("RGB", "RGBA", "L", "CMYK"):  # resized poorly (palette) or not at all
         image = image.convert("RGBA" if _has_alpha(image) else "RGB")
     image.thumbnail((side, side), Image.LANCZOS)
     return image.transpose(turn) if turn is not None else image  # turned once small: cheaper

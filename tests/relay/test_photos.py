@@ -76,7 +76,7 @@ async def test_a_phone_photo_comes_down_at_phone_size_and_its_original_stays_on_
 async def test_broken_images_and_bombs_come_through_untouched_beside_a_good_photo(relay, tmp_path):
     photo = phone_photo()
     hostile = [("bomb.png", "image/png", png_claiming(50_000, 50_000)),  # 2.5 Gpixels claimed in 69 bytes
-               ("huge.png", "image/png", blank_png(7000, 7000)),  # 49 Mpixels that do decode, in 6 KB
+               ("huge.png", "image/png", blank_png(7000, 7000)),  # 49 Mpixels that do decode, in 140 KB
                ("cut.jpg", "image/jpeg", photo[:150_000]),  # a 4000x3000 photo cut short on the way
                ("fake.jpg", "image/jpeg", b"\xff\xd8\xff\xe0 not a JPEG at all" * 100)]
     raw = email_bytes(TO, subject="Mixed", attachments=[*hostile, ("IMG_0002.jpg", "image/jpeg", photo)])
