@@ -3,8 +3,9 @@ holds them.
 
 Down: the relay leaves out of a pouch the bytes of an attachment the box has acked before;
 the message's record names it and the box finds the file in its own attachment files.  A
-box that lacks such a file (lost from its card) notes it here, and the next sync request
-tells the relay (``missing``), which sends the bytes again.
+box that lacks such a file (lost from its card: the box itself never deletes one) notes it
+here, as it does before each sync for the files the relay sent within its ``keep_days``, and
+the next sync request tells the relay (``missing``), which sends the bytes again.
 
 Up: a forward (or reply) carrying an attachment that came through the relay names it
 without its bytes while the relay still keeps it: ``[retention] keep_days`` after the box's
@@ -68,7 +69,8 @@ def arrived(store, conn, records, blobs, now=None):
 
 
 def _delivered(conn, record_id):
-    return conn.execute(sa.select(messages.c.id).where(messages.c.origin_id == ORIGIN_PREFIX + record_id)).first() is not None
+    origin = ORIGIN_PREFIX + record_id
+    return conn.execute(sa.select(messages.c.id).where(messages.c.origin_id == origin)).first() is not None
 
 
 def _received(conn, sha_hex, now):
@@ -82,6 +84,32 @@ def _missing(conn, sha_hex, record_id):
         missing_blobs.c.sha256 == sha_hex, missing_blobs.c.relay_id == record_id)).first()
     if known is None:
         conn.execute(missing_blobs.insert().values(sha256=sha_hex, relay_id=record_id))
+    return known is None
+
+
+def note_lost(store, now=None):
+    """Before a sync: attachment files the relay sent within its ``keep_days`` (so it can send
+    them again) that are no longer on the box are missing; returns how many were noted now."""
+    with store.read() as conn:
+        days = boxinfo.get(conn, KEEP_DAYS)
+        if days is None:
+            return 0
+        since = (time.time() if now is None else now) - int(days) * DAY_S
+        recent = conn.execute(sa.select(relay_blobs.c.sha256).where(relay_blobs.c.received_at > since)).scalars()
+        lost = [sha_hex for sha_hex in recent if not store.attachment_files.has(sha_hex)]
+    if not lost:
+        return 0
+    with store.write() as conn:
+        return sum(_missing(conn, sha_hex, relay_id) for sha_hex in lost
+                   if (relay_id := _latest_message(conn, sha_hex)) is not None)
+
+
+def _latest_message(conn, sha_hex):
+    """The relay's record id of the newest message from the relay with this attachment."""
+    origin = conn.execute(sa.select(messages.c.origin_id).join(attachments, attachments.c.message_id == messages.c.id)
+                          .where(attachments.c.sha256 == sha_hex, messages.c.origin_id.startswith(ORIGIN_PREFIX))
+                          .order_by(messages.c.id.desc()).limit(1)).scalar()
+    return None if origin is None else origin.removeprefix(ORIGIN_PREFIX)
 
 
 def unreported(conn, limit):

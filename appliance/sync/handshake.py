@@ -45,6 +45,7 @@ class Handshake:
         self.sent_missing = []  # missing_blobs rows told to the relay in the last request
 
     async def run(self):
+        await asyncio.to_thread(blob_refs.note_lost, self.store)  # the relay sends a lost file again
         upload = await asyncio.to_thread(self._pending_upload)
         outgoing_size = upload.size if upload and not upload.name else None
         answer = await self._request(upload, outgoing_size)

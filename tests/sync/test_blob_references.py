@@ -96,6 +96,17 @@ async def test_a_box_that_lost_the_file_gets_it_again(relay, make_box):
     assert third.ok and third.blob_bytes_down < FEW_KB, third.blob_bytes_down
 
 
+@pytest.mark.gen_test(timeout=90)
+async def test_a_box_that_lost_a_file_the_relay_keeps_gets_it_at_its_next_sync(relay, make_box):
+    goma, marie = await _goma_with_the_report(relay, make_box)
+    goma.store.attachment_files.path(SHA).unlink()
+    again = await goma.sync()
+    assert again.ok and again.messages_down == 0, again.error
+    assert again.blob_bytes_down > len(REPORT)
+    assert goma.store.attachment_files.read(SHA) == REPORT
+    assert (await goma.sync()).blob_bytes_down < FEW_KB  # once
+
+
 @pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
 @pytest.mark.gen_test(timeout=90)
 async def test_forwarding_a_received_attachment_uploads_a_reference(relay, make_box):
