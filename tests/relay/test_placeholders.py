@@ -12,6 +12,7 @@ from PIL import Image
 from pouch.records import (REQUEST_ATTACHMENT, REQUEST_ORIGINAL, BlobRecord, BoxSettingsRecord, MessageRecord,
                            RequestRecord)
 from tests.relay.conftest import deliver
+from tests.relay.test_retention import clear
 from tests.support import inbound_parse
 from tests.support.photos import phone_photo
 
@@ -194,3 +195,17 @@ async def test_an_inline_image_of_the_html_counts_like_any_attachment(relay, tmp
     [image] = record.attachments
     assert image.cid == "site@example.org" and "cid:site@example.org" in record.body
     assert image.held and 0 < len(image.preview) <= 4096 and blobs(records) == {}
+
+
+@pytest.mark.gen_test(timeout=60)
+async def test_what_a_box_asked_for_is_kept_until_it_has_it_and_refused_once_retention_cleared_it(
+        relay, tmp_path, photo):
+    box = await relay.register("goma")
+    record, _, _ = await mail_with_big_attachments(relay, box, tmp_path, photo)
+    pdf, image = by_name(record)["contract"], by_name(record)["site"]
+    [offer] = (await ask(box, tmp_path, record, pdf.sha256))["downloads"]
+
+    assert clear(relay, 30) == 0  # long past keep_days, but the box has not acked what it asked for
+    await box.sync(received=[offer["name"]])
+    assert clear(relay, 30) == 1
+    assert (await ask(box, tmp_path, record, image.sha256))["downloads"] == []  # its bytes are gone
