@@ -19,7 +19,10 @@ KB that knowing each reply's real cost would save).
 
 Expanding is checked: a wrong parent or garbage raises ``ReplyError`` with a
 reason, never anything else; the frame's checksum catches a parent whose text
-differs from the one it was packed with.
+differs from the one it was packed with.  A frame may not expand to more than
+``most_expanded`` says (twice its parent, 32 times its own size, and 4 KB): a few
+bytes naming a big parent must not make the reader expand megabytes per record.
+A reply that would is sent whole.
 """
 
 import copy
@@ -57,6 +60,11 @@ def _dictionary(text):
     return zstandard.ZstdCompressionDict(text, dict_type=zstandard.DICT_TYPE_RAWCONTENT)
 
 
+def most_expanded(parent: bytes, packed: bytes) -> int:
+    """The most bytes a frame of ``packed`` against ``parent`` may expand to."""
+    return min(MAX_MESSAGE_BYTES, 2 * len(parent) + 32 * len(packed) + 4096)
+
+
 def pack_body(body: str, parent_body: str) -> bytes:
     """``body`` as one zstd frame against the parent's text."""
     params = zstandard.ZstdCompressionParameters.from_level(
@@ -86,6 +94,8 @@ def compressed(record: MessageRecord, parent_message_id: str, parent_body: str) 
     packed = pack_body(record.body, parent_body)
     if len(packed) + MIN_GAIN > PAYS * plain_cost(record.body):
         return None
+    if len(record.body.encode("utf-8")) > most_expanded(parent_text(parent_body), packed):
+        return None
     reply = copy.copy(record)
     reply.parent, reply.packed_body, reply.body = parent_message_id, packed, ""
     return reply
@@ -106,15 +116,16 @@ def unpack_body(packed: bytes, parent_body: str) -> str:
         raise ReplyError(f"the packed body is not a zstd frame ({error})") from None
     if not params.has_checksum or params.content_size == zstandard.CONTENTSIZE_UNKNOWN:
         raise ReplyError("the packed body declares no size or checksum")
-    if params.content_size > MAX_MESSAGE_BYTES:
+    parent = parent_text(parent_body)
+    most = most_expanded(parent, packed)
+    if params.content_size > most:
         raise ReplyError(f"the packed body would expand to {params.content_size} bytes "
-                         f"(at most {MAX_MESSAGE_BYTES})")
+                         f"(at most {most} against its parent)")
     if params.window_size > 1 << codec.MAX_WINDOW_LOG:
         raise ReplyError("the packed body needs a window larger than a reader allows")
-    decompressor = zstandard.ZstdDecompressor(dict_data=_dictionary(parent_text(parent_body)),
-                                              max_window_size=1 << codec.MAX_WINDOW_LOG)
+    decompressor = zstandard.ZstdDecompressor(dict_data=_dictionary(parent), max_window_size=1 << codec.MAX_WINDOW_LOG)
     try:
-        data = decompressor.decompress(packed, max_output_size=MAX_MESSAGE_BYTES)
+        data = decompressor.decompress(packed, max_output_size=most)
     except zstandard.ZstdError as error:
         raise ReplyError(f"the packed body does not expand against its parent's text ({error})") from None
     try:

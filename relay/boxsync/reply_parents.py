@@ -42,6 +42,9 @@ DOWN_DAYS = 14  # acked or sent at most this long ago: the box keeps a deleted m
 HEAD_BYTES = 8192  # of a payload: enough for the fields up to its Message-ID
 MESSAGE_ID_FIELD = 9  # in a message's wire array: kind, id, from, to, cc, bcc, reply-to, subject, date, Message-ID
 DELIVERY, UNPREPARED, SENT = "delivery", "unprepared", "sent"
+# What the packed replies of one upload may expand to in all: the pouch's own stream is capped
+# ([sync] max_upload_expanded_bytes), and a frame naming a big parent must not get round that.
+UPLOAD_EXPANDED_BYTES = 256 * 1024 * 1024
 
 
 def message_id_of(head):
@@ -76,6 +79,7 @@ class Parents:
         """``db``: an Engine, or the Connection of a transaction under way (takeover's)."""
         self._db, self._box_id, self._acked_since = db, box_id, acked_since
         self._index = None
+        self.expanded_bytes = 0  # of the replies expanded against them (expanded_up)
 
     def _connect(self):
         return self._db.connect() if isinstance(self._db, sa.engine.Engine) else contextlib.nullcontext(self._db)
@@ -176,10 +180,16 @@ def expanded_up(parents, record):
     against ``parents`` (Parents of that box, on takeover's transaction)."""
     if not replies.is_packed(record):
         return record, None
+    if parents.expanded_bytes > UPLOAD_EXPANDED_BYTES:
+        return None, (f"the relay cannot read it: the replies of this upload expand to more than "
+                      f"{UPLOAD_EXPANDED_BYTES >> 20} MB")
     why = replies.not_held(record)
     for body in parents.bodies(record.parent):
         try:
-            return replies.expanded(record, body), None
+            whole = replies.expanded(record, body)
         except replies.ReplyError as error:
             why = error
+        else:
+            parents.expanded_bytes += len(whole.body)
+            return whole, None
     return None, f"the relay cannot read it: {why}"

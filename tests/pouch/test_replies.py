@@ -100,3 +100,11 @@ def test_no_parent_text_no_packing():
     empty_parent.body = ""
     assert replies.compressed(reply(), "parent.1@box1.example", "") is None
     assert replies.compress(reply(), empty_parent).packed_body == b""
+
+
+def test_a_few_bytes_naming_a_parent_may_not_expand_to_many_times_it():
+    repeated = reply("\n".join([PARENT_BODY] * 8))  # it quotes its parent eight times over
+    assert replies.compress(repeated, parent()) is repeated  # sent whole: the reader would refuse it
+    repeated.parent, repeated.packed_body = "parent.1@box1.example", replies.pack_body(repeated.body, PARENT_BODY)
+    with pytest.raises(replies.ReplyError, match="against its parent"):
+        replies.expanded(repeated, PARENT_BODY)

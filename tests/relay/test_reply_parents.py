@@ -5,6 +5,7 @@ no box can use another box's mail as the dictionary of its own."""
 import pytest
 
 from pouch import replies
+from relay.boxsync import reply_parents
 from pouch.records import MessageRecord
 from tests.relay.test_outbound_sendgrid import relay_overrides, statuses  # noqa: F401 (fixture)
 from tests.sync.test_reply_compression import PARENT, QUOTING, post
@@ -65,3 +66,15 @@ async def test_a_box_cannot_use_another_boxs_mail_as_its_dictionary(relay, sendg
     assert sendgrid_standin.accepted == []
     [(state, reason)] = statuses((await bukavu.receive(tmp_path))[1]).values()
     assert state == "failed" and "is not held here" in reason
+
+
+@pytest.mark.gen_test(timeout=60)
+async def test_the_replies_of_one_upload_expand_within_a_budget(relay, sendgrid_standin, tmp_path, monkeypatch):
+    monkeypatch.setattr(reply_parents, "UPLOAD_EXPANDED_BYTES", len(QUOTING) // 2)
+    goma = await goma_holding_the_parent(relay, tmp_path)
+    await goma.send(tmp_path, [(a_box_reply(f"r-{n}", "parent@example.org", PARENT), {}) for n in range(3)])
+    await relay.send_all()
+    assert len(sendgrid_standin.accepted) == 1  # the first; then the budget is spent
+    fates = statuses((await goma.receive(tmp_path))[1])
+    assert sorted(state for state, _ in fates.values()) == ["failed", "failed", "sent"]
+    assert all("expand to more than" in reason for state, reason in fates.values() if state == "failed")
