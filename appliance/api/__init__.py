@@ -18,7 +18,8 @@ Decisions, where the sync-engine and the box differ:
   ``name``.  Search (``/messages/search``, ``/threads/search``) is the web client's full-text
   index.  ``order_by`` is ``date`` (oldest first) or ``-date`` (the default).
 - Ids are the store's integer ids as strings; files are ``a<n>`` (an attachment of the
-  user's mail) or ``u<n>`` (uploaded through POST /files, waiting for a draft).
+  user's mail) or ``u<n>`` (uploaded through POST /files, waiting for a draft).  An upload keeps
+  its bytes unless ``smaller=true`` asks for the compose page's "Send pictures smaller".
 - /files lists a file's ``state`` (downloaded; on_relay: a placeholder, its bytes wait on the
   relay until asked for; requested; coming: big mail's bytes that follow their message) and a
   shrunk photo's ``original`` ({size, state}).  Downloading one not on the box answers 409 with
