@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 DAY_S = 86400
 MAX_SUBJECT_CHARS = 120  # one short line on the box
+MAX_HEADER_BYTES = 64 * 1024  # what the line is read from: its header block
 MAX_ID_DIGITS = 18  # a relay record id is an inbound id: anything longer is no message here
 HELD = sa.and_(deliveries.c.held_at.isnot(None), deliveries.c.released_at.is_(None))
 UNHELD = sa.not_(HELD)  # held_at is set only with released_at NULL
@@ -52,7 +53,7 @@ def hold(engine, settings, box):
     with engine.begin() as db:
         limit = threshold(db, box.id, settings.spam.threshold)
         due = db.execute(sa.select(deliveries.c.id, deliveries.c.recipients, inbound.c.id.label("inbound_id"),
-                                   inbound.c.raw, inbound.c.size, inbound.c.received_at, inbound.c.mail_from,
+                                   scoring.raw_head(MAX_HEADER_BYTES), inbound.c.size, inbound.c.received_at, inbound.c.mail_from,
                                    SCORE.label("score"))
                          .join(inbound, inbound.c.id == deliveries.c.inbound_id)
                          .where(deliveries.c.box_id == box.id, deliveries.c.held_at.is_(None),

@@ -28,8 +28,14 @@ UNSCORED = sa.and_(deliveries.c.scored_at.is_(None), deliveries.c.held_at.is_(No
                    deliveries.c.quarantined_at.is_(None), deliveries.c.dropped_at.is_(None))
 
 
-def _unscored(engine, limit, box_id=None):
-    query = (sa.select(deliveries.c.id, boxes.c.name.label("box"), inbound.c.raw)
+def raw_head(max_bytes):
+    """The first ``max_bytes`` of a message's raw MIME, as a column: what spamd sees of it (its
+    cap), so a batch of big mail never sits in memory whole."""
+    return sa.func.substr(inbound.c.raw, 1, max_bytes, type_=sa.LargeBinary).label("raw")
+
+
+def _unscored(engine, limit, max_bytes, box_id=None):
+    query = (sa.select(deliveries.c.id, boxes.c.name.label("box"), raw_head(max_bytes))
              .join(inbound, inbound.c.id == deliveries.c.inbound_id)
              .join(boxes, boxes.c.id == deliveries.c.box_id)
              .where(UNSCORED, inbound.c.cleared_at.is_(None)).order_by(deliveries.c.id).limit(limit))
@@ -51,7 +57,7 @@ def _score(engine, config, box_id, limit):
     if not config.enabled:
         return 0, False
     client, scored, reached = Client.of(config), [], True
-    for row in _unscored(engine, limit, box_id):
+    for row in _unscored(engine, limit, config.max_scan_bytes, box_id):
         try:
             verdict = client.check(row.raw, row.box)
         except SpamdUnavailable as error:

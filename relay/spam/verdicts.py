@@ -10,8 +10,7 @@ an upload on a message counts.
 
 import logging
 
-from relay.schema import inbound
-from relay.spam import holding
+from relay.spam import holding, scoring
 from relay.spam.client import Client, SpamdRefused, SpamdUnavailable
 
 log = logging.getLogger(__name__)
@@ -44,7 +43,7 @@ def train(engine, settings, box, verdicts):
 
 
 def _train_one(engine, settings, box, message_id, verdict):
-    row = _kept(engine, box, message_id)
+    row = _kept(engine, box, message_id, settings.spam.max_scan_bytes)
     learnt = False
     if settings.spam.enabled:
         try:
@@ -59,7 +58,8 @@ def _train_one(engine, settings, box, message_id, verdict):
     return int(learnt)
 
 
-def _kept(engine, box, message_id):
-    """This box's delivery of relay record ``message_id``, with its raw mail; Unknown if none."""
+def _kept(engine, box, message_id, max_bytes):
+    """This box's delivery of relay record ``message_id``, with what spamd sees of its raw mail;
+    Unknown if none."""
     with engine.connect() as db:
-        return holding.kept_delivery(db, box, message_id, Unknown, inbound.c.raw)
+        return holding.kept_delivery(db, box, message_id, Unknown, scoring.raw_head(max_bytes))
