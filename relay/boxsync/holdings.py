@@ -6,8 +6,9 @@ A row per (box, blob, pouch) (``schema.box_blobs``): a pouch going down notes ea
 messages need, with whether it carried the bytes or left them out because the box held
 them; the box's ack makes the rows firm.  An upload notes the blobs it carried, firm at
 once.  Only a firm row counts: a pouch offered and not acked may yet be parked.  The mail of
-a row's pouch is where the relay finds the bytes again (the deliveries' prepared payloads,
-the upload's queued messages) while retention keeps them.
+a row's pouch is where the relay finds the bytes again (the prepared payloads of the
+deliveries it carried, records or attachments or what the box asked for; the upload's queued
+messages) while retention keeps them.
 
 Trusting no box: a box names blobs by digest, and the relay looks for one only among that
 box's own pouches, so a digest of another box's mail is simply unknown here.  A box that
