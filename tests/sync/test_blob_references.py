@@ -80,6 +80,8 @@ async def test_an_attachment_the_box_holds_comes_down_once(relay, make_box):
     assert sorted(row["subject"] for row in goma.folder(marie, INBOX)) == ["The report", "The report, again"]
     [again] = _attachments(goma, "The report, again")
     assert (again["name"], again["size"], again["sha256"]) == ("report.pdf", len(REPORT), SHA)
+    with goma.store.read() as conn:  # on the message page: a file to download, not "coming"
+        assert placeholders.shown(goma.store, conn, [again])[again["id"]].state == placeholders.HERE
     assert goma.store.attachment_files.read(again["sha256"]) == REPORT
 
 
