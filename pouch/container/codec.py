@@ -3,10 +3,10 @@
 The defaults come from ``bench/bandwidth.py`` on the real-traffic part of the
 corpus (batches of 50): level 19 with an 8 MiB window is as small as level 22
 with 128 MiB (which would cost the box that much RAM to read), level 9 is 5%
-larger.  The shipped dictionary (112 KB, cover k=512 d=6, trained on held-out
-mail encoded as pouch records) saves 17% of a text-only pouch and 5.5% all-in
-(batch 50: 597 -> 497 B/email text-only, 2115 -> 1998 all-in); round one's
-64 KB one gave 514 text-only; 32-96 KB retrained were 1-9% weaker.
+larger.  The shipped dictionary (220 KB, cover k=1024 d=8, trained on held-out
+mail encoded as pouch records) saves 19% of a text-only pouch and 6.3% all-in
+(batch 50: 597 -> 485 B/email text-only, 2115 -> 1982 all-in); round two's
+112 KB one (k=512 d=6) gave 498 and 1998, round one's 64 KB one 514 text-only.
 """
 
 import functools
