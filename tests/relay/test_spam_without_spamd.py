@@ -5,12 +5,13 @@ import json
 
 import pytest
 import sqlalchemy as sa
+import yaml
 
 from pouch.records import BoxSettingsRecord, HeldRecord, MessageRecord, VerdictRecord
 from relay.schema import outbound
 from relay.spam import local
 from tests.relay.accounts_support import database_url  # noqa: F401 (fixture: SQLite)
-from tests.relay.conftest import OPERATOR_PASSWORD, OPERATOR_USER, email_bytes
+from tests.relay.conftest import OPERATOR_PASSWORD, OPERATOR_USER, ROOT_DIR, email_bytes
 from tests.relay.test_spam import MARIE, of_kind
 
 
@@ -61,3 +62,5 @@ async def test_the_status_page_and_metrics_say_spamd_is_missing(relay):
     assert "spamd is missing" in page and "only mail SendGrid scored (spam_score) is scored" in page
     metrics = (await relay.request("/metrics", method="GET", auth=(OPERATOR_USER, OPERATOR_PASSWORD))).body.decode()
     assert "mailpouch_relay_spamd_up 0" in metrics
+    rules = yaml.safe_load((ROOT_DIR / "docs" / "alerts.yml").read_text())["groups"][0]["rules"]
+    assert any(rule["expr"] == "mailpouch_relay_spamd_up == 0" for rule in rules)  # and the operator is told
