@@ -37,6 +37,11 @@ class Attachment:
     original_sha256: bytes = b""  # and its digest, which a RequestRecord asks for
 
 
+# MessageRecord.extra[BY_REFERENCE] is True when the record names attachments whose bytes its pouch
+# leaves out because the reader holds them (a box's forward of mail the relay keeps for it).
+BY_REFERENCE = "refs"
+
+
 @dataclass
 class MessageRecord:
     """What a mail client needs of a message: no raw MIME, no trace headers."""

@@ -3,7 +3,7 @@ budget, and the external accounts' changes and read states, users' requests and 
 and the box's settings (a few bytes each, always)."""
 
 from pouch.container import PouchWriter
-from pouch.records import BlobRecord
+from pouch.records import BY_REFERENCE, BlobRecord
 
 from appliance.store import blob_refs, other_address_flags, other_address_records, relay_requests
 from appliance.store import reply_parents
@@ -46,15 +46,18 @@ def pack(store, path, sender, budget=0):
             pouch.add(record)
         for record in records:
             for attachment in record.attachments:
-                _add_attachment(store, pouch, attachment)
+                _add_attachment(store, pouch, record, attachment)
             with store.read() as conn:  # a reply: against its parent, which the relay holds
                 pouch.add(reply_parents.packed_up(conn, record))
     return Contents(uids=[record.id for record in records], accounts=versions, flags=flag_ids, owed=owed_ids)
 
 
-def _add_attachment(store, pouch, attachment):
-    if pouch.has_blob(attachment.sha256) or blob_refs.relay_keeps(store, attachment.sha256):
-        return  # the record names it: the pouch or the relay holds its bytes
+def _add_attachment(store, pouch, record, attachment):
+    if pouch.has_blob(attachment.sha256):
+        return
+    if blob_refs.relay_keeps(store, attachment.sha256):
+        record.extra[BY_REFERENCE] = True  # the record names it: the relay holds its bytes
+        return
     path = store.attachment_files.path(attachment.sha256.hex())
     if path.is_file():  # a missing file: the relay reports that message failed, the rest go
         with open(path, "rb") as data:

@@ -21,7 +21,7 @@ import time
 
 import sqlalchemy as sa
 
-from pouch.records import BlobRecord
+from pouch.records import BY_REFERENCE, BlobRecord
 from relay import payload
 from relay.inbound import preparation
 from relay.outbound import queue
@@ -184,13 +184,17 @@ def _sources(db, box_id, sha_hex):
     ).scalars().all()
 
 
+def _by_reference(message):
+    return message.extra.get(BY_REFERENCE) is True
+
+
 def lacking(engine, box, upload):
-    """The digests the upload's new messages name without their bytes that the relay holds
-    for no pouch of this box (takeover refuses the upload for now: the box sends them)."""
+    """The digests the upload's new messages name by reference that the relay holds for no
+    pouch of this box (takeover refuses the upload for now: the box sends them)."""
     with engine.connect() as db:
         named = set()
         for message in upload.messages:
-            if not queue.exists(db, box.id, message.id):
+            if _by_reference(message) and not queue.exists(db, box.id, message.id):
                 named |= {a.sha256 for a in message.attachments if a.sha256 not in upload.blobs}
         return {digest for digest in named if not _sources(db, box.id, digest.hex())}
 
@@ -221,11 +225,13 @@ def bytes_held(db, box_id, digest):
 
 def complete(db, box_id, message, blobs):
     """``blobs`` ({sha256: bytes} that the upload carried for ``message``) with the bytes of
-    the attachments it names only, from what the relay holds for this box; Unresolved if one
-    is not there (takeover's transaction is then undone)."""
+    the attachments it names only, from what the relay holds for this box.  One not there:
+    Unresolved if the message names it by reference (takeover's transaction is then undone);
+    else it stays missing and the message fails alone when it is turned into mail."""
     for digest in {a.sha256 for a in message.attachments} - set(blobs):
         found = bytes_held(db, box_id, digest)
-        if found is None:
+        if found is not None:
+            blobs[digest] = found
+        elif _by_reference(message):
             raise Unresolved([digest])
-        blobs[digest] = found
     return blobs

@@ -202,3 +202,18 @@ async def test_a_box_saying_it_lost_another_boxs_attachment_gets_nothing(relay, 
     garbage = [{"sha256": "not a digest"}]
     response = await relay.post_json("/api/v1/sync", {"received": [], "missing": garbage}, bukavu.token)
     assert response.code == 400 and b"missing" in response.body
+
+
+@pytest.mark.gen_test(timeout=90)
+async def test_a_message_whose_file_is_gone_fails_alone(relay, make_box):
+    bukavu = await make_box("bukavu")
+    jean = bukavu.user("jean")
+    lost_id = bukavu.send(jean, ["friend@example.com"], "Lost", files=[("report.pdf", "application/pdf", REPORT)])
+    bukavu.store.attachment_files.path(SHA).unlink()  # not one the relay holds: nothing names it by reference
+    fine_id = bukavu.send(jean, ["friend@example.com"], "Fine")
+    assert (await bukavu.sync()).ok
+    await relay.send_all()
+    assert (await bukavu.sync()).ok
+    assert bukavu.message(fine_id)["state"] == SENT
+    lost = bukavu.message(lost_id)
+    assert lost["state"] == FAILED and "is missing" in lost["state_reason"]
