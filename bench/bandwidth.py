@@ -640,6 +640,45 @@ def field_costs(batches):
             for group in FIELD_GROUPS}
 
 
+def candidates(batches, mails):
+    """What further ideas would save on the pouch as shipped (batch 50, payload only), in
+    B/email (negative: smaller), text-only and all-in; none of these is in the format."""
+    parents = held_parents(mails)
+    ideas = {
+        "replies packed against their parent, as if the box held every other measured message":
+            lambda r: replies.compress(r, parents[r.id]) if r.id in parents else r,
+        "HTML bodies' whitespace collapsed": _collapsed_whitespace,
+        "text bodies without their quoted lines (lossy: the box shows them)": _unquoted,
+        "no Message-ID, In-Reply-To or References (the most short references could save)":
+            without("message_id", "threading"),
+    }
+    base = {kind: per_email(batches, lambda b: pouch_payload(b, kind == "text")) for kind in ("text", "all")}
+    return {idea: {f"{kind}_bytes_per_email": round(per_email(
+        batches, lambda b: pouch_payload(b, kind == "text", shape=shape)) - base[kind], 1) for kind in base}
+        for idea, shape in ideas.items()}
+
+
+def held_parents(mails):
+    """{record id: the parent record} of each reply whose parent is among ``mails``."""
+    by_message_id = {m.record.message_id: m.record for m in mails if m.record.message_id}
+    found = {m.record.id: by_message_id.get(replies.parent_id(m.record)) for m in mails}
+    return {rid: parent for rid, parent in found.items() if parent is not None and parent.id != rid}
+
+
+def _collapsed_whitespace(record):
+    record = copy.copy(record)
+    if record.body_type == BODY_HTML and "<pre" not in record.body:
+        record.body = re.sub(r"\s+", " ", record.body)
+    return record
+
+
+def _unquoted(record):
+    record = copy.copy(record)
+    if record.body_type != BODY_HTML:
+        record.body = "\n".join(line for line in record.body.split("\n") if not line.startswith(">"))
+    return record
+
+
 def reduce_html_timing(mails):
     """What reducing HTML bodies costs the relay, per HTML body of the measured messages."""
     spent = []
@@ -968,9 +1007,7 @@ def _photo_figures(photo_mails, deliveries):
 def reply_ratio(mails):
     """Text-only pouch bytes of the replies whose parent is among ``mails``, each body packed
     against its parent's (pouch.replies, as when the reader holds the parent), over without."""
-    by_message_id = {m.record.message_id: m for m in mails if m.record.message_id}
-    parents = {m.record.id: by_message_id[replies.parent_id(m.record)].record for m in mails
-               if by_message_id.get(replies.parent_id(m.record), m) is not m}
+    parents = held_parents(mails)
     answering = [m for m in mails if m.record.id in parents]
     if not answering:
         return None, "no reply with its parent among the messages"
@@ -1006,6 +1043,9 @@ def print_table(report):
               f"{row['all_bytes_per_email']:>11,} {row['all_ratio']:>6.3f}")
     print(f"\nWhat each field group costs a text-only pouch (batch {LADDER_BATCH}, B/email): " + ", ".join(
         f"{FIELD_GROUPS[group]} {cost:+.1f}" for group, cost in report["field_cost_bytes_per_email"].items()))
+    print(f"Ideas not in the format, what each would change (batch {LADDER_BATCH}, payload, B/email):")
+    for idea, change in report["candidates_batch_50"].items():
+        print(f"  {idea:88} text {change['text_bytes_per_email']:+7.1f}  all {change['all_bytes_per_email']:+7.1f}")
     timing = report["reduce_html"]
     if timing["html_bodies"]:
         print(f"reduce_html on the relay: {timing['html_bodies']} HTML bodies, mean {timing['mean_ms']} ms, "
@@ -1076,6 +1116,7 @@ def main(argv=None):
     ladder_batches = batches_of(mails, LADDER_BATCH, count)
     report["ladder_batch_50"] = ladder(ladder_batches, args.quick)
     report["field_cost_bytes_per_email"] = field_costs(ladder_batches)
+    report["candidates_batch_50"] = candidates(ladder_batches, mails)
     report["dictionary_kb"] = _dictionary_size_kb()
     report["reduce_html"] = reduce_html_timing(mails)
     report["day"], report["photo"], report["skipped"] = day_of_a_box(mails, root, args.quick, args.wallpapers,

@@ -74,6 +74,9 @@ def test_bench_measures_a_corpus_and_reports_every_batch_size(tmp_path):
         assert batch["pouch_all_bytes_per_email"] < batch["imap_all_bytes_per_email"]
         assert batch["pouch_text_bytes_per_email"] < batch["pouch_all_bytes_per_email"]
     assert report["ladder_batch_50"][0]["text_ratio"] == 1.0
+    # Ideas left out of the format are priced too, text-only and all-in.
+    ideas = report["candidates_batch_50"]
+    assert all(set(change) == {"text_bytes_per_email", "all_bytes_per_email"} for change in ideas.values())
 
     # A day of the box: three list messages carry a phone photo, shrunk to a phone's size.
     day, photo = report["day"], report["photo"]
