@@ -19,6 +19,7 @@ DEBIAN_PACKAGES = {
     "alembic": "python3-alembic",
     "msgpack": "python3-msgpack",
     "zstandard": "python3-zstandard",
+    "pillow": "python3-pil",
     "pycurl": "python3-pycurl",
     "pyserial": "python3-serial",
     "dbus-next": "python3-dbus-next",
