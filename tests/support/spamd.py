@@ -36,8 +36,7 @@ class Spamd(local.LocalSpamd):
 def start(root=None):
     """A running Spamd (its state in ``root``, or a new temporary folder); ``stop()`` it."""
     started = local.start(root)
-    started.__class__ = Spamd
-    return started
+    return Spamd(started.root, started.host, started.port, started.process, started.log_path)
 
 
 def stop(spamd, remove=True):
