@@ -34,8 +34,8 @@ def raw_head(max_bytes):
     return sa.func.substr(inbound.c.raw, 1, max_bytes, type_=sa.LargeBinary).label("raw")
 
 
-def _unscored(engine, limit, max_bytes, box_id=None):
-    query = (sa.select(deliveries.c.id, boxes.c.name.label("box"), raw_head(max_bytes))
+def _unscored(engine, limit, box_id=None):
+    query = (sa.select(deliveries.c.id, deliveries.c.inbound_id, boxes.c.name.label("box"))
              .join(inbound, inbound.c.id == deliveries.c.inbound_id)
              .join(boxes, boxes.c.id == deliveries.c.box_id)
              .where(UNSCORED, inbound.c.cleared_at.is_(None)).order_by(deliveries.c.id).limit(limit))
@@ -43,6 +43,12 @@ def _unscored(engine, limit, max_bytes, box_id=None):
         query = query.where(deliveries.c.box_id == box_id)
     with engine.connect() as db:
         return db.execute(query).all()
+
+
+def _head(engine, inbound_id, max_bytes):
+    """What spamd sees of one message, read when it is asked: one message in memory at a time."""
+    with engine.connect() as db:
+        return db.execute(sa.select(raw_head(max_bytes)).where(inbound.c.id == inbound_id)).scalar() or b""
 
 
 def score_some(engine, config, box_id=None, limit=BATCH):
@@ -57,9 +63,9 @@ def _score(engine, config, box_id, limit):
     if not config.enabled:
         return 0, False
     client, scored, reached = Client.of(config), [], True
-    for row in _unscored(engine, limit, config.max_scan_bytes, box_id):
+    for row in _unscored(engine, limit, box_id):
         try:
-            verdict = client.check(row.raw, row.box)
+            verdict = client.check(_head(engine, row.inbound_id, config.max_scan_bytes), row.box)
         except SpamdUnavailable as error:
             _missing(str(error))
             reached = False
