@@ -133,6 +133,9 @@ class Spam:
     threshold: float = limits.SPAM_THRESHOLD_DEFAULT  # until a box's admin chose one
     max_scan_bytes: int = 512 * 1024  # what spamd sees of a bigger message (spamc's own cap)
     poll_s: float = 5.0  # how often the background looks for mail to score while spamd is missing
+    # Scoring what the background has not at a box's sync stops after this long (the box waits
+    # for the answer); the rest is packed at a later sync.
+    sync_score_s: float = 30.0
 
 
 @dataclass(frozen=True)

@@ -101,10 +101,16 @@ def _missing(reason):
 
 
 def score_box(engine, config, box_id):
-    """Score every unscored delivery of box ``box_id``, then settle it as unscored if spamd is
-    off or missing: packing packs only mail whose score is settled (scored_at)."""
+    """Score every unscored delivery of box ``box_id``, for at most ``[spam] sync_score_s`` (the
+    box waits for its sync's answer: the rest is packed at a later sync, the background scores
+    it meanwhile); then settle it as unscored if spamd is off or missing: packing packs only mail
+    whose score is settled (scored_at)."""
+    deadline = time.monotonic() + config.sync_score_s
     while (found := _score(engine, config, box_id, BATCH)) == (BATCH, True):
-        pass
+        if time.monotonic() > deadline:
+            log.warning("spam scoring at the sync stopped box_id=%s reason='over sync_score_s': the rest waits",
+                        box_id)
+            return
     if not found[1]:
         with engine.begin() as db:
             settled = db.execute(deliveries.update().where(deliveries.c.box_id == box_id, UNSCORED)

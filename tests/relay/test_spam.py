@@ -23,8 +23,8 @@ MARIE = "marie@goma.relay.test"
 
 
 @pytest.fixture
-def relay_overrides(spamd):
-    return {"spam_host": spamd.host, "spam_port": spamd.port}
+def relay_overrides(spamd, request):
+    return {"spam_host": spamd.host, "spam_port": spamd.port, **getattr(request, "param", {})}
 
 
 def of_kind(records, kind):
@@ -153,3 +153,16 @@ async def test_the_background_scores_mail_as_it_arrives_once_for_each_box(relay,
     for box in (goma, bukavu):
         _, records = await box.receive(tmp_path)
         assert [(type(r).__name__, r.subject) for r in records] == [("HeldRecord", "You won")]
+
+
+@pytest.mark.parametrize("relay_overrides", [{"spam_sync_score_s": 0}], indirect=True)
+@pytest.mark.gen_test(timeout=90)
+async def test_a_sync_scores_for_a_bounded_time_and_the_rest_comes_scored_at_the_next(relay, tmp_path):
+    box = await relay.register("goma")
+    for index in range(scoring.BATCH + 1):
+        await deliver(relay, MARIE, subject=f"News {index}", body=f"Issue {index} of the newsletter.")
+
+    _, records = await box.receive(tmp_path)  # one batch scored, then the time is up: it waits
+    assert len(of_kind(records, MessageRecord)) == scoring.BATCH
+    _, records = await box.receive(tmp_path)
+    assert [m.subject for m in of_kind(records, MessageRecord)] == [f"News {scoring.BATCH}"]
