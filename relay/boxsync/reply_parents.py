@@ -108,8 +108,8 @@ class Parents:
     def _delivered(self, column, *where):
         query = (sa.select(inbound.c.id, _head(column)).join(deliveries, deliveries.c.inbound_id == inbound.c.id)
                  .where(deliveries.c.box_id == self._box_id, *where).order_by(inbound.c.id.desc()))
-        if self._acked_since is not None:
-            query = query.where(deliveries.c.delivered_at >= self._acked_since)
+        if self._acked_since is not None:  # acked, not marked done by an operator's mail drop
+            query = query.where(deliveries.c.delivered_at >= self._acked_since, deliveries.c.dropped_at.is_(None))
         return query
 
     def _sent(self):
