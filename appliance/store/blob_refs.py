@@ -11,8 +11,8 @@ Up: a forward (or reply) carrying an attachment that came through the relay name
 without its bytes while the relay still keeps it: ``[retention] keep_days`` after the box's
 ack, a figure each sync answer gives.  The box counts from when it received the attachment
 (before its ack) and leaves a day's margin for an upload handed over later.  Should the
-relay hold it no longer, it refuses the upload for now with the digests (``unheld``): they
-go again with their bytes at the next sync.
+relay hold it no longer, the answer that takes the upload over names the message
+(``resend``): it goes again with its bytes at the next sync, the mail beside it sent.
 """
 
 import time
@@ -21,7 +21,6 @@ import sqlalchemy as sa
 
 from appliance.store import boxinfo, outbox
 from appliance.store.other_address_flags import ORIGIN_PREFIX
-from appliance.store.messages import QUEUED
 from appliance.store.tables import attachments, messages, missing_blobs, relay_blobs
 
 KEEP_DAYS = "relay_keep_days"  # box_state: what the relay's last sync answer said
@@ -125,15 +124,15 @@ def reported(conn, ids, now=None):
                      .values(reported_at=int(time.time()) if now is None else now))
 
 
-def not_held(store, conn, sha_hexes):
-    """The relay holds these no longer: the next upload carries their bytes.  Queued mail with
-    one the box lacks too cannot go: it fails, saying so.  Returns how many messages failed."""
-    if not sha_hexes:
+def send_again(store, conn, uids):
+    """The relay took these messages over but for the attachments they name by reference, which
+    it holds no longer: back to the outbox, to go with their bytes at the next sync.  One whose
+    file the box lacks too cannot go: it fails, saying so.  Returns how many go again."""
+    if not uids:
         return 0
-    conn.execute(relay_blobs.delete().where(relay_blobs.c.sha256.in_(sha_hexes)))
-    lost = [sha_hex for sha_hex in sha_hexes if not store.attachment_files.has(sha_hex)]
-    if not lost:
-        return 0
-    uids = conn.execute(sa.select(messages.c.uid).join(attachments, attachments.c.message_id == messages.c.id)
-                        .where(messages.c.state == QUEUED, attachments.c.sha256.in_(lost))).scalars().all()
-    return outbox.mark_failed(conn, set(uids), "an attachment of it is no longer on the box nor on the relay")
+    rows = conn.execute(sa.select(messages.c.uid, attachments.c.sha256).join(
+        attachments, attachments.c.message_id == messages.c.id).where(messages.c.uid.in_(list(uids)))).all()
+    conn.execute(relay_blobs.delete().where(relay_blobs.c.sha256.in_(sorted({row.sha256 for row in rows}))))
+    lost = {row.uid for row in rows if not store.attachment_files.has(row.sha256)}
+    again = outbox.requeue(conn, uids)
+    return again - outbox.mark_failed(conn, lost, "an attachment of it is no longer on the box nor on the relay")

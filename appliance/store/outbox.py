@@ -33,6 +33,11 @@ def mark_uploaded(conn, uids):
     _set_state(conn, uids, UPLOADED, "", [QUEUED])
 
 
+def requeue(conn, uids):
+    """The relay took these messages over but asks for them again (store.blob_refs): back in the outbox."""
+    return _set_state(conn, uids, QUEUED, "", [UPLOADED])
+
+
 def mark_failed(conn, uids, reason):
     """The relay refused these messages for good: they leave the outbox, failed, and say why."""
     return _set_state(conn, uids, FAILED, reason, [QUEUED])

@@ -57,7 +57,6 @@ class Refusal:
     name: str
     error: str
     permanent: bool = False
-    unheld: list = field(default_factory=list)  # hex digests it named that the relay does not hold
 
 
 @dataclass
@@ -71,6 +70,7 @@ class Answer:
     account_key: str | None = None
     upload_error: str | None = None  # why the relay gave no upload slot (e.g. the box's quota)
     keep_days: int | None = None  # how long after an ack the relay keeps mail (store.blob_refs)
+    resend: list = field(default_factory=list)  # uids taken over but to send again with their bytes
 
     @classmethod
     def parse(cls, document):
@@ -80,11 +80,12 @@ class Answer:
                        upload=_slot(document.get("upload")),
                        accepted=[_text(name) for name in _items(document.get("accepted") or [], "accepted")],
                        rejected=[Refusal(_text(r["name"]), _text(r.get("error", ""))[:MAX_REASON],
-                                         r.get("permanent") is True, _digests(r.get("unheld", [])))
+                                         r.get("permanent") is True)
                                  for r in _items(document.get("rejected") or [], "rejected")],
                        account_key=document.get("account_key"),
                        upload_error=_text(document["upload_error"])[:MAX_REASON] if "upload_error" in document else None,
-                       keep_days=_size(document["keep_days"]) if "keep_days" in document else None)
+                       keep_days=_size(document["keep_days"]) if "keep_days" in document else None,
+                       resend=[_text(uid) for uid in _items(document.get("resend") or [], "resend")])
         except (KeyError, TypeError, AttributeError) as error:
             raise RelayError(f"the relay's sync answer is not one: {error!r}", True) from None
 
@@ -99,14 +100,6 @@ def _text(value):
     if not isinstance(value, str):
         raise TypeError(f"{type(value).__name__} where text was expected")
     return value
-
-
-def _digests(value):
-    """Hex sha256 digests, as the box's attachment files name them."""
-    digests = [_text(d) for d in _items(value, "unheld")]
-    if not all(len(d) == 64 and all(c in "0123456789abcdef" for c in d) for d in digests):
-        raise TypeError("'unheld' holds something other than sha256 digests")
-    return digests
 
 
 def _size(value):

@@ -89,7 +89,7 @@ class Handshake:
             if answer.account_key is not None and not sync_state.save_account_key(conn, answer.account_key):
                 log.error("the relay sent an account key that is not one: ignored")
         if upload and upload.name in answer.accepted:
-            return await asyncio.to_thread(self._uploaded, upload)
+            return await asyncio.to_thread(self._uploaded, upload, answer.resend)
         for refusal in answer.rejected:
             if upload and refusal.name == upload.name:
                 return await asyncio.to_thread(self._refused, upload, refusal)
@@ -135,9 +135,10 @@ class Handshake:
         self._save_upload(upload)
         return True
 
-    def _uploaded(self, upload):
+    def _uploaded(self, upload, resend=()):
         with self.store.write() as conn:
             sync_state.upload_taken(conn, upload.contents)
+            blob_refs.send_again(self.store, conn, set(resend) & set(upload.contents.uids))  # with the bytes
             sync_state.save_upload(conn, None)
         self.tally.messages_up += len(upload.contents.uids)
         Path(upload.path).unlink(missing_ok=True)
@@ -154,7 +155,6 @@ class Handshake:
             else:
                 log.warning("the relay could not take upload %s yet: %s; it is packed again next time",
                             upload.name, refusal.error)
-                blob_refs.not_held(self.store, conn, refusal.unheld)  # their bytes go next time
             sync_state.save_upload(conn, None)
         Path(upload.path).unlink(missing_ok=True)
         return None

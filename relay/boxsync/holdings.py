@@ -11,9 +11,11 @@ deliveries it carried, records or attachments or what the box asked for; the upl
 messages) while retention keeps them.
 
 Trusting no box: a box names blobs by digest, and the relay looks for one only among that
-box's own pouches, so a digest of another box's mail is simply unknown here.  A box that
-lost a file says so (``missing`` in its sync request): the relay forgets the box holds it
-and sends the bytes again.
+box's own pouches, so a digest of another box's mail is simply unknown here.  A message
+naming one the relay does not hold is held back, never sent without it, and the box sends
+it again with the bytes (``resend`` in the answer that takes its upload over); the mail
+beside it goes on.  A box that lost a file says so (``missing`` in its sync request): the
+relay forgets the box holds it and sends the bytes again.
 """
 
 import logging
@@ -30,10 +32,11 @@ from relay.schema import box_blobs, deliveries, inbound, outbound, pouches, requ
 log = logging.getLogger(__name__)
 
 OFFERED = "offered"  # packing.OFFERED (packing imports this module)
+RESEND = "resend"  # an outbound row: a message named blobs by reference the relay does not hold for its box
 
 
 class Unresolved(Exception):
-    """An upload names attachments without their bytes that the relay holds for no pouch of its box."""
+    """A message names attachments by reference that the relay holds for no pouch of its box."""
 
     def __init__(self, digests):
         self.digests = sorted(digests)
@@ -188,15 +191,33 @@ def _by_reference(message):
     return message.extra.get(BY_REFERENCE) is True
 
 
-def lacking(engine, box, upload):
-    """The digests the upload's new messages name by reference that the relay holds for no
-    pouch of this box (takeover refuses the upload for now: the box sends them)."""
+def queued(db, box_id, record_id):
+    """Whether the box's message ``record_id`` is queued already (queue.exists); one held back
+    for its bytes (RESEND) is not: it comes again now, its row goes."""
+    db.execute(outbound.delete().where(outbound.c.box_id == box_id, outbound.c.record_id == record_id,
+                                       outbound.c.state == RESEND))
+    return queue.exists(db, box_id, record_id)
+
+
+def hold_back(db, box, pouch_name, record_id, error):
+    """Message ``record_id`` of upload ``pouch_name`` names by reference blobs the relay does not
+    hold for this box: not sent; the answer that takes the upload over asks the box to send it
+    again with the bytes (``held_back``)."""
+    log.warning("upload message held back box=%s pouch=%s id=%r: %s", box.name, pouch_name, record_id[:80], error)
+    now = int(time.time())
+    db.execute(outbound.insert().values(
+        box_id=box.id, record_id=record_id, pouch_name=pouch_name, payload=b"", recipients="[]", size=0,
+        state=RESEND, last_error=str(error)[:1000], next_attempt_at=now, created_at=now, done_at=now))
+
+
+def held_back(engine, box, pouch_names):
+    """The record ids of the messages of these uploads the box is to send again with their bytes."""
+    if not pouch_names:
+        return []
     with engine.connect() as db:
-        named = set()
-        for message in upload.messages:
-            if _by_reference(message) and not queue.exists(db, box.id, message.id):
-                named |= {a.sha256 for a in message.attachments if a.sha256 not in upload.blobs}
-        return {digest for digest in named if not _sources(db, box.id, digest.hex())}
+        return db.execute(sa.select(outbound.c.record_id).where(
+            outbound.c.box_id == box.id, outbound.c.pouch_name.in_(pouch_names), outbound.c.state == RESEND,
+        ).order_by(outbound.c.id)).scalars().all()
 
 
 def _payloads(db, box_id, pouch_name):
@@ -226,7 +247,7 @@ def bytes_held(db, box_id, digest):
 def complete(db, box_id, message, blobs):
     """``blobs`` ({sha256: bytes} that the upload carried for ``message``) with the bytes of
     the attachments it names only, from what the relay holds for this box.  One not there:
-    Unresolved if the message names it by reference (takeover's transaction is then undone);
+    Unresolved if the message names it by reference (takeover holds it back, hold_back);
     else it stays missing and the message fails alone when it is turned into mail."""
     for digest in {a.sha256 for a in message.attachments} - set(blobs):
         found = bytes_held(db, box_id, digest)

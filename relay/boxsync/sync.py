@@ -182,8 +182,6 @@ async def handle(engine, store, settings, box, request):
         except takeover.TakeoverError as error:  # for good once rejected; else the box packs it again
             reason = await asyncio.to_thread(rejection, engine, box, name)
             rejected.append({"name": name, "error": reason or str(error), "permanent": reason is not None})
-            if error.unheld:  # named without their bytes, not held for this box: the box sends them
-                rejected[-1]["unheld"] = [digest.hex() for digest in error.unheld]
     upload = upload_error = None
     if size is not None:
         try:
@@ -200,6 +198,8 @@ async def handle(engine, store, settings, box, request):
              len(acked), len(accepted), len(rejected), len(downloads), upload is not None)
     answer = {"upload": upload, "downloads": downloads, "accepted": accepted, "rejected": rejected,
               "keep_days": settings.retention.keep_days}  # how long after an ack the box may name a blob
+    if resend := await asyncio.to_thread(holdings.held_back, engine, box, accepted):
+        answer["resend"] = resend  # taken over but for these: the box sends them again with their bytes
     if upload_error:
         answer["upload_error"] = upload_error
     if request.get("want_account_key") is True:  # a box registered before accounts existed

@@ -47,7 +47,6 @@ log = logging.getLogger(__name__)
 
 UP = "up"
 EXPECTED, TAKEN, REJECTED = "expected", "taken", "rejected"
-RESEND = "resend"  # it named blobs the relay does not hold for its box: the box packs it again with them
 MAX_RECORD_ID = 255  # outbound.record_id
 MAX_STATUS_ID = 1000  # records_owed.subject: a longer id is nothing a box could match; logged only
 # Records of one upload (messages, blob chunks, accounts, flags): far more than a pouch of the
@@ -57,12 +56,7 @@ SPILL_FOLDER = "takeover"  # in the relay's data_dir: never a tmpfs that would h
 
 
 class TakeoverError(Exception):
-    """The pouch cannot be taken over (yet, or at all); ``unheld``: the digests it names without
-    their bytes that the relay does not hold for its box."""
-
-    def __init__(self, message, unheld=()):
-        super().__init__(message)
-        self.unheld = list(unheld)
+    """The pouch cannot be taken over (yet, or at all)."""
 
 
 @dataclass(frozen=True)
@@ -262,7 +256,7 @@ def take(engine, box, name, upload, relay_domain):
             _refuse(db, box, name, record_id, reason)
         fresh, parents = 0, reply_parents.Parents(db, box.id)
         for packed in upload.messages:
-            if queue.exists(db, box.id, packed.id):
+            if holdings.queued(db, box.id, packed.id):
                 continue
             fresh += 1
             message, reason = reply_parents.expanded_up(parents, packed)  # a reply packed against its parent
@@ -271,7 +265,12 @@ def take(engine, box, name, upload, relay_domain):
             if reason:
                 _refuse(db, box, name, message.id, reason)
             else:
-                _queue_one(db, box, name, message, holdings.complete(db, box.id, message, upload.blobs_of(message)))
+                try:
+                    blobs = holdings.complete(db, box.id, message, upload.blobs_of(message))
+                except holdings.Unresolved as error:  # named by reference, not held for this box
+                    holdings.hold_back(db, box, name, message.id, error)
+                else:
+                    _queue_one(db, box, name, message, blobs)
         holdings.uploaded(db, box.id, name, [digest for digest, blob in upload.blobs.items() if blob.path])
     return fresh
 
@@ -303,19 +302,18 @@ def _queue_one(db, box, name, message, blobs):
     queue.enqueue(db, box.id, message.id, name, payload.pack(message, blobs), remote)
 
 
-def reject(engine, box, name, error, state=REJECTED):
+def reject(engine, box, name, error):
     with engine.begin() as db:
         db.execute(pouches.update().where(
             pouches.c.name == name, pouches.c.box_id == box.id, pouches.c.state == EXPECTED,
-        ).values(state=state, error=str(error)[:1000], done_at=int(time.time())))
+        ).values(state=REJECTED, error=str(error)[:1000], done_at=int(time.time())))
 
 
-async def _refuse_upload(engine, store, box, name, error, state=REJECTED):
-    """Reject upload ``name`` and delete its bytes: nothing the relay refused stays on its disk.
-    RESEND: for now only, the box sends its mail again with the bytes ``error`` names."""
-    await asyncio.to_thread(reject, engine, box, name, error, state)
+async def _refuse_upload(engine, store, box, name, error):
+    """Reject upload ``name`` and delete its bytes: nothing the relay refused stays on its disk."""
+    await asyncio.to_thread(reject, engine, box, name, error)
     await store.delete(name)
-    raise TakeoverError(f"{name}: {error}", getattr(error, "digests", ()))
+    raise TakeoverError(f"{name}: {error}")
 
 
 def state_of(engine, box, name):
@@ -356,12 +354,7 @@ async def take_over(engine, store, settings, box, name):
         for reason in upload.skipped:
             log.warning("upload record skipped box=%s pouch=%s reason=%r", box.name, name, reason)
         try:
-            if unheld := await asyncio.to_thread(holdings.lacking, engine, box, upload):
-                raise holdings.Unresolved(unheld)
             new = await asyncio.to_thread(take, engine, box, name, upload, settings.relay.domain)
-        except holdings.Unresolved as error:  # checked first; raised by take too if retention cleared one since
-            log.warning("upload refused for now box=%s pouch=%s: %s", box.name, name, error)
-            await _refuse_upload(engine, store, box, name, error, RESEND)
         finally:
             upload.messages.close()
     if new is not None:  # taken now: its verdicts train the box's filter (spamd, after the commit)
