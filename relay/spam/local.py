@@ -11,6 +11,7 @@ them as root), which then owns the state folder.
 
 import os
 import pwd
+import shutil
 import signal
 import socket
 import subprocess
@@ -40,9 +41,10 @@ def free_port(host="127.0.0.1"):
 
 
 class LocalSpamd:
-    def __init__(self, root, host, port, process, log_path):
+    def __init__(self, root, host, port, process, log_path, temporary=False):
         self.root, self.host, self.port = Path(root), host, port
         self.process, self.log_path = process, log_path
+        self.temporary = temporary  # a folder start() made: removed by stop()
 
     @property
     def client(self):
@@ -56,7 +58,8 @@ class LocalSpamd:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
     def stop(self):
-        """Stop spamd and its children (its process group, which this started)."""
+        """Stop spamd and its children (its process group, which this started); a temporary
+        state folder goes too."""
         if self.process.poll() is None:
             self.process.terminate()
             try:
@@ -70,6 +73,8 @@ class LocalSpamd:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 break
             time.sleep(0.05)
+        if self.temporary:
+            shutil.rmtree(self.root, ignore_errors=True)
 
 
 def _group_alive(group):
@@ -103,9 +108,8 @@ def start(root=None, host="127.0.0.1", port=0):
     """Start a spamd keeping its state in ``root`` (a new temporary folder if None, or if
     ``nobody`` could not reach it); returns a LocalSpamd once it answers."""
     user, uid, gid = _runs_as()
-    if root is None or (os.geteuid() == 0 and not _reachable_by_others(root)):
-        root = tempfile.mkdtemp(prefix="mailpouch-spamd-")
-    root = Path(root)
+    temporary = root is None or (os.geteuid() == 0 and not _reachable_by_others(root))
+    root = Path(tempfile.mkdtemp(prefix="mailpouch-spamd-") if temporary else root)
     root.mkdir(parents=True, exist_ok=True)
     os.chmod(root, 0o755)  # spamd's user (nobody, under root) reaches its folders through it
     for folder in (root / "users", root / "home"):
@@ -117,7 +121,7 @@ def start(root=None, host="127.0.0.1", port=0):
     with open(log_path, "ab") as log:
         process = subprocess.Popen(command(root, host, port, user), stdout=log, stderr=subprocess.STDOUT,
                                    stdin=subprocess.DEVNULL, start_new_session=True)
-    spamd = LocalSpamd(root, host, port, process, log_path)
+    spamd = LocalSpamd(root, host, port, process, log_path, temporary)
     _wait_until_up(spamd)
     return spamd
 

@@ -8,7 +8,6 @@ Bayes databases outlive a test: a test that trains names a box of its own.
     spamd.host, spamd.port, spamd.client.check(raw, "goma"), spamd.learnt("goma")  # {"nspam": .., "nham": ..}
 """
 
-import shutil
 import subprocess
 
 import pytest
@@ -36,13 +35,12 @@ class Spamd(local.LocalSpamd):
 def start(root=None):
     """A running Spamd (its state in ``root``, or a new temporary folder); ``stop()`` it."""
     started = local.start(root)
-    return Spamd(started.root, started.host, started.port, started.process, started.log_path)
+    return Spamd(started.root, started.host, started.port, started.process, started.log_path, started.temporary)
 
 
-def stop(spamd, remove=True):
+def stop(spamd):
+    """Stop it; its state goes with it when start() made its folder."""
     spamd.stop()
-    if remove:
-        shutil.rmtree(spamd.root, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
