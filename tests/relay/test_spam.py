@@ -24,7 +24,7 @@ MARIE = "marie@goma.relay.test"
 
 @pytest.fixture
 def relay_overrides(spamd, request):
-    return {"spam_host": spamd.host, "spam_port": spamd.port, **getattr(request, "param", {})}
+    return {"spam_enabled": True, "spam_host": spamd.host, "spam_port": spamd.port, **getattr(request, "param", {})}
 
 
 def of_kind(records, kind):

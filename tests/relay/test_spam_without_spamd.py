@@ -17,7 +17,7 @@ from tests.relay.test_spam import MARIE, of_kind
 
 @pytest.fixture
 def relay_overrides():
-    return {"spam_port": local.free_port(), "spam_timeout_s": 2}  # nothing listens there
+    return {"spam_enabled": True, "spam_port": local.free_port(), "spam_timeout_s": 2}  # nothing listens there
 
 
 async def scored(relay, subject, spam_score=None):

@@ -19,7 +19,7 @@ ASKED = "asked for, coming with the next sync"
 
 @pytest.fixture
 def relay_overrides(relay_overrides, spamd):
-    return {**relay_overrides, "spam_host": spamd.host, "spam_port": spamd.port}
+    return {**relay_overrides, "spam_enabled": True, "spam_host": spamd.host, "spam_port": spamd.port}
 
 
 def subjects(rows):
