@@ -135,7 +135,7 @@ def _coming(db, box_id, sha_hex):
 
 def _delivery(db, box_id, record_id):
     """The id of the box's delivery of the message with record id ``record_id``, while the relay keeps its bytes."""
-    if not record_id.isdigit() or len(record_id) > 18:
+    if not (record_id.isascii() and record_id.isdigit()) or len(record_id) > 18:
         return None
     return db.execute(sa.select(deliveries.c.id).join(inbound, inbound.c.id == deliveries.c.inbound_id).where(
         deliveries.c.box_id == box_id, deliveries.c.inbound_id == int(record_id),

@@ -197,7 +197,7 @@ async def test_a_box_saying_it_lost_another_boxs_attachment_gets_nothing(relay, 
     [received] = _attachments(goma, "The report")
     relay_id = goma.message(received["message_id"])["origin_id"].removeprefix("relay:")
     bukavu = await relay.register("bukavu")
-    missing = [{"message": relay_id, "sha256": SHA}]
+    missing = [{"message": relay_id, "sha256": SHA}, {"message": "²", "sha256": SHA}]  # goma's; not an id
     response = await relay.post_json("/api/v1/sync", {"received": [], "missing": missing}, bukavu.token)
     assert response.code == 200, response.body
     assert json.loads(response.body)["downloads"] == []  # no pouch, let alone one with the bytes
