@@ -229,9 +229,11 @@ def _payloads(db, box_id, pouch_name):
         row = db.execute(sa.select(inbound.c.prepared, inbound.c.raw, inbound.c.mail_from, inbound.c.received_at)
                          .where(inbound.c.id == inbound_id)).one()
         yield row.prepared or preparation.prepare(row.raw, inbound_id, row.mail_from, row.received_at)
-    yield from db.execute(sa.select(outbound.c.payload).where(
-        outbound.c.box_id == box_id, outbound.c.pouch_name == pouch_name,
-        sa.func.length(outbound.c.payload) > 0)).scalars().all()
+    up = sa.select(outbound.c.id).where(outbound.c.box_id == box_id, outbound.c.pouch_name == pouch_name,
+                                        sa.func.length(outbound.c.payload) > 0)
+    for outbound_id in db.execute(up).scalars().all():
+        if data := db.execute(sa.select(outbound.c.payload).where(outbound.c.id == outbound_id)).scalar():
+            yield data  # not sent meanwhile (its payload goes then)
 
 
 def bytes_held(db, box_id, digest):

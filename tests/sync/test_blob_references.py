@@ -145,6 +145,25 @@ async def test_an_attachment_asked_for_then_forwarded_uploads_a_reference(relay,
     assert _sent_attachment(relay) == ("report.pdf", REPORT)
 
 
+@pytest.mark.gen_test(timeout=90)
+async def test_a_reference_to_the_boxs_own_upload_still_queued_is_resolved_from_it(relay, make_box):
+    goma = await make_box("goma")
+    marie = goma.user("marie")
+    goma.send(marie, ["friend@example.com"], "The report", files=[("report.pdf", "application/pdf", REPORT)])
+    first = await goma.sync()
+    assert first.ok and first.blob_bytes_up > len(REPORT), first.error
+    with goma.store.write() as conn:  # a box that counts its own upload as held (the relay keeps it queued)
+        conn.execute(relay_blobs.insert().values(sha256=SHA, received_at=int(time.time())))
+    goma.send(marie, ["other@example.com"], "The report, again", files=[("report.pdf", "application/pdf", REPORT)])
+    second = await goma.sync()
+    assert second.ok and second.messages_up == 1 and second.blob_bytes_up < FEW_KB, second.error
+    await relay.send_all()
+    sent = [email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+            for path in relay.settings.sent_folder.glob("*.eml")]
+    assert sorted(mail["Subject"] for mail in sent) == ["The report", "The report, again"]
+    assert all([part.get_content() for part in mail.iter_attachments()] == [REPORT] for mail in sent)
+
+
 @pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
 @pytest.mark.gen_test(timeout=90)
 async def test_a_box_naming_another_boxs_attachment_gets_a_refusal_not_the_bytes(relay, make_box):
