@@ -49,6 +49,12 @@ def relay_keeps(store, digest):
         return relay_holds(conn, digest.hex())
 
 
+def kept(store, records):
+    """The digests of the attachments of ``records`` an upload names without their bytes."""
+    digests = {attachment.sha256 for record in records for attachment in record.attachments}
+    return {digest for digest in digests if relay_keeps(store, digest)}
+
+
 def arrived(store, conn, records, blobs, now=None):
     """After a pouch's import (its transaction): the attachments of its messages the box now
     has, the relay has too; those the box lacks that are not placeholders are missing, unless

@@ -12,21 +12,22 @@ from appliance.store.sync_state import Contents
 RECIPIENT = "relay"
 
 
-def size_of(record):
-    return len(record.body.encode()) + sum(attachment.size for attachment in record.attachments)
+def size_of(record, kept=frozenset()):
+    """Bytes ``record`` costs an upload; attachments in ``kept`` (the relay holds them) none."""
+    return len(record.body.encode()) + sum(a.size for a in record.attachments if a.sha256 not in kept)
 
 
-def within_budget(records, budget):
+def within_budget(records, budget, kept=frozenset()):
     """Text first (messages without attachments, then the smaller), oldest first among
     equals, as many as ``budget`` bytes hold (0: no budget); the rest wait for the next
     sync, still in the Outbox.  A message bigger than the whole budget goes alone."""
     if not budget:
         return records
     chosen, total = [], 0
-    for record in sorted(records, key=lambda r: (bool(r.attachments), size_of(r))):
-        if total + size_of(record) <= budget or not chosen:
+    for record in sorted(records, key=lambda r: (bool(r.attachments), size_of(r, kept))):
+        if total + size_of(record, kept) <= budget or not chosen:
             chosen.append(record)
-            total += size_of(record)
+            total += size_of(record, kept)
     return chosen
 
 
@@ -34,7 +35,8 @@ def pack(store, path, sender, budget=0):
     """Write a pouch at ``path`` of queued mail (within ``budget`` bytes), account records,
     flag records and the small records of ``relay_requests``; returns the
     ``sync_state.Contents`` it holds, or None when the relay is owed nothing."""
-    records = within_budget(store.outbox(), budget)
+    queued = store.outbox()
+    records = within_budget(queued, budget, blob_refs.kept(store, queued) if budget else frozenset())
     with store.read() as conn:
         accounts, versions = other_address_records.pending(conn)
         flags, flag_ids = other_address_flags.pending(conn)

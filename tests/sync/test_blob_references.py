@@ -15,7 +15,7 @@ import pytest
 import sqlalchemy as sa
 
 from appliance.store import blob_refs, messages, placeholders
-from appliance.store.messages import FAILED, INBOX, QUEUED, SENT
+from appliance.store.messages import FAILED, INBOX, QUEUED, SENT, UPLOADED
 from appliance.store.tables import attachments, relay_blobs
 from appliance.store.tables import messages as messages_table
 from relay.schema import outbound
@@ -241,3 +241,18 @@ async def test_a_message_whose_file_is_gone_fails_alone(relay, make_box):
     assert bukavu.message(fine_id)["state"] == SENT
     lost = bukavu.message(lost_id)
     assert lost["state"] == FAILED and "is missing" in lost["state_reason"]
+
+
+@pytest.mark.gen_test(timeout=90)
+async def test_a_forward_by_reference_costs_the_sync_budget_no_attachment_bytes(relay, make_box):
+    goma = await make_box("goma", budget_bytes=30_000)
+    marie = goma.user("marie")
+    await _report_mail(relay, "marie@goma.relay.test", "The report")
+    while not goma.store.attachment_files.has(SHA):  # a pouch at a time over the budget
+        assert (await goma.sync()).ok
+    [received] = _attachments(goma, "The report")
+    forward_id = _forward(goma, marie, received)
+    note_id = goma.send(marie, ["friend@example.com"], "A note", body="Sent you the report.")
+    up = await goma.sync()
+    assert up.ok and up.messages_up == 2 and up.blob_bytes_up < FEW_KB, up.error  # both fit the budget
+    assert (goma.message(forward_id)["state"], goma.message(note_id)["state"]) == (UPLOADED, UPLOADED)
