@@ -177,7 +177,6 @@ box_blobs = sa.Table(
     sa.Index("box_blobs_pouch", "pouch_name"),
 )
 
-
 # Messages boxes sent, one row per (box, record id): a repeated upload cannot add a second.
 outbound = sa.Table(
     "outbound", metadata,
