@@ -77,10 +77,9 @@ class Withholding:
         if not isinstance(record, BlobRecord):
             return self._writer.add(record)
         carried = not self._held(record.sha256)
-        if carried:
-            self._writer.add(record)
-        self._note(record.sha256, carried)
-        return None
+        added = self._writer.add(record) if carried else False  # as PouchWriter.add: False, not written
+        self._note(record.sha256, carried)  # once the writer took it: a blob it refused is not noted
+        return added
 
     def unheld(self, blobs):
         """``blobs`` ({sha256: bytes}) but those the box holds, noted as left out: what a
