@@ -644,17 +644,19 @@ def candidates(batches, mails):
     """What further ideas would save on the pouch as shipped (batch 50, payload only), in
     B/email (negative: smaller), text-only and all-in; none of these is in the format."""
     parents = held_parents(mails)
-    ideas = {
+    ideas = {  # a shape, or a function of the batch giving its shape
         "replies packed against their parent, as if the box held every other measured message":
-            lambda r: replies.compress(r, parents[r.id]) if r.id in parents else r,
+            functools.partial(packed_replies, parents),
         "HTML bodies' whitespace collapsed": _collapsed_whitespace,
         "text bodies without their quoted lines (lossy: the box shows them)": _unquoted,
         "no Message-ID, In-Reply-To or References (the most short references could save)":
             without("message_id", "threading"),
     }
     base = {kind: per_email(batches, lambda b: pouch_payload(b, kind == "text")) for kind in ("text", "all")}
+    def shaped(shape, batch):
+        return shape(batch) if isinstance(shape, functools.partial) else shape
     return {idea: {f"{kind}_bytes_per_email": round(per_email(
-        batches, lambda b: pouch_payload(b, kind == "text", shape=shape)) - base[kind], 1) for kind in base}
+        batches, lambda b: pouch_payload(b, kind == "text", shape=shaped(shape, b))) - base[kind], 1) for kind in base}
         for idea, shape in ideas.items()}
 
 
@@ -663,6 +665,17 @@ def held_parents(mails):
     by_message_id = {m.record.message_id: m.record for m in mails if m.record.message_id}
     found = {m.record.id: by_message_id.get(replies.parent_id(m.record)) for m in mails}
     return {rid: parent for rid, parent in found.items() if parent is not None and parent.id != rid}
+
+
+def packed_replies(parents, batch):
+    """A shape packing each reply of ``batch`` against its parent (``parents``) when it pays,
+    but never against a parent in the same pouch (its stream has the parent already)."""
+    here = {m.record.message_id for m in batch}
+
+    def shape(record):
+        parent = parents.get(record.id)
+        return record if parent is None or parent.message_id in here else replies.compress(record, parent)
+    return shape
 
 
 def _collapsed_whitespace(record):
@@ -1004,17 +1017,25 @@ def _photo_figures(photo_mails, deliveries):
             "long_side_min_px": min(sides), "long_side_max_px": max(sides)}
 
 
-def reply_ratio(mails):
-    """Text-only pouch bytes of the replies whose parent is among ``mails``, each body packed
-    against its parent's (pouch.replies, as when the reader holds the parent), over without."""
+def reply_ratio(batches, mails):
+    """What the replies of mixed batches cost with their body packed against a parent the box
+    holds (pouch.replies: a parent among the other measured mail, never one in the same pouch,
+    as the relay packs) over what they cost plain; a reply's cost is what it adds to its pouch."""
     parents = held_parents(mails)
-    answering = [m for m in mails if m.record.id in parents]
-    if not answering:
-        return None, "no reply with its parent among the messages"
-    plain = pouch_payload(answering, True)
-    packed = pouch_payload(answering, True, shape=lambda r: replies.compress(r, parents[r.id]))
-    return {"replies": len(answering), "bytes_per_reply": round(plain / len(answering)),
-            "packed_bytes_per_reply": round(packed / len(answering)), "ratio": round(packed / plain, 3)}, None
+    plain = packed = count = 0
+    for batch in batches:
+        shape = packed_replies(parents, batch)
+        answering = {m.record.id for m in batch if shape(m.record) is not m.record}
+        if not answering:
+            continue
+        rest = pouch_payload([m for m in batch if m.record.id not in answering], True)
+        plain += pouch_payload(batch, True) - rest
+        packed += pouch_payload(batch, True, shape=shape) - rest
+        count += len(answering)
+    if not count:
+        return None, "no reply packs against its parent among the messages"
+    return {"replies": count, "bytes_per_reply": round(plain / count), "packed_bytes_per_reply": round(packed / count),
+            "ratio": round(packed / plain, 3)}, None
 
 
 # --- output ---
@@ -1077,7 +1098,8 @@ def print_day(report):
               f"{photo['long_side_min_px']}-{photo['long_side_max_px']} px")
     if "reply_ratio" in report:
         replied = report["replies"]
-        print(f"  replies with their parent as dictionary: {replied['replies']} replies, "
+        print(f"  replies of the batches of {LADDER_BATCH} packed against a parent the box holds: {replied['replies']} "
+              "replies, "
               f"{replied['bytes_per_reply']:,} -> {replied['packed_bytes_per_reply']:,} B "
               f"(ratio {report['reply_ratio']:.3f})")
     for figure, why in report["skipped"].items():
@@ -1121,7 +1143,7 @@ def main(argv=None):
     report["reduce_html"] = reduce_html_timing(mails)
     report["day"], report["photo"], report["skipped"] = day_of_a_box(mails, root, args.quick, args.wallpapers,
                                                                      not args.no_spamd)
-    replied, why = reply_ratio(mails)
+    replied, why = reply_ratio(ladder_batches, mails)
     if replied:
         report["reply_ratio"], report["replies"] = replied.pop("ratio"), replied
     else:
