@@ -55,7 +55,8 @@ def _fail(message):
 
 # Every field is shown, as people read it: addresses as "Name <email>", times in ISO 8601 UTC,
 # digests in hex, other bytes (a blob's data, sealed settings) as their size and sha256.
-TIMES = {"date", "at", "synced_at"}
+TIMES = {"date", "at", "synced_at", "until"}
+DIGESTS = {"sha256", "original_sha256"}  # shown in hex; other bytes by size and digest
 TEXT_SHOWN = 80  # characters of a long text in the table; --json gives it whole
 KIND_WIDTH = max(map(len, wire.NAMES))
 
@@ -108,7 +109,9 @@ def _value(name, value):
     if name in TIMES:
         return _iso(value)
     if isinstance(value, bytes):
-        return value.hex() if name == "sha256" else {"size": len(value), "sha256": hashlib.sha256(value).hexdigest()}
+        if name in DIGESTS or not value:
+            return value.hex()
+        return {"size": len(value), "sha256": hashlib.sha256(value).hexdigest()}
     if isinstance(value, list):
         return [_item(item) for item in value]
     return value

@@ -73,7 +73,7 @@ def test_inspect_json_lists_messages_and_each_attachment_once(packed):
     assert messages["a.eml"]["from"] == ["Amani <amani@example.cd>"]
     assert messages["a.eml"]["date"] == "2023-11-16T09:00:00Z"
     assert [a["name"] for a in messages["team/b.eml"]["attachments"]] == ["minutes.pdf"]
-    assert report["counts"] == {"message": 3, "blob": 1, "status": 0, "account": 0, "account status": 0, "flag": 0}
+    assert report["counts"] == dict.fromkeys(wire.NAMES, 0) | {"message": 3, "blob": 1}
     assert [r["size"] for r in report["records"] if r["kind"] == "blob"] == [len(MINUTES)]
     assert report["header"]["sender"] == "relay"
 
@@ -82,7 +82,8 @@ def test_inspect_prints_a_readable_table(packed):
     pouch, _ = packed
     result = run("inspect", pouch)
     assert result.returncode == 0, result.stderr
-    assert "3 message, 1 blob, 0 status, 0 account, 0 account status, 0 flag; 0 skipped" in result.stdout
+    assert "3 message, 1 blob, 0 status, 0 account, 0 account status, 0 flag, 0 held, 0 request, 0 verdict, " \
+           "0 box settings; 0 skipped" in result.stdout
     assert "subject 'Lunch'" in result.stdout
     assert f"name 'minutes.pdf', type 'application/pdf', size {len(MINUTES):,}" in result.stdout
 
@@ -106,17 +107,23 @@ def test_inspect_json_lists_every_record_of_every_kind_with_all_its_fields(every
     for shown, record in zip(report["records"], records):
         fields = {"sha256", "size"} if isinstance(record, BlobRecord) else {f.rstrip("_") for f in vars(record)}
         assert set(shown) == {"kind"} | fields
-    message, photo, _, status, account, account_status, flag = report["records"]
+    message, photo, _, status, account, account_status, flag, held, request, verdict, box_settings = report["records"]
     assert message["to"] == ["jo@example.org", "Zoé Lumbu <zoe@example.cd>"]
     assert message["body"] == full_message().body and message["extra"] == {"priority": "high"}
     assert message["attachments"][0] == {"name": "photo.png", "type": "image/png", "size": len(PHOTO),
-                                         "sha256": PHOTO_SHA.hex(), "cid": "img1", "inline": True}
+                                         "sha256": PHOTO_SHA.hex(), "cid": "img1", "inline": True, "held": False,
+                                         "preview": "", "original_size": 0, "original_sha256": ""}
     assert photo == {"kind": "blob", "sha256": PHOTO_SHA.hex(), "size": len(PHOTO)}
     assert status == {"kind": "status", "message_id": "m0", "state": "failed", "at": "2023-11-14T22:15:00Z",
                       "reason": "550 mailbox unknown"}
     assert account["sealed"] == {"size": len(ACCOUNT.sealed), "sha256": hashlib.sha256(ACCOUNT.sealed).hexdigest()}
     assert account_status["error"] == "the server refused the password" and account_status["synced_at"] == ""
     assert flag == {"kind": "flag", "message_id": "417", "seen": True, "at": "2023-11-14T22:15:50Z"}
+    assert held["from"] == ["Prize <win@lottery.example>"] and held["score"] == 14.2
+    assert held["until"] == "2023-11-21T22:13:20Z"
+    assert request["what"] == "attachment" and request["sha256"] == REPORT_SHA.hex()
+    assert verdict["spam"] is True and verdict["message_id"] == "91"
+    assert box_settings["user_limits"] == {"zoe@box1.mailpouch.example": 50_000}
 
 
 def test_inspect_prints_one_line_per_record_of_every_kind(every_kind):
@@ -125,7 +132,8 @@ def test_inspect_prints_one_line_per_record_of_every_kind(every_kind):
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
 
-    assert "1 message, 2 blob, 1 status, 1 account, 1 account status, 1 flag; 0 skipped" in lines
+    assert "1 message, 2 blob, 1 status, 1 account, 1 account status, 1 flag, 1 held, 1 request, 1 verdict, " \
+           "1 box settings; 0 skipped" in lines
     assert [line.split("  ")[0].strip() for line in lines[3:]] == [wire.kind_of(r).name for r in records]
     assert "in_reply_to 'prev@example.org'" in lines[3] and "cid 'img1', inline True" in lines[3]
     assert f"sha256 '{REPORT_SHA.hex()}'  size {len(REPORT):,}" in lines[5]

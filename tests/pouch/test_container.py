@@ -11,7 +11,8 @@ import pytest
 from pouch.container import (BadMagic, BlobChunk, CorruptPouch, MalformedHeader, MalformedRecord,
                              PouchError, PouchReader, PouchTooLarge, PouchWriter, TruncatedPouch,
                              UnsupportedVersion, codec, header as pouch_header)
-from pouch.records import (AccountRecord, AccountStatusRecord, Attachment, BlobRecord, FlagRecord, MessageRecord,
+from pouch.records import (REQUEST_ATTACHMENT, AccountRecord, AccountStatusRecord, Attachment, BlobRecord,
+                           BoxSettingsRecord, FlagRecord, HeldRecord, MessageRecord, RequestRecord, VerdictRecord,
                            StatusRecord)
 
 
@@ -73,6 +74,12 @@ def raw_pouch(records, *, declared_raw=None, tail=b""):
 
 ACCOUNT = AccountRecord("a1", "amani@box1.mailpouch.example", "amani@gmail.com", "active", b"\x01sealed")
 ACCOUNT_STATUS = AccountStatusRecord("a1", "error", 1_700_000_120, "the server refused the password")
+HELD = HeldRecord("88", [("Prize", "win@lottery.example")], "You won", 4_210, 14.2, 1_700_000_010,
+                  ["amani@box1.mailpouch.example"], 1_700_604_800)
+REQUEST = RequestRecord(REQUEST_ATTACHMENT, "90", REPORT_SHA, 1_700_000_160, "amani@box1.mailpouch.example")
+VERDICT = VerdictRecord("91", True, 1_700_000_170, "amani@box1.mailpouch.example")
+BOX_SETTINGS = BoxSettingsRecord(6.5, 200_000, {"zoe@box1.mailpouch.example": 50_000}, 1_700_000_180)
+NEWER_KINDS = [HELD, REQUEST, VERDICT, BOX_SETTINGS]
 
 
 def sample_pouch():
@@ -84,6 +91,8 @@ def sample_pouch():
         pouch.add(ACCOUNT)
         pouch.add(ACCOUNT_STATUS)
         pouch.add(FlagRecord("417", True, 1_700_000_150))
+        for record in NEWER_KINDS:
+            pouch.add(record)
     return write_pouch(add, pouch_id="p-1", created=1_700_000_200)
 
 
@@ -100,10 +109,11 @@ def test_every_record_kind_round_trips():
         ACCOUNT,
         ACCOUNT_STATUS,
         FlagRecord("417", True, 1_700_000_150),
+        *NEWER_KINDS,
     ]
     assert (reader.header.pouch_id, reader.header.sender, reader.header.recipient) == ("p-1", "box1", "relay")
     assert reader.header.created == 1_700_000_200
-    assert reader.header.count == 7
+    assert reader.header.count == 7 + len(NEWER_KINDS)
     assert reader.skipped == []
 
 
