@@ -18,3 +18,8 @@ SPAM_THRESHOLD_DEFAULT = 5.0  # SpamAssassin's own required_score
 SPAM_THRESHOLD_MIN, SPAM_THRESHOLD_MAX = 1.0, 20.0
 ATTACHMENT_LIMIT_DEFAULT = 200 * 1024  # bytes: a document or a phone-sized photo comes at once
 ATTACHMENT_LIMIT_MAX = MAX_MESSAGE_BYTES  # 0 (every attachment on request) up to this
+
+# Requests (and verdicts, settings) one upload carries: far more than a box's users ask for between
+# two syncs.  The box packs at most this many, oldest first (the rest ride the next upload); the
+# relay takes at most this many of an upload and refuses the rest with a logged reason.
+MAX_REQUESTS_PER_UPLOAD = 500

@@ -15,6 +15,7 @@ import time
 import msgpack
 import sqlalchemy as sa
 
+from pouch import limits
 from pouch.container import wire
 
 from appliance.store.tables import relay_requests
@@ -53,10 +54,11 @@ def queue(conn, record, now=None):
 
 
 def pending(conn):
-    """(records, row ids) owed to the relay and not yet taken, oldest first."""
+    """(records, row ids) owed to the relay and not yet taken, oldest first, as many as one
+    upload carries (the relay takes no more)."""
     rows = conn.execute(sa.select(relay_requests.c.id, relay_requests.c.record)
                         .where(relay_requests.c.taken_at.is_(None))
-                        .order_by(relay_requests.c.id)).all()
+                        .order_by(relay_requests.c.id).limit(limits.MAX_REQUESTS_PER_UPLOAD)).all()
     return ([wire.decode(msgpack.unpackb(row.record, raw=False)) for row in rows], [row.id for row in rows])
 
 

@@ -19,6 +19,7 @@ import time
 
 import sqlalchemy as sa
 
+from pouch import limits
 from pouch.records import REQUEST_ATTACHMENT, REQUEST_HELD, REQUEST_ORIGINAL, BlobRecord
 from relay import payload, quarantine
 from relay.boxsync import placeholders
@@ -29,9 +30,8 @@ from relay.spam import holding
 log = logging.getLogger(__name__)
 
 MAX_ID_DIGITS = 18  # a relay record id is an inbound id: anything longer is no message here
-# Requests taken from one upload (each reads its message's payload): far more than a box's users
-# ask for between two syncs; the rest are refused, and the box asks again.
-MAX_REQUESTS = 500
+# Requests taken from one upload (each reads its message's payload); the rest are refused.
+MAX_REQUESTS = limits.MAX_REQUESTS_PER_UPLOAD
 # What _payload reads of a delivery's message.
 MESSAGE = (inbound.c.id.label("inbound_id"), inbound.c.prepared, inbound.c.raw, inbound.c.mail_from,
            inbound.c.received_at, inbound.c.cleared_at)
