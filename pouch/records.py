@@ -65,11 +65,6 @@ class MessageRecord:
     automatic: bool = False  # a bounce or auto-reply (multipart/report, Auto-Submitted, MAILER-DAEMON)
     parent: str = ""  # Message-ID of a message the reader holds, whose text compresses this one's body
     packed_body: bytes = b""  # with ``parent``: the body, zstd-compressed with that text as prefix
-    # The record packed against messages the reader holds (pouch.replies): ``packed_against`` names
-    # them by the relay's record id; ``packed`` is one zstd frame of the packed fields (addresses,
-    # subject, ids, body) with their texts as prefix, so what the reader knows costs a back-reference.
-    packed_against: list[str] = field(default_factory=list)
-    packed: bytes = b""
 
 
 @dataclass

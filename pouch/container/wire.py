@@ -39,11 +39,9 @@ class BlobChunk:
     """One piece of a blob, for readers that must not hold a whole blob in memory."""
 
     sha256: bytes
-    size: int  # of the whole blob (as it travels: encoded, when it is)
+    size: int  # of the whole blob
     offset: int
     data: bytes
-    encoding: str = ""  # "" as it is, else a name of pouch.blobs.encodings
-    decoded_size: int = 0  # of an encoded blob, decoded
 
     @property
     def last(self):
@@ -155,8 +153,6 @@ MESSAGE_FIELDS = (
     ("automatic", _flag, False),
     ("parent", _text, ""),
     ("packed_body", _bytes, b""),
-    ("packed_against", _list(_text), []),
-    ("packed", _bytes, b""),
 )
 
 BLOB_FIELDS = (
@@ -164,10 +160,6 @@ BLOB_FIELDS = (
     ("size", _count, _REQUIRED),
     ("offset", _count, _REQUIRED),
     ("data", _bytes, _REQUIRED),
-    # An encoded blob (pouch.blobs.encodings): ``size``, ``offset`` and ``data`` are of the encoded
-    # bytes, ``sha256`` of the blob as decoded, ``decoded_size`` its size.
-    ("encoding", _text, ""),
-    ("decoded_size", _count, 0),
 )
 
 STATUS_FIELDS = (
