@@ -7,7 +7,9 @@ The record then carries ``parent`` (the parent's Message-ID) and
 ``body`` empty.  Both sides derive the dictionary from what each stores of
 the parent alike: its body exactly as its MessageRecord carried it
 (``parent_text``), so the box's stored body and the relay's prepared record
-give the same bytes.
+give the same bytes.  The relay packs mail that answers nothing the box holds
+the same way against the newest message from its sender that the box holds
+(relay.boxsync.reply_parents): ``parent`` names whichever it was.
 
 The frame is the better, for the pouch, of two: zstd's fast strategy leaves
 literals raw, so what the reply adds to the quote stays plain text inside the

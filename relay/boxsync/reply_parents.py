@@ -8,6 +8,14 @@ appliance.store.reply_parents); relay.retention keeps both ``keep_days``.
 The parent's text is its prepared record's body, as the box stored it, or the
 body the box uploaded.
 
+Mail that answers nothing the box holds is packed, the same way, against the
+newest message from the same sender the box holds for sure (``packed_down``):
+a newsletter, a notification or a correspondent's next letter repeats most of
+the last one.  The box reads it as it reads a reply, by that message's
+Message-ID.  Measured on the corpus, batches of 50 mixed mail, the box holding
+the rest: text 485 -> 476 B/email with parents alone, -> 425 with the sender's
+last message besides.
+
 Up, a box's reply names its parent by Message-ID; the relay expands it against
 the same two sources, any delivery to that box whose bytes retention still
 keeps.  A reply that does not expand is refused alone, with the reason.
@@ -42,6 +50,7 @@ DOWN_DAYS = 14  # acked or sent at most this long ago: the box keeps a deleted m
 HEAD_BYTES = 8192  # of a payload: enough for the fields up to its Message-ID
 MESSAGE_ID_FIELD = 9  # in a message's wire array: kind, id, from, to, cc, bcc, reply-to, subject, date, Message-ID
 DELIVERY, UNPREPARED, SENT = "delivery", "unprepared", "sent"
+SENDER_TRIES = 3  # of a sender's newest messages, the first that reads is the one packed against
 # What the packed replies of one upload may expand to in all: the pouch's own stream is capped
 # ([sync] max_upload_expanded_bytes), and a frame naming a big parent must not get round that.
 UPLOAD_EXPANDED_BYTES = 256 * 1024 * 1024
@@ -69,7 +78,44 @@ def message_id_in_mime(head):
     return headers.first_message_id(message.get("message-id"))
 
 
+FROM_FIELD = 2
+
+
+def sender_of(head):
+    """The first From address, lower-cased, in the first bytes of a payload, or None."""
+    unpacker = msgpack.Unpacker(raw=False, strict_map_key=False)
+    unpacker.feed(bytes(head))
+    try:
+        unpacker.read_array_header()
+        if unpacker.read_array_header() <= FROM_FIELD:
+            return None
+        for _ in range(FROM_FIELD):
+            unpacker.skip()
+        found = unpacker.unpack()
+    except (msgpack.OutOfData, ValueError, TypeError):
+        return None
+    return _first_email(found)
+
+
+def sender_in_mime(head):
+    """The first From address, lower-cased, in the first bytes of raw MIME, or None."""
+    message = email.parser.BytesHeaderParser(policy=email.policy.compat32).parsebytes(bytes(head))
+    try:
+        return _first_email([list(pair) for pair in headers.addresses(message.get_all("from"))])
+    except Exception:  # noqa: BLE001 - a From nobody can read names no sender; the mail beside it packs on
+        return None
+
+
+def _first_email(addresses):
+    if isinstance(addresses, list) and addresses and isinstance(addresses[0], list) and len(addresses[0]) == 2 \
+            and isinstance(addresses[0][1], str) and "@" in addresses[0][1]:
+        return addresses[0][1].lower()
+    return None
+
+
 READS = {DELIVERY: message_id_of, UNPREPARED: message_id_in_mime, SENT: message_id_of}
+# Whose mail it is: the box's own sent mail is its users', never a correspondent's last letter.
+SENDERS = {DELIVERY: sender_of, UNPREPARED: sender_in_mime}
 
 
 class Parents:
@@ -78,7 +124,7 @@ class Parents:
     def __init__(self, db, box_id, acked_since=None):
         """``db``: an Engine, or the Connection of a transaction under way (takeover's)."""
         self._db, self._box_id, self._acked_since = db, box_id, acked_since
-        self._index = None
+        self._index = self._by_sender = None
         self.expanded_bytes = 0  # of the replies expanded against them (expanded_up)
 
     def _connect(self):
@@ -96,13 +142,26 @@ class Parents:
         """The newest such body, or None."""
         return next(self.bodies(message_id), None)
 
+    def from_sender(self, address):
+        """(Message-ID, body) of the newest message from ``address`` the box holds, or None."""
+        self._candidates()
+        for message_id, source, row_id in self._by_sender.get(address.lower(), [])[:SENDER_TRIES]:
+            record = self._record(source, row_id)
+            if record is not None and record.message_id == message_id and record.body \
+                    and not replies.is_packed(record):
+                return message_id, record.body
+        return None
+
     def _candidates(self):
         if self._index is None:
-            self._index = {}
+            self._index, self._by_sender = {}, {}
             for source, row_id, head in self._heads():
                 found = READS[source](head)
                 if found:
                     self._index.setdefault(found, []).append((source, row_id))
+                    sender = SENDERS[source](head) if source in SENDERS else None
+                    if sender:
+                        self._by_sender.setdefault(sender, []).append((found, source, row_id))
         return self._index
 
     def _delivered(self, column, *where):
@@ -162,17 +221,22 @@ def _box_of(engine, delivery_id):
 
 
 def packed_down(engine, writer, delivery_id, record, now=None):
-    """``record`` packed against its parent when the box holds it for sure and it pays, else
-    ``record``.  ``writer``: the pouch it goes in (the box's parents are read once per pouch)."""
-    message_id = replies.parent_id(record)
-    if not message_id or not record.body:
+    """``record`` packed against its parent, else against the newest message from its sender,
+    when the box holds that for sure and it pays, else ``record``.  ``writer``: the pouch it goes
+    in (the box's mail is read once per pouch)."""
+    if not record.body or record.packed_body:
         return record
     parents = _down.get(writer)
     if parents is None:
         since = int(time.time() if now is None else now) - DOWN_DAYS * DAY_S
         parents = _down[writer] = Parents(engine, _box_of(engine, delivery_id), acked_since=since)
-    body = parents.body(message_id)
-    return record if body is None else replies.compressed(record, message_id, body) or record
+    message_id = replies.parent_id(record)
+    body = parents.body(message_id) if message_id else None
+    packed = replies.compressed(record, message_id, body) if body is not None else None
+    if packed is None and record.from_:
+        last = parents.from_sender(record.from_[0][1])
+        packed = replies.compressed(record, *last) if last and last[0] != record.message_id else None
+    return packed or record
 
 
 def expanded_up(parents, record):

@@ -74,6 +74,10 @@ def test_bench_measures_a_corpus_and_reports_every_batch_size(tmp_path):
         assert batch["pouch_all_bytes_per_email"] < batch["imap_all_bytes_per_email"]
         assert batch["pouch_text_bytes_per_email"] < batch["pouch_all_bytes_per_email"]
     assert report["ladder_batch_50"][0]["text_ratio"] == 1.0
+    # A box holding the rest of the mail gets the same batches packed against the mail it holds.
+    warm, cold = report["batch_50_box_holding_the_rest"], report["batch_50"]
+    assert warm["lokole_text_bytes_per_email"] == cold["lokole_text_bytes_per_email"]
+    assert warm["pouch_text_bytes_per_email"] <= cold["pouch_text_bytes_per_email"]
     # Ideas left out of the format are priced too, text-only and all-in.
     ideas = report["candidates_batch_50"]
     assert all(set(change) == {"text_bytes_per_email", "all_bytes_per_email"} for change in ideas.values())

@@ -2,6 +2,7 @@
 comes down packed only to the box that acked its parent, a box's packed reply leaves whole, and
 no box can use another box's mail as the dictionary of its own."""
 
+import msgpack
 import pytest
 
 from pouch import replies
@@ -78,3 +79,15 @@ async def test_the_replies_of_one_upload_expand_within_a_budget(relay, sendgrid_
     fates = statuses((await goma.receive(tmp_path))[1])
     assert sorted(state for state, _ in fates.values()) == ["failed", "failed", "sent"]
     assert all("expand to more than" in reason for state, reason in fates.values() if state == "failed")
+
+
+@pytest.mark.parametrize("head", [b"", b"\xc1\xc1garbage", b"\x92\x93\x01\xa1x", b"\x92\x9a\x01\xa11\x91\x92\x01\x02"])
+def test_a_payload_head_that_does_not_read_names_no_sender(head):
+    assert reply_parents.sender_of(head) is None
+
+
+def test_the_sender_of_a_payload_or_raw_mime_is_its_first_from_address_lower_cased():
+    head = msgpack.packb([[1, "7", [["Ami", "Ami@Example.ORG"]], []], []])
+    assert reply_parents.sender_of(head) == "ami@example.org"
+    assert reply_parents.sender_in_mime(b"From: Ami <Ami@Example.ORG>\r\nSubject: x\r\n\r\nhi") == "ami@example.org"
+    assert reply_parents.sender_in_mime(b"From: =?bogus?Q?\xff\xfe?= <>\r\n\r\n") is None

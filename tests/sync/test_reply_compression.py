@@ -1,6 +1,7 @@
 """Replies packed against the message they answer (issue 16), with a real relay (Azurite, the
 folder transport for internet mail) and real boxes: an internet reply to mail the box holds
 comes down in fewer bytes and reads whole on the box's page, also once its parent was deleted;
+a sender's next letter, answering nothing, comes packed against their last one the box holds;
 a box's reply to mail it received goes up packed and leaves for the internet whole; a reply
 the other side cannot expand is set aside or refused alone, never lost in silence."""
 
@@ -44,9 +45,9 @@ def relay_overrides(relay_overrides):
     return {**relay_overrides, "outbound_transport": "folder"}
 
 
-def mime(to, subject, body, message_id, in_reply_to=None):
+def mime(to, subject, body, message_id, in_reply_to=None, sender=SENDER):
     message = EmailMessage()
-    message["From"], message["To"], message["Subject"] = SENDER, to, subject
+    message["From"], message["To"], message["Subject"] = sender, to, subject
     message["Message-ID"] = f"<{message_id}>"
     if in_reply_to:
         message["In-Reply-To"] = message["References"] = f"<{in_reply_to}>"
@@ -54,8 +55,8 @@ def mime(to, subject, body, message_id, in_reply_to=None):
     return message.as_bytes()
 
 
-async def post(relay, to, subject, body, message_id, in_reply_to=None):
-    response = await relay.webhook({"email": mime(to, subject, body, message_id, in_reply_to),
+async def post(relay, to, subject, body, message_id, in_reply_to=None, sender=SENDER):
+    response = await relay.webhook({"email": mime(to, subject, body, message_id, in_reply_to, sender),
                                     "envelope": json.dumps({"to": [to]})})
     assert response.code == 200, response.body
 
@@ -113,6 +114,43 @@ async def test_an_internet_reply_to_mail_the_box_holds_comes_down_packed_and_rea
     assert packed < whole - 600  # the quote of ~4 KB of text costs a few back-references
     assert stored(goma, "Re: Clinic works")["body"] == QUOTING
     assert ANSWER in await reply_page(goma, marie)
+
+
+# The sender's weekly report: last week's, a few lines changed, answering nothing.
+NEXT_REPORT = "\n".join(line if n % 9 else letter(100 + n, 1) for n, line in enumerate(PARENT.splitlines()))
+
+
+async def next_report_down(relay, box, name, sender=SENDER):
+    await post(relay, f"marie@{name}.relay.test", "Weekly report", NEXT_REPORT, f"report.{name}@example.org",
+               sender=sender)
+    result = await box.sync()
+    assert result.ok and result.messages_down == 1, result.error
+    return newest_pouch_size(relay, name, "down")
+
+
+@pytest.mark.gen_test(timeout=120)
+async def test_a_senders_next_letter_comes_down_packed_against_their_last_and_reads_whole(relay, make_box):
+    goma, marie = await box_with_the_parent(relay, make_box)
+    packed = await next_report_down(relay, goma, "goma")
+    bukavu = await make_box("bukavu")  # never had the sender's last letter
+    bukavu.user("marie")
+    whole = await next_report_down(relay, bukavu, "bukavu")
+    print(f"next report pouch: {packed} B against the sender's last letter, {whole} B without")
+    assert packed < whole - 600
+    assert stored(goma, "Weekly report")["body"] == NEXT_REPORT
+    async with signed_in_on_sync_pages(goma, marie) as browser:
+        page = html.unescape((await browser.get("/")).text)
+    assert "Weekly report" in page
+
+
+@pytest.mark.gen_test(timeout=120)
+async def test_a_letter_is_never_packed_against_another_senders_mail(relay, make_box):
+    goma, _ = await box_with_the_parent(relay, make_box)
+    other = await next_report_down(relay, goma, "goma", sender="someone.else@example.net")
+    bukavu = await make_box("bukavu")
+    bukavu.user("marie")
+    assert other >= await next_report_down(relay, bukavu, "bukavu", sender="someone.else@example.net") - 40
+    assert stored(goma, "Weekly report")["body"] == NEXT_REPORT
 
 
 @pytest.mark.gen_test(timeout=120)
