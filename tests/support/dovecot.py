@@ -170,8 +170,11 @@ class Dovecot:
 
     def add_user(self, name, password):
         self.passwords[name] = password
-        (self.root / "users").write_text("".join(f"{user}:{{PLAIN}}{secret}::::::\n"
-                                                 for user, secret in self.passwords.items()))
+        # Replaced whole, never rewritten in place: dovecot must not read it half written (an
+        # empty file refuses a login, and one changed twice in a second may not be read again).
+        fresh = self.root / "users.new"
+        fresh.write_text("".join(f"{user}:{{PLAIN}}{secret}::::::\n" for user, secret in self.passwords.items()))
+        os.replace(fresh, self.root / "users")
         return name
 
     # -- running ------------------------------------------------------------------------
