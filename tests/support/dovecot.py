@@ -158,7 +158,8 @@ class Dovecot:
         self.ca_file = _certificate(self.root)
         (self.root / "dovecot.conf").write_text(_config(self.root, self.port, self.tls_port, self.users,
                                                         tokeninfo_url))
-        (self.root / "users").write_text("")
+        self._stamp = 0
+        self._write_users()
 
     @property
     def config(self):
@@ -169,13 +170,32 @@ class Dovecot:
         os.chown(path, self.users["mail_uid"], self.users["mail_gid"])
 
     def add_user(self, name, password):
+        """Add a user (or change a password) and wait until Dovecot's auth takes it."""
         self.passwords[name] = password
-        # Replaced whole, never rewritten in place: dovecot must not read it half written (an
-        # empty file refuses a login, and one changed twice in a second may not be read again).
+        self._write_users()
+        self._until_logins_work(name, password)
+        return name
+
+    def _write_users(self):
+        """Replace the passwd-file whole, with an mtime it never had: Dovecot re-reads it only
+        when its mtime or size changed, and looks at most once a second (a file rewritten
+        in the second of a lookup, same size, is never read again)."""
+        self._stamp = max(int(time.time()), self._stamp + 1)
         fresh = self.root / "users.new"
         fresh.write_text("".join(f"{user}:{{PLAIN}}{secret}::::::\n" for user, secret in self.passwords.items()))
+        os.utime(fresh, (self._stamp, self._stamp))
         os.replace(fresh, self.root / "users")
-        return name
+
+    def _until_logins_work(self, name, password):
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while True:
+            probe = subprocess.run([DOVEADM, "-c", str(self.config), "auth", "test", name, password],
+                                   capture_output=True, text=True, timeout=30)
+            if probe.returncode == 0:
+                return
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"dovecot refuses {name} after {START_TIMEOUT_S} s: {probe.stdout}{probe.stderr}")
+            time.sleep(0.1)
 
     # -- running ------------------------------------------------------------------------
 
@@ -224,7 +244,7 @@ class Dovecot:
         (self.root / "mail").mkdir()
         self._own(self.root / "mail")
         self.passwords = {}
-        (self.root / "users").write_text("")
+        self._write_users()
         for path in (self.root / "dovecot.out", self.root / "dovecot.log"):
             with contextlib.suppress(FileNotFoundError):
                 os.truncate(path, 0)
