@@ -152,6 +152,17 @@ class RequestRecord:
 
 
 @dataclass
+class RefusalRecord:
+    """Relay -> box: a request of the box's (RequestRecord) that the relay will not serve, and why."""
+
+    message_id: str  # as the RequestRecord named it
+    what: str
+    sha256: bytes = b""
+    reason: str = ""  # for the box's users: why, and whether asking again can help
+    at: int = 0
+
+
+@dataclass
 class VerdictRecord:
     """Box -> relay: a user says a message is spam or not; trains the box's Bayes filter."""
 

@@ -21,7 +21,7 @@ def owe(db, box_id, record, replace=False):
         raise ValueError(f"a relay does not send {kind.name} records")
     wire.decode(wire.encode(record))  # a record the box would refuse is refused here, where its cause is
     subject = str(getattr(record, kind.fields[0][0]))
-    fields = json.dumps(dataclasses.asdict(record), ensure_ascii=False)
+    fields = json.dumps(dataclasses.asdict(record), ensure_ascii=False, default=_bytes_as_hex)
     waiting = _waiting(db, box_id, kind.name, subject) if replace else None
     if waiting is not None:
         db.execute(records_owed.update().where(records_owed.c.id == waiting.id).values(fields=fields))
@@ -50,7 +50,7 @@ def pending(db, box_id):
 
 def record_of(row):
     """The record a row of ``pending`` holds."""
-    return wire.kind_named(row.kind).record(**json.loads(row.fields))
+    return wire.kind_named(row.kind).record(**json.loads(row.fields, object_hook=_hex_as_bytes))
 
 
 def release(db, box_id, pouch_name):
@@ -58,3 +58,16 @@ def release(db, box_id, pouch_name):
     db.execute(records_owed.update().where(
         records_owed.c.box_id == box_id, records_owed.c.pouch_name == pouch_name,
         records_owed.c.delivered_at.is_(None)).values(pouch_name=None))
+
+
+BYTES = "$bytes"  # JSON has no bytes: a digest is kept as {"$bytes": its hex}
+
+
+def _bytes_as_hex(value):
+    if isinstance(value, bytes):
+        return {BYTES: value.hex()}
+    raise TypeError(f"{type(value).__name__} is not a record's field")
+
+
+def _hex_as_bytes(value):
+    return bytes.fromhex(value[BYTES]) if set(value) == {BYTES} else value

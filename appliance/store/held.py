@@ -95,3 +95,8 @@ def not_spam(conn, row, user_email, now=None):
 
 def is_asked(conn, row):
     return relay_requests.is_requested(conn, REQUEST_HELD, row["relay_id"])
+
+
+def refusal(conn, row):
+    """Why the relay would not bring the held message of line ``row`` last time, or None."""
+    return relay_requests.refusal(conn, REQUEST_HELD, row["relay_id"])

@@ -33,10 +33,13 @@ PREVIEW_TYPES = ("image/jpeg", "image/webp")  # what pouch.images makes
 @dataclass(frozen=True)
 class Shown:
     """What the box has of one attachment: its ``state``, and ``original`` (a state) for a photo
-    the relay shrank, None for any other."""
+    the relay shrank, None for any other; for one still on the relay, why the relay refused
+    the last request for it, if it did."""
 
     state: str
     original: str | None = None
+    refusal: str | None = None
+    original_refusal: str | None = None
 
 
 def keep(conn, message_id, attachment):
@@ -80,10 +83,18 @@ def shown(store, conn, rows):
 
 def _shown(store, conn, row, relay_id):
     state = _state(store, conn, row["held"], row["sha256"], REQUEST_ATTACHMENT, relay_id)
-    original = None
+    refusal = _refusal(conn, state, REQUEST_ATTACHMENT, relay_id, row["sha256"])
+    original = original_refusal = None
     if row["original_sha256"]:
         original = _state(store, conn, True, row["original_sha256"], REQUEST_ORIGINAL, relay_id)
-    return Shown(state, original)
+        original_refusal = _refusal(conn, original, REQUEST_ORIGINAL, relay_id, row["original_sha256"])
+    return Shown(state, original, refusal, original_refusal)
+
+
+def _refusal(conn, state, what, relay_id, sha_hex):
+    if state != HELD or relay_id is None:
+        return None
+    return relay_requests.refusal(conn, what, relay_id, bytes.fromhex(sha_hex))
 
 
 def _state(store, conn, held, sha_hex, what, relay_id):

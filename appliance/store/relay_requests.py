@@ -8,7 +8,8 @@ a message, or the admin's later settings, replace the earlier ones not yet sent.
 
 A request the relay took stays known for a while (``is_requested``): its answer comes with
 the next sync, and the page says so rather than offering to ask again.  After ``REASK_AFTER_S``
-without an answer it may be asked for again."""
+without an answer it may be asked for again.  One the relay refused (a RefusalRecord) keeps
+the relay's reason for the page (``refusal``) and may be asked for again at once."""
 
 import time
 
@@ -23,13 +24,18 @@ from appliance.store.tables import relay_requests
 REQUEST, VERDICT, SETTINGS = "request", "verdict", "box settings"  # wire kind names
 REASK_AFTER_S = 3 * 24 * 3600  # a request taken this long ago and still unanswered may go again
 KEEP_TAKEN_S = 30 * 24 * 3600  # then its row goes
+MAX_REFUSAL = 500  # characters kept of the relay's reason
+
+
+def _request_key(what, message_id, sha256):
+    return f"{what}\n{message_id}\n{sha256.hex()}"
 
 
 def _key(record):
     """What makes two records the same thing owed (a later one replaces or joins it)."""
     kind = wire.kind_of(record).name
     if kind == REQUEST:
-        return kind, f"{record.what}\n{record.message_id}\n{record.sha256.hex()}"
+        return kind, _request_key(record.what, record.message_id, record.sha256)
     if kind == VERDICT:
         return kind, record.message_id
     if kind == SETTINGS:
@@ -42,9 +48,10 @@ def queue(conn, record, now=None):
     still awaited): nothing changes.  A verdict or settings replace one not yet sent."""
     kind, key = _key(record)
     now = int(time.time()) if now is None else now
-    row = conn.execute(sa.select(relay_requests.c.id, relay_requests.c.taken_at).where(
+    row = conn.execute(sa.select(relay_requests.c.id, relay_requests.c.taken_at, relay_requests.c.refusal).where(
         relay_requests.c.kind == kind, relay_requests.c.key == key)).first()
-    if row and kind == REQUEST and (row.taken_at is None or row.taken_at > now - REASK_AFTER_S):
+    if row and kind == REQUEST and row.refusal is None and (row.taken_at is None or
+                                                            row.taken_at > now - REASK_AFTER_S):
         return False
     if row:  # a new row, so a pouch that carries the old one does not take this one with it
         conn.execute(relay_requests.delete().where(relay_requests.c.id == row.id))
@@ -76,17 +83,35 @@ def taken(conn, row_ids, now=None):
     conn.execute(relay_requests.delete().where(table.taken_at < now - KEEP_TAKEN_S))
 
 
+def _request(what, message_id, sha256):
+    return sa.and_(relay_requests.c.kind == REQUEST,
+                   relay_requests.c.key == _request_key(what, message_id, sha256))
+
+
 def is_requested(conn, what, message_id, sha256=b"", now=None):
     """Whether ``what`` (REQUEST_*) of the relay's message ``message_id`` is asked for: it goes
     with the next upload, or went and comes with the next sync."""
     now = int(time.time()) if now is None else now
     table = relay_requests.c
     return conn.execute(sa.select(table.id).where(
-        table.kind == REQUEST, table.key == f"{what}\n{message_id}\n{sha256.hex()}",
+        _request(what, message_id, sha256), table.refusal.is_(None),
         sa.or_(table.taken_at.is_(None), table.taken_at > now - REASK_AFTER_S))).first() is not None
+
+
+def refused(conn, record):
+    """A RefusalRecord: the relay will not serve a request it took; the page shows its reason.
+    Returns how many requests it answered (none when the box asked anew meanwhile)."""
+    return conn.execute(relay_requests.update().where(
+        _request(record.what, record.message_id, record.sha256), relay_requests.c.taken_at.isnot(None))
+        .values(refusal=record.reason[:MAX_REFUSAL] or "no reason given")).rowcount
+
+
+def refusal(conn, what, message_id, sha256=b""):
+    """Why the relay refused the last request for this, or None."""
+    return conn.execute(sa.select(relay_requests.c.refusal).where(
+        _request(what, message_id, sha256), relay_requests.c.refusal.isnot(None))).scalar()
 
 
 def answered(conn, what, message_id, sha256=b""):
     """What was asked for has come: its request is done."""
-    conn.execute(relay_requests.delete().where(relay_requests.c.kind == REQUEST,
-                                               relay_requests.c.key == f"{what}\n{message_id}\n{sha256.hex()}"))
+    conn.execute(relay_requests.delete().where(_request(what, message_id, sha256)))

@@ -160,6 +160,7 @@ relay_requests = sa.Table(
     sa.Column("record", sa.LargeBinary, nullable=False),  # msgpack of its wire fields
     sa.Column("queued_at", sa.Integer, nullable=False),
     sa.Column("taken_at", sa.Integer),  # a request the relay took, its answer still to come
+    sa.Column("refusal", sa.Text),  # a0015: the relay will not serve it, and why (a RefusalRecord)
     sa.UniqueConstraint("kind", "key", name="uq_relay_requests_kind_key"),
     sqlite_autoincrement=True,
 )

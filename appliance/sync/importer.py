@@ -13,7 +13,7 @@ import functools
 import logging
 from dataclasses import dataclass, field
 
-from appliance.store import blob_refs, held, incoming, other_address_records, outbox, set_aside, sync_state
+from appliance.store import blob_refs, held, incoming, other_address_records, outbox, relay_requests, set_aside, sync_state
 from appliance.store import reply_parents
 from pouch.container import PouchError, PouchReader, PouchWriter, route
 from pouch.container.wire import kind_of
@@ -40,6 +40,7 @@ class Imported:
     read_elsewhere: int = 0  # copies marked read or unread as the account's server says
     set_aside: int = 0  # messages refused one by one, kept aside with their reason
     held: int = 0  # lines of the "Held as spam" folder (one per recipient)
+    refused: int = 0  # users' requests the relay will not serve (the page says why)
 
 
 @dataclass
@@ -65,6 +66,7 @@ UPDATES = {
     "account status": Update(other_address_records.apply_status, "account_statuses"),
     "flag": Update(incoming.apply_server_read_state, "read_elsewhere"),  # read elsewhere: the box's copies follow
     "held": Update(held.apply, "held"),  # a message held on the relay as spam, in one line
+    "refusal": Update(relay_requests.refused, "refused"),  # a request the relay will not serve, and why
 }
 
 

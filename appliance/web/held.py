@@ -19,7 +19,8 @@ class HeldFolderHandler(BaseHandler):
         with self.store.read() as conn:
             rows, more = held.lines(conn, self.current_user["id"], offset, PAGE_SIZE)
             asked = {row["id"] for row in rows if held.is_asked(conn, row)}
-        self.render("held.html", title=TITLE, rows=rows, asked=asked, page=page, more=more,
+            refused = {row["id"]: held.refusal(conn, row) for row in rows if row["id"] not in asked}
+        self.render("held.html", title=TITLE, rows=rows, asked=asked, refused=refused, page=page, more=more,
                     base_url="/folder/held?")
 
 

@@ -19,7 +19,7 @@ import copy
 from dataclasses import dataclass
 
 from pouch.records import (AccountRecord, AccountStatusRecord, Attachment, BlobRecord, BoxSettingsRecord, FlagRecord,
-                           HeldRecord, MessageRecord, RequestRecord, StatusRecord, VerdictRecord)
+                           HeldRecord, MessageRecord, RefusalRecord, RequestRecord, StatusRecord, VerdictRecord)
 
 BOX, RELAY = "box", "relay"  # who sends a kind
 SHA256_SIZE = 32
@@ -211,6 +211,14 @@ REQUEST_FIELDS = (
     ("user", _text, ""),
 )
 
+REFUSAL_FIELDS = (
+    ("message_id", _text, _REQUIRED),
+    ("what", _text, _REQUIRED),
+    ("sha256", _maybe_digest, b""),
+    ("reason", _text, ""),
+    ("at", _count, 0),
+)
+
 VERDICT_FIELDS = (
     ("message_id", _text, _REQUIRED),
     ("spam", _flag, _REQUIRED),
@@ -256,6 +264,7 @@ KINDS = (
     Kind(8, "request", RequestRecord, REQUEST_FIELDS, (BOX,)),  # bring what the relay holds back
     Kind(9, "verdict", VerdictRecord, VERDICT_FIELDS, (BOX,)),  # spam or not, for the Bayes filter
     Kind(10, "box settings", BoxSettingsRecord, BOX_SETTINGS_FIELDS, (BOX,)),
+    Kind(11, "refusal", RefusalRecord, REFUSAL_FIELDS, (RELAY,)),  # a request the relay will not serve
 )
 _BY_CODE = {kind.code: kind for kind in KINDS}
 _BY_CLASS = {kind.record: kind for kind in KINDS} | {BlobRecord: _BY_CODE[2]}  # a blob put together

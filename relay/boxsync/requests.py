@@ -5,8 +5,8 @@ takeover's transaction: it does what was asked and returns True, or returns Fals
 same was asked before (served once), or raises Refused with a reason for the box's users.
 A refused request is logged and the rest of the upload goes on: a box is untrusted, and a
 request may name another box's mail, an unknown id or digest, or mail whose bytes retention
-cleared.  (No record kind tells the box yet; its "asked for" stays until the retention
-period, when the message's bytes are gone anyway.)
+cleared.  The box hears why in its next pouch (a RefusalRecord, relay.owed), so its page says
+that instead of "asked for"; so does a request that could no longer be served when packed.
 
 A held attachment or an original asked for is a row of ``requested_blobs``: its blob is
 packed after the records of the box's next sync (relay.boxsync.packing), offered and acked
@@ -20,8 +20,8 @@ import time
 import sqlalchemy as sa
 
 from pouch import limits
-from pouch.records import REQUEST_ATTACHMENT, REQUEST_HELD, REQUEST_ORIGINAL, BlobRecord
-from relay import payload, quarantine
+from pouch.records import REQUEST_ATTACHMENT, REQUEST_HELD, REQUEST_ORIGINAL, BlobRecord, RefusalRecord
+from relay import owed, payload, quarantine
 from relay.boxsync import placeholders
 from relay.inbound import preparation
 from relay.schema import deliveries, inbound, requested_blobs
@@ -30,6 +30,7 @@ from relay.spam import holding
 log = logging.getLogger(__name__)
 
 MAX_ID_DIGITS = 18  # a relay record id is an inbound id: anything longer is no message here
+MAX_TOLD_ID = 100  # a refused request naming a longer id is logged only: no box of ours asked it
 # Requests taken from one upload (each reads its message's payload); the rest are refused.
 MAX_REQUESTS = limits.MAX_REQUESTS_PER_UPLOAD
 # What _payload reads of a delivery's message.
@@ -42,12 +43,12 @@ class Refused(Exception):
 
 
 def apply(db, box, records):
-    """Apply the requests of one upload; returns how many were new."""
+    """Apply the requests of one upload; returns how many were new.  Each refused one is owed
+    back to the box with its reason."""
     new = 0
     distinct = list({(record.what, record.message_id, record.sha256): record for record in records}.values())
-    if len(distinct) > MAX_REQUESTS:
-        log.warning("requests refused box=%s count=%d reason=%r", box.name, len(distinct) - MAX_REQUESTS,
-                    f"more than {MAX_REQUESTS} requests in one upload: ask again after this sync")
+    for record in distinct[MAX_REQUESTS:2 * MAX_REQUESTS]:  # a box of ours packs no more: beyond, logged only
+        _refuse(db, box, record, f"more than {MAX_REQUESTS} requests in one upload: ask again after this sync")
     for record in distinct[:MAX_REQUESTS]:
         try:
             handler = HANDLERS.get(record.what)
@@ -55,15 +56,21 @@ def apply(db, box, records):
                 raise Refused(f"the relay does not know requests for {record.what!r:.40}")
             new += bool(handler(db, box, record))
         except Refused as refusal:
-            log.warning("request refused box=%s what=%r message=%r sha256=%s user=%r reason=%r", box.name,
-                        record.what[:40], record.message_id[:40], record.sha256.hex()[:16], record.user[:80],
-                        str(refusal))
+            _refuse(db, box, record, str(refusal))
         except quarantine.NOT_THE_MESSAGES:
             raise
         except Exception:  # noqa: BLE001 - a bug with one request: the rest of the upload goes on
             log.exception("request failed box=%s what=%r message=%r", box.name, record.what[:40],
                           record.message_id[:40])
     return new
+
+
+def _refuse(db, box, record, reason):
+    """Log a refused request and tell the box why in its next pouch."""
+    log.warning("request refused box=%s what=%r message=%r sha256=%s user=%r reason=%r", box.name,
+                record.what[:40], record.message_id[:40], record.sha256.hex()[:16], record.user[:80], reason)
+    if len(record.message_id) <= MAX_TOLD_ID and len(record.what) <= MAX_TOLD_ID:
+        owed.owe(db, box.id, RefusalRecord(record.message_id, record.what, record.sha256, reason, int(time.time())))
 
 
 def _delivery(db, box, message_id):
@@ -141,12 +148,13 @@ def pending(db, box_id):
 
 def write(engine, writer, box, ids):
     """Write the blobs of requests ``ids`` to ``writer``, one message's payload in memory at a
-    time; returns the ids written.  One that can no longer be served is dropped with its reason
-    logged (the box may ask again, and hear why)."""
-    written, dropped = [], []
+    time; returns the ids written.  One that can no longer be served is dropped, and the box
+    told why in its next pouch."""
+    written, dropped = [], {}  # request id -> the refusal the box hears
     for request_id in ids:
         with engine.connect() as db:
-            request = db.execute(sa.select(requested_blobs.c.sha256, requested_blobs.c.delivery_id)
+            request = db.execute(sa.select(requested_blobs.c.sha256, requested_blobs.c.delivery_id,
+                                           requested_blobs.c.what)
                                  .where(requested_blobs.c.id == request_id)).one()
             row = db.execute(sa.select(*MESSAGE).select_from(deliveries)
                              .join(inbound, inbound.c.id == deliveries.c.inbound_id)
@@ -159,15 +167,19 @@ def write(engine, writer, box, ids):
         except quarantine.NOT_THE_MESSAGES:
             raise
         except Exception as error:  # noqa: BLE001 - this request's trouble: the blobs beside it go on
+            why = quarantine.reason(error)
             log.warning("requested blob dropped box=%s message=%s sha256=%s reason=%r", box.name, row.inbound_id,
-                        request.sha256[:16], quarantine.reason(error))
-            dropped.append(request_id)
+                        request.sha256[:16], why)
+            told = str(error) if isinstance(error, Refused) else "the relay could not read it (its log says why)"
+            dropped[request_id] = RefusalRecord(str(row.inbound_id), request.what, digest, told, int(time.time()))
             continue
         writer.add(BlobRecord(digest, data))
         written.append(request_id)
     if dropped:
         with engine.begin() as db:
-            db.execute(requested_blobs.delete().where(requested_blobs.c.id.in_(dropped)))
+            db.execute(requested_blobs.delete().where(requested_blobs.c.id.in_(list(dropped))))
+            for refusal in dropped.values():
+                owed.owe(db, box.id, refusal)
     return written
 
 

@@ -10,12 +10,14 @@ an upload on a message counts.
 
 import logging
 
+from pouch import limits
 from relay.spam import holding, scoring
 from relay.spam.client import Client, SpamdRefused, SpamdUnavailable
 
 log = logging.getLogger(__name__)
 
-MAX_VERDICTS = 1000  # of one upload: a user marking a whole folder, not a flood
+# Of one upload: a box packs no more requests, verdicts and settings together (pouch.limits).
+MAX_VERDICTS = limits.MAX_REQUESTS_PER_UPLOAD
 
 
 class Unknown(LookupError):

@@ -11,8 +11,8 @@ import sqlalchemy as sa
 
 from appliance.store import relay_requests, sync_state
 from appliance.store.tables import held_messages
-from pouch.records import (REQUEST_HELD, BoxSettingsRecord, HeldRecord, MessageRecord, RequestRecord,
-                           VerdictRecord)
+from pouch.records import (REQUEST_HELD, BoxSettingsRecord, HeldRecord, MessageRecord, RefusalRecord,
+                           RequestRecord, VerdictRecord)
 from tests.appliance.conftest import DOMAIN
 from tests.appliance.test_external_accounts import import_records, pack, relay_takes
 
@@ -85,6 +85,26 @@ def test_bringing_asks_once_whoever_clicks_and_the_message_replaces_its_line(ama
     assert "You have won a lottery" in amani.get("/").text
     with store.read() as conn:
         assert not relay_requests.is_requested(conn, REQUEST_HELD, "held-1")
+
+
+def test_a_request_the_relay_refuses_shows_its_reason_and_may_be_asked_again(amani, store, tmp_path):
+    import_records(store, tmp_path, held_line(), held_line("held-2", subject="Cheap watches"))
+    for line in line_ids(amani.get("/folder/held").text):
+        amani.post(f"/held/{line}/bring")
+    relay_takes(store, pack(store, tmp_path)[0])
+    reason = "the relay no longer holds this message <it was cleared>"
+    imported = import_records(store, tmp_path, RefusalRecord("held-1", REQUEST_HELD, reason=reason),
+                              RefusalRecord("held-9", REQUEST_HELD, reason="never asked"), name="relay/down/2.pouch")
+    assert imported.refused == 1  # the one no one asked for changes nothing
+    lines = {re.search(r'<span class="subject">([^<]*)<', block).group(1): (line_id, block)
+             for line_id, block in re.findall(r'<li id="h(\d+)">(.*?)</li>', amani.get("/folder/held").text, re.S)}
+    refused_id, refused = lines["You have won a lottery"]
+    assert "The relay could not bring it: the relay no longer holds this message &lt;it was cleared&gt;" in refused
+    assert ASKED not in refused and "Bring it" in refused
+    assert ASKED in lines["Cheap watches"][1] and "could not" not in lines["Cheap watches"][1]
+    assert ASKED in amani.post(f"/held/{refused_id}/bring").text  # asking again needs no wait
+    _, [again] = pack(store, tmp_path)
+    assert (again.what, again.message_id) == (REQUEST_HELD, "held-1")
 
 
 def test_an_upload_in_flight_remembers_the_requests_it_carries(amani, store, tmp_path):

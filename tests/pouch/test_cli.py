@@ -83,7 +83,7 @@ def test_inspect_prints_a_readable_table(packed):
     result = run("inspect", pouch)
     assert result.returncode == 0, result.stderr
     assert "3 message, 1 blob, 0 status, 0 account, 0 account status, 0 flag, 0 held, 0 request, 0 verdict, " \
-           "0 box settings; 0 skipped" in result.stdout
+           "0 box settings, 0 refusal; 0 skipped" in result.stdout
     assert "subject 'Lunch'" in result.stdout
     assert f"name 'minutes.pdf', type 'application/pdf', size {len(MINUTES):,}" in result.stdout
 
@@ -107,7 +107,8 @@ def test_inspect_json_lists_every_record_of_every_kind_with_all_its_fields(every
     for shown, record in zip(report["records"], records):
         fields = {"sha256", "size"} if isinstance(record, BlobRecord) else {f.rstrip("_") for f in vars(record)}
         assert set(shown) == {"kind"} | fields
-    message, photo, _, status, account, account_status, flag, held, request, verdict, box_settings = report["records"]
+    message, photo, _, status, account, account_status, flag, held, request, verdict, box_settings, refusal = \
+        report["records"]
     assert message["to"] == ["jo@example.org", "Zoé Lumbu <zoe@example.cd>"]
     assert message["body"] == full_message().body and message["extra"] == {"priority": "high"}
     assert message["attachments"][0] == {"name": "photo.png", "type": "image/png", "size": len(PHOTO),
@@ -124,6 +125,8 @@ def test_inspect_json_lists_every_record_of_every_kind_with_all_its_fields(every
     assert request["what"] == "attachment" and request["sha256"] == REPORT_SHA.hex()
     assert verdict["spam"] is True and verdict["message_id"] == "91"
     assert box_settings["user_limits"] == {"zoe@box1.mailpouch.example": 50_000}
+    assert refusal["what"] == "attachment" and refusal["sha256"] == REPORT_SHA.hex()
+    assert refusal["reason"] == "the relay no longer keeps this message's attachments"
 
 
 def test_inspect_prints_one_line_per_record_of_every_kind(every_kind):
@@ -133,7 +136,7 @@ def test_inspect_prints_one_line_per_record_of_every_kind(every_kind):
     lines = result.stdout.splitlines()
 
     assert "1 message, 2 blob, 1 status, 1 account, 1 account status, 1 flag, 1 held, 1 request, 1 verdict, " \
-           "1 box settings; 0 skipped" in lines
+           "1 box settings, 1 refusal; 0 skipped" in lines
     assert [line.split("  ")[0].strip() for line in lines[3:]] == [wire.kind_of(r).name for r in records]
     assert "in_reply_to 'prev@example.org'" in lines[3] and "cid 'img1', inline True" in lines[3]
     assert f"sha256 '{REPORT_SHA.hex()}'  size {len(REPORT):,}" in lines[5]

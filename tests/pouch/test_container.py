@@ -12,7 +12,7 @@ from pouch.container import (BadMagic, BlobChunk, CorruptPouch, MalformedHeader,
                              PouchError, PouchReader, PouchTooLarge, PouchWriter, TruncatedPouch,
                              UnsupportedVersion, codec, header as pouch_header)
 from pouch.records import (REQUEST_ATTACHMENT, AccountRecord, AccountStatusRecord, Attachment, BlobRecord,
-                           BoxSettingsRecord, FlagRecord, HeldRecord, MessageRecord, RequestRecord, VerdictRecord,
+                           BoxSettingsRecord, FlagRecord, HeldRecord, MessageRecord, RefusalRecord, RequestRecord, VerdictRecord,
                            StatusRecord)
 
 
@@ -79,7 +79,9 @@ HELD = HeldRecord("88", [("Prize", "win@lottery.example")], "You won", 4_210, 14
 REQUEST = RequestRecord(REQUEST_ATTACHMENT, "90", REPORT_SHA, 1_700_000_160, "amani@box1.mailpouch.example")
 VERDICT = VerdictRecord("91", True, 1_700_000_170, "amani@box1.mailpouch.example")
 BOX_SETTINGS = BoxSettingsRecord(6.5, 200_000, {"zoe@box1.mailpouch.example": 50_000}, 1_700_000_180)
-NEWER_KINDS = [HELD, REQUEST, VERDICT, BOX_SETTINGS]
+REFUSAL = RefusalRecord("90", REQUEST_ATTACHMENT, REPORT_SHA,
+                        "the relay no longer keeps this message's attachments", 1_700_000_190)
+NEWER_KINDS = [HELD, REQUEST, VERDICT, BOX_SETTINGS, REFUSAL]
 
 
 def sample_pouch():

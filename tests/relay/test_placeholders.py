@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from pouch.records import (REQUEST_ATTACHMENT, REQUEST_ORIGINAL, BlobRecord, BoxSettingsRecord, MessageRecord,
-                           RequestRecord)
+                           RefusalRecord, RequestRecord)
 from tests.relay.conftest import deliver
 from tests.relay.test_retention import clear
 from tests.support import inbound_parse
@@ -51,6 +51,15 @@ async def mail_with_big_attachments(relay, box, tmp_path, photo, to="marie@goma.
     await box.sync(received=[offer["name"] for offer in answer["downloads"]])
     [record] = messages(records)
     return record, answer["downloads"], records
+
+
+async def asked(box, tmp_path, record, *digests, **options):
+    """``ask``, then fetch and ack what the answer offers: (the blobs that came, {(message id,
+    sha256): the reason} of the RefusalRecords that came instead)."""
+    answer = await ask(box, tmp_path, record, *digests, **options)
+    records = [r for offer in answer["downloads"] for r in await box.fetch(tmp_path, offer)]
+    await box.sync(received=[offer["name"] for offer in answer["downloads"]])
+    return blobs(records), {(r.message_id, r.sha256): r.reason for r in records if isinstance(r, RefusalRecord)}
 
 
 def by_name(record):
@@ -121,13 +130,20 @@ async def test_requests_for_another_boxs_mail_unknown_ids_or_digests_bring_nothi
     record, _, _ = await mail_with_big_attachments(relay, goma, tmp_path, photo)
     pdf, small = by_name(record)["contract"], by_name(record)["notes"]
 
-    assert (await ask(bukavu, tmp_path, record, pdf.sha256))["downloads"] == []  # goma's message
-    assert (await ask(goma, tmp_path, record, os.urandom(32), small.sha256))["downloads"] == []  # not held back
-    assert (await ask(goma, tmp_path, record, pdf.sha256, message_id="99999"))["downloads"] == []
-    assert (await ask(goma, tmp_path, record, pdf.sha256, message_id="not a number"))["downloads"] == []
+    # Nothing comes of a wrong request; the box hears why, of its own requests only.
+    no_such = "this message has no attachment held back with that sha256"
+    assert await asked(bukavu, tmp_path, record, pdf.sha256) == (
+        {}, {(record.id, pdf.sha256): f"no message {record.id!r} came to this box"})  # goma's message
+    wrong = os.urandom(32)
+    assert await asked(goma, tmp_path, record, wrong, small.sha256) == (
+        {}, {(record.id, wrong): no_such, (record.id, small.sha256): no_such})  # small: not held back
+    assert await asked(goma, tmp_path, record, pdf.sha256, message_id="99999") == (
+        {}, {("99999", pdf.sha256): "no message '99999' came to this box"})
+    assert await asked(goma, tmp_path, record, pdf.sha256, message_id="not a number") == (
+        {}, {("not a number", pdf.sha256): "no message 'not a number' came to this box"})
     # The same box asking rightly still gets it, whatever it asks wrongly beside.
-    [offer] = (await ask(goma, tmp_path, record, os.urandom(32), pdf.sha256, pdf.sha256))["downloads"]
-    assert await goma.fetch(tmp_path, offer) == [BlobRecord(pdf.sha256, PDF)]
+    assert await asked(goma, tmp_path, record, wrong, pdf.sha256, pdf.sha256) == (
+        {pdf.sha256: PDF}, {(record.id, wrong): no_such})
 
 
 @pytest.mark.gen_test(timeout=60)
@@ -140,7 +156,9 @@ async def test_the_original_of_a_shrunk_photo_comes_when_asked_for(relay, tmp_pa
     [offer] = (await ask(box, tmp_path, record, image.original_sha256, what=REQUEST_ORIGINAL))["downloads"]
     assert await box.fetch(tmp_path, offer) == [BlobRecord(image.original_sha256, photo)]
     await box.sync(received=[offer["name"]])
-    assert (await ask(box, tmp_path, record, os.urandom(32), what=REQUEST_ORIGINAL))["downloads"] == []
+    wrong = os.urandom(32)
+    assert await asked(box, tmp_path, record, wrong, what=REQUEST_ORIGINAL) == (
+        {}, {(record.id, wrong): "this message has no original with that sha256 on the relay"})
 
 
 @pytest.mark.gen_test(timeout=60)
@@ -208,4 +226,5 @@ async def test_what_a_box_asked_for_is_kept_until_it_has_it_and_refused_once_ret
     assert clear(relay, 30) == 0  # long past keep_days, but the box has not acked what it asked for
     await box.sync(received=[offer["name"]])
     assert clear(relay, 30) == 1
-    assert (await ask(box, tmp_path, record, image.sha256))["downloads"] == []  # its bytes are gone
+    assert await asked(box, tmp_path, record, image.sha256) == ({}, {(record.id, image.sha256): (  # bytes gone
+        "the relay no longer keeps this message's attachments (its retention period is over)")})

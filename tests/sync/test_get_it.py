@@ -6,10 +6,12 @@ A phone photo comes shrunk, and its original the same way.  A real relay (Azurit
 import json
 import os
 import re
+import time
 
 import pytest
 
 from pouch import images, limits
+from relay import retention
 from tests.relay.conftest import email_bytes
 from tests.support.photos import phone_photo
 from tests.sync.test_admin_page import signed_in_on_sync_pages
@@ -87,3 +89,45 @@ async def test_a_phone_photo_comes_shrunk_and_its_original_on_request(relay, mak
         assert (await browser.get(link.group(1))).content == photo
     print(f"wire bytes down: shrunk photo's sync {first.wire_bytes_down}, the original's {second.wire_bytes_down} "
           f"(original {len(photo)}, shrunk {len(shrunk)})")
+
+
+async def thread_pages(browser):
+    """{subject: page} of every thread in the inbox."""
+    inbox = (await browser.get("/")).text
+    pages = {}
+    for url in dict.fromkeys(re.findall(r'href="(/thread/\d+)#m\d+"', inbox)):
+        page = (await browser.get(url)).text
+        pages[re.search(r"<title>([^<]*?)(?: [-–·|] [^<]*)?</title>", page).group(1)] = page
+    return pages
+
+
+@pytest.mark.gen_test(timeout=120)
+async def test_get_it_for_bytes_the_relay_cleared_says_why_and_the_request_beside_it_comes(relay, make_box):
+    goma = await make_box("goma")
+    marie = goma.user("marie")
+    old, new = os.urandom(len(SURVEY)), os.urandom(len(SURVEY))
+    for subject, data in (("Old survey", old), ("New survey", new)):
+        raw = email_bytes("marie@goma.relay.test", subject=subject,
+                          attachments=[(f"{subject.split()[0].lower()}.pdf", "application/pdf", data)])
+        assert (await relay.webhook({"email": raw, "envelope": json.dumps({"to": ["marie@goma.relay.test"]})})
+                ).code == 200
+    first = await goma.sync()
+    assert first.ok and first.messages_down == 2, first.error
+    # The relay's retention clears the older message's bytes (the box had acked it) before anyone asks.
+    assert retention.clear_some(relay.engine, keep_days=0, now=time.time() + 5, limit=1) == 1
+
+    async with signed_in_on_sync_pages(goma, marie) as browser:
+        for subject, page in (await thread_pages(browser)).items():
+            asked = await browser.post(re.search(r'action="(/attachment/\d+/get)"', page).group(1))
+            assert "asked for, coming with the next sync" in asked.text, subject
+
+    second = await goma.sync()
+    assert second.ok and len(new) < second.wire_bytes_down, second.error
+    async with signed_in_on_sync_pages(goma, marie) as browser:
+        pages = await thread_pages(browser)
+        assert "asked for" not in pages["Old survey"]
+        assert ("The relay could not bring it: the relay no longer keeps this message&#x27;s attachments "
+                "(its retention period is over)") in pages["Old survey"]
+        assert "Get it" in pages["Old survey"]  # asking again stays possible (and is answered again)
+        download = await browser.get(re.search(r'href="(/attachment/\d+)"', pages["New survey"]).group(1))
+        assert download.content == new
