@@ -6,7 +6,8 @@ from email.utils import parseaddr
 
 from appliance.store.errors import N_, StoreError
 
-CHUNK = re.compile(r'(?:"[^"]*"|[^,;"])+')  # one address each, commas inside quotes kept
+CHUNK = re.compile(r'(?:"(?:[^"\\]|\\.)*"|[^,;"])+')  # one address each, commas and \" inside quotes kept
+CONTROLS = re.compile(r"[\x00-\x1f\x7f]")
 ADDRESS = re.compile(r"^[^@\s<>,;\"]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+$")
 
 
@@ -16,11 +17,13 @@ def parse(text, strict=True):
     Not ``strict`` (a draft): a bad address is kept as typed, to be fixed before sending.
     """
     pairs = []
-    for chunk in CHUNK.findall(text):
+    # A line break is a space: inside a quoted name it must not make the name an address.
+    for chunk in CHUNK.findall(CONTROLS.sub(" ", text)):
         chunk = chunk.strip()
         name, email = parseaddr(chunk)
-        if ADDRESS.match(email):
-            pairs.append((name, email.lower()))
+        # parseaddr joins words: "a@x.org b" would be a@x.orgb, mail to a domain nobody typed.
+        if ADDRESS.match(email) and email.lower() in chunk.lower():
+            pairs.append((" ".join(name.split()), email.lower()))
         elif strict:
             raise StoreError(N_("This is not an email address: %(address)s"), address=chunk)
         elif chunk:
@@ -45,4 +48,11 @@ def emails(pairs):
 
 
 def format_list(pairs):
-    return ", ".join(f'"{name}" <{email}>' if name else email for name, email in pairs)
+    """Addresses as a person would type them, which ``parse`` reads back as the same pairs
+    whatever a sender put in a name (quotes, commas, "<other@address>")."""
+    return ", ".join(f'"{_quoted(name)}" <{email}>' if name.strip() else email for name, email in pairs)
+
+
+def _quoted(name):
+    name = " ".join(CONTROLS.sub(" ", name).split())
+    return name.replace("\\", "\\\\").replace('"', '\\"')
