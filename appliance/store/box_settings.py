@@ -11,6 +11,7 @@ from pouch.records import BoxSettingsRecord
 
 from appliance.store import boxinfo, relay_requests
 from appliance.store.errors import N_, StoreError
+from appliance.store.safe_text import whole_number
 from appliance.store.tables import download_limits, users
 
 SPAM_THRESHOLD = "spam_threshold"
@@ -42,10 +43,10 @@ def check_threshold(text):
 
 def check_kb(text, most):
     """A limit in KB typed on a page, as bytes, from 0 to ``most`` bytes; else StoreError."""
-    text = text.strip()
-    if not text.isdigit() or len(text) > 9 or int(text) * KB > most:
+    number = whole_number(text, digits=9)
+    if number is None or number * KB > most:
         raise StoreError(N_("The limit is a whole number of KB, 0 to %(most)s."), most=most // KB)
-    return int(text) * KB
+    return number * KB
 
 
 def save_box(conn, threshold, limit):

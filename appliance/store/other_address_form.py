@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 from appliance.store import addresses
 from appliance.store.errors import N_, StoreError
+from appliance.store.safe_text import whole_number
 
 SECURITIES = ("tls", "starttls", "none")
 PASSWORD, XOAUTH2 = "password", "xoauth2"
@@ -107,10 +108,10 @@ def _host(text, server):
 
 
 def _port(text, server):
-    port = text.strip()
-    if not port.isdigit() or not 0 < int(port) < 65536:
+    port = whole_number(text, digits=5)
+    if port is None or not 0 < port < 65536:
         raise StoreError(N_("The %(server)s port is a number from 1 to 65535."), server=server)
-    return int(port)
+    return port
 
 
 def _security(text):
@@ -120,10 +121,10 @@ def _security(text):
 
 
 def _days(text):
-    days = text.strip() or str(DEFAULT_DAYS)
-    if not days.isdigit() or not 0 < int(days) <= MAX_DAYS:
+    days = whole_number(text.strip() or str(DEFAULT_DAYS), digits=3)
+    if days is None or not 0 < days <= MAX_DAYS:
         raise StoreError(N_("Bring mail of the last 1 to 365 days."))
-    return int(days)
+    return days
 
 
 def _token_url(text):

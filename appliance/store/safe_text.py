@@ -1,5 +1,5 @@
 """Text from outside the box made safe to show, whichever door it came in by (web page, API):
-without bidi controls, and file names reduced to a base name."""
+without bidi controls, and file names reduced to a base name; and numbers read from it."""
 
 import re
 
@@ -18,3 +18,10 @@ def safe_name(name, fallback="attachment"):
     """The last part of a path ("../../x" -> "x"), without control or bidi characters."""
     base = re.split(r"[/\\]", neutral(CONTROLS.sub("", name or "")))[-1].strip().lstrip(".")
     return base[:MAX_NAME] or fallback
+
+
+def whole_number(text, digits=18):
+    """The number ``text`` writes in at most ``digits`` ASCII digits, else None.  str.isdigit()
+    takes "²" and "١٢", which int() refuses or reads as another number."""
+    text = text.strip()
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= digits else None

@@ -5,7 +5,7 @@ import tornado.web
 from appliance.i18n import LANGUAGES
 from appliance.store import passwords, users
 from appliance.store.errors import N_, StoreError
-from appliance.web.base import LANGUAGE_COOKIE, BaseHandler, safe_next
+from appliance.web.base import LANGUAGE_COOKIE, BaseHandler
 
 WAIT = N_("Too many failed attempts. Wait %(seconds)d seconds and try again.")
 
@@ -70,7 +70,7 @@ class SignInHandler(BaseHandler):
             return self._refuse(email, self.locale.translate(
                 N_("This account is suspended. Ask the box's admin.")), 403)
         self.start_session(user)
-        self.redirect(safe_next(self.get_argument("next", "/")) or "/")
+        self.redirect(self.next_path("/"))
 
     def _refuse(self, email, message, status):
         self.set_status(status)

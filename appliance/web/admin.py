@@ -4,6 +4,7 @@ import tornado.web
 
 from appliance.store import boxinfo, passwords, sync_usage, users
 from appliance.store.errors import N_, StoreError
+from appliance.store.safe_text import whole_number
 from appliance.web.base import PAGE_SIZE, AdminHandler, as_id
 
 USER_ACTIONS = {
@@ -57,11 +58,11 @@ class BoxHandler(AdminHandler):
         self.render("admin_box.html", figures=figures, history=history, limit=limit, error=error)
 
     def post(self):
-        value = self.get_argument("max_attachments_mb", "")
-        if not value.isdigit() or not 1 <= int(value) <= 100:
+        value = whole_number(self.get_argument("max_attachments_mb", ""), digits=3)
+        if value is None or not 1 <= value <= 100:
             self.set_status(400)
             self.get(error=self.locale.translate(N_("The limit is a whole number of MB, 1 to 100.")))
             return
         with self.store.write() as conn:
-            boxinfo.put(conn, boxinfo.MAX_ATTACHMENTS_MB, int(value))
+            boxinfo.put(conn, boxinfo.MAX_ATTACHMENTS_MB, value)
         self.redirect("/admin/box")

@@ -9,6 +9,7 @@ import tornado.web
 from appliance.http_base import BoxHandler
 from appliance.i18n import LANGUAGES
 from appliance.store import mailbox, sessions
+from appliance.store.safe_text import whole_number
 from appliance.web.present import Presenter, escape_text
 from appliance.web.throttle import client_address, client_key
 
@@ -21,7 +22,7 @@ UNSAFE_IN_PATH = re.compile(r"[\\\x00-\x1f\x7f]")
 
 def as_id(text):
     """A database id from a form or URL value, or None for anything else."""
-    return int(text) if text.isdigit() and len(text) <= 18 else None
+    return whole_number(text)
 
 
 def safe_next(target):
@@ -73,6 +74,22 @@ class BaseHandler(BoxHandler):
         if chosen in LANGUAGES:
             return tornado.locale.get(chosen)
         return None
+
+    def next_path(self, default=None):
+        """The ``next`` argument when it is a path on this box (``safe_next``), else ``default``;
+        one that is not UTF-8 is as good as none (not a 400 after the action was done)."""
+        try:
+            return safe_next(self.get_argument("next", "")) or default
+        except tornado.web.HTTPError:
+            return default
+
+    def search_text(self):
+        """What the search field shows: the query asked for, or nothing when it does not read
+        (the error page for a query of invalid UTF-8 shows too)."""
+        try:
+            return self.get_argument("q", "")
+        except tornado.web.HTTPError:
+            return ""
 
     def get_template_namespace(self):
         namespace = super().get_template_namespace()

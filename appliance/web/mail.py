@@ -5,7 +5,7 @@ import tornado.web
 from appliance.store import mailbox, other_addresses, placeholders
 from appliance.store import spam_verdicts
 from appliance.store.errors import N_
-from appliance.web.base import PAGE_SIZE, BaseHandler, safe_next
+from appliance.web.base import PAGE_SIZE, BaseHandler
 
 FOLDER_TITLES = {
     "inbox": N_("Inbox"), "outbox": N_("Outbox"), "sent": N_("Sent"), "drafts": N_("Drafts"),
@@ -63,4 +63,4 @@ class MessageActionHandler(BaseHandler):
             if row is None:
                 raise tornado.web.HTTPError(404)
             ACTIONS[action](conn, self.current_user["id"], int(message_id))
-        self.redirect(safe_next(self.get_argument("next", "")) or f"/thread/{row['thread_id']}")
+        self.redirect(self.next_path(f"/thread/{row['thread_id']}"))

@@ -9,7 +9,7 @@ from appliance.sync.client import RelayError, make_http_client
 from appliance.sync.registration import register
 from appliance.sync.windows import WindowError, zone
 from appliance.web.admin_home import SyncPageMixin
-from appliance.web.base import AdminHandler, safe_next
+from appliance.web.base import AdminHandler
 
 HISTORY_ROWS = 30
 
@@ -53,7 +53,7 @@ class SyncNowHandler(SyncAdminHandler):
             return self.refuse(409, N_("This box is not registered with a relay yet."))
         if not self.scheduler.sync_now():
             return self.refuse(409, N_("A sync is already running."))
-        self.redirect(safe_next(self.get_argument("next", "")) or "/admin/sync")
+        self.redirect(self.next_path("/admin/sync"))
 
 
 class ScheduleHandler(SyncAdminHandler):

@@ -39,7 +39,8 @@ class StreamedForm:
         self.urlencoded = kind == "application/x-www-form-urlencoded"
         if not self.urlencoded:
             boundary = params.get("boundary", "")
-            if kind != "multipart/form-data" or not boundary or len(boundary) > 200:
+            # RFC 2046: 1 to 70 ASCII characters (an RFC 2231 one may decode to anything)
+            if kind != "multipart/form-data" or not 0 < len(boundary) <= 200 or not boundary.isascii():
                 raise bad_form("a form is multipart/form-data or urlencoded")
             self.delimiter = b"\r\n--" + boundary.encode("latin-1")
         # Before a multipart body, CRLF: the first boundary then looks like every other.

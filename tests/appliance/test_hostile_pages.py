@@ -1,0 +1,137 @@
+"""The web pages against odd and hostile requests: never a server error or a blank page, and a
+name in a message can never add or change an address."""
+
+import html
+import re
+
+import requests
+import sqlalchemy as sa
+
+from appliance.store import addresses
+from appliance.store.tables import messages
+from pouch.records import MessageRecord
+from tests.appliance.conftest import DOMAIN, PASSWORD
+
+
+def raw_form(session, path, body, content_type="application/x-www-form-urlencoded", **kwargs):
+    """A POST whose body is sent byte for byte (invalid UTF-8, odd multipart), with the XSRF token."""
+    if "_xsrf" not in session.cookies:
+        session.get("/login")
+    token = session.cookies["_xsrf"].encode()
+    if content_type.startswith("application/x-www-form-urlencoded"):
+        body = b"_xsrf=" + token + b"&" + body
+    return requests.post(session.base_url + path, data=body, cookies=session.cookies, timeout=20,
+                         headers={"Content-Type": content_type, "X-XSRFToken": token.decode()}, **kwargs)
+
+
+def test_numbers_written_in_other_scripts_are_refused_not_server_errors(client, make_user):
+    make_user("mama", is_admin=True)
+    mama = client("mama")
+    superscript = "\u00b2"  # str.isdigit() says yes, int() says no
+    answers = {
+        "box limit": mama.post("/admin/box", data={"max_attachments_mb": superscript}),
+        "own limit": mama.post("/settings/downloads", data={"limit_kb": superscript}),
+        "box download limit": mama.post("/admin/downloads", data={"spam_threshold": "5",
+                                                                  "attachment_limit_kb": superscript}),
+        "draft id": mama.get("/compose", params={"draft": superscript}),
+        "user id": mama.post("/admin/users", data={"user_id": superscript, "action": "suspend"}),
+        "token id": mama.post("/settings/tokens", data={"action": "revoke", "token_id": superscript}),
+    }
+    assert {name: answer.status_code for name, answer in answers.items()} == {
+        "box limit": 400, "own limit": 400, "box download limit": 400, "draft id": 200,
+        "user id": 404, "token id": 200}
+    assert "a whole number of MB, 1 to 100" in answers["box limit"].text
+    assert "a whole number of KB" in answers["own limit"].text
+    # Arabic-Indic digits are digits to Python, not a number anyone typed on this page.
+    arabic = mama.post("/admin/box", data={"max_attachments_mb": "\u0661\u0662"})
+    assert arabic.status_code == 400
+    assert mama.post("/admin/box", data={"max_attachments_mb": " 12 "}).url.endswith("/admin/box")
+
+
+def test_a_query_that_is_not_utf8_gets_a_readable_error_page(client, make_user):
+    make_user("asha")
+    asha = client("asha")
+    for path in ("/search?q=%ff", "/search?q=%c3%28&page=2"):
+        answer = asha.get(path)
+        assert answer.status_code == 400, path
+        assert "Back to the inbox" in answer.text, path  # the page, not an empty answer
+        assert "Content-Security-Policy" in answer.headers
+    # Every page has the search field: a stray q of another page leaves it empty.
+    inbox = asha.get("/folder/inbox?q=%ff")
+    assert inbox.status_code == 200 and 'name="q" type="search" value=""' in inbox.text
+
+
+def test_a_form_boundary_that_is_not_ascii_is_a_bad_request(client, make_user):
+    make_user("asha")
+    asha = client("asha")
+    for boundary in ("boundary*=utf-8''%ff%fe", "boundary*=utf-8''%c3%a9", "boundary=\u00e9".encode().decode("latin-1")):
+        answer = raw_form(asha, "/compose", b"--x--\r\n", f"multipart/form-data; {boundary}")
+        assert answer.status_code == 400, boundary
+
+
+def test_a_next_that_is_not_utf8_still_signs_in_and_goes_to_the_inbox(client, make_user):
+    make_user("asha")
+    session = client()
+    body = b"email=asha&password=" + PASSWORD.replace(" ", "+").encode() + b"&next=%ff%fe"
+    answer = raw_form(session, "/login", body, allow_redirects=False)
+    assert answer.status_code == 302 and answer.headers["Location"] == "/"
+    assert session.get("/login?next=%ff").status_code == 200  # the form leaves such a next out
+
+
+HOSTILE_NAMES = [
+    ("Bob\" <attacker@evil.test>, \"x", "bob@example.org"),  # a quote closing the name early
+    ("Jean \"JJ\" Dupont", "jj@example.org"),  # quotes as real names have them
+    ("Back\\slash\\", "back@example.org"),
+    ("Ngozi; Zoé", "ngozi@example.org"),
+    ("Line\r\nBcc: spy@evil.test", "line@example.org"),  # a line break in the name
+    ("<other@evil.test>", "angle@example.org"),
+]
+
+
+def recipients_of(store, subject):
+    with store.read() as conn:
+        row = conn.execute(sa.select(messages.c.to_json, messages.c.cc_json)
+                           .where(messages.c.subject == subject)).first()
+    return [email for _, email in addresses.loads(row.to_json) + addresses.loads(row.cc_json)]
+
+
+def test_reply_all_goes_to_exactly_the_addresses_of_the_mail_whatever_its_names_hold(client, make_user,
+                                                                                    store):
+    make_user("asha")
+    asha = client("asha")
+    store.deliver_incoming(MessageRecord(
+        id="names", from_=[("Mallory\", <from-trick@evil.test>", "mallory@example.org")],
+        to=[("Asha", f"asha@{DOMAIN}"), *HOSTILE_NAMES[:3]], cc=HOSTILE_NAMES[3:], subject="Names",
+        date=1700000000, message_id="names@example.org", body="hello", body_type="text",
+        recipients=[f"asha@{DOMAIN}"]), {})
+    inbox = asha.get("/").text
+    message_id = re.search(r'href="/thread/\d+#m(\d+)"', inbox).group(1)
+    form = asha.get(f"/compose?reply_all={message_id}").text
+    fields = {name: html.unescape(re.search(rf'name="{name}" [^>]*value="([^"]*)"', form).group(1))
+              for name in ("to", "cc", "form_token")}
+    sent = asha.post("/compose", data={**fields, "subject": "Re: Names", "body": "hi", "action": "send"})
+    assert sent.url.endswith("/folder/outbox"), sent.text
+    assert sorted(recipients_of(store, "Re: Names")) == sorted(
+        ["mallory@example.org"] + [email for _, email in HOSTILE_NAMES])
+    assert "evil.test" not in " ".join(recipients_of(store, "Re: Names"))
+
+
+def test_a_line_break_typed_in_a_recipient_field_adds_no_address(client, make_user, store):
+    make_user("asha")
+    asha = client("asha")
+    sent = asha.post("/compose", data={"to": "\"Ann\r\nBcc: spy@evil.test\" <ann@example.org>",
+                                       "subject": "Lines", "body": "b", "action": "send"})
+    assert sent.url.endswith("/folder/outbox"), sent.text
+    assert recipients_of(store, "Lines") == ["ann@example.org"]
+
+
+def test_words_after_an_address_are_refused_not_joined_into_another_address(client, make_user, store):
+    make_user("asha")
+    asha = client("asha")
+    for typed in ("ben@example.org\r\nBcc: spy@evil.test", "ben@example.org fatuma"):
+        refused = asha.post("/compose", data={"to": typed, "subject": "Joined", "body": "kept text",
+                                              "action": "send"})
+        assert refused.status_code == 400 and "This is not an email address" in refused.text
+        assert "kept text" in refused.text and 'value="Joined"' in refused.text
+    with store.read() as conn:  # parseaddr alone made ben@example.orgbcc and ben@example.orgfatuma
+        assert conn.execute(sa.select(messages.c.id).where(messages.c.subject == "Joined")).first() is None
