@@ -70,7 +70,10 @@ from pouch.mime import parts as mime_parts  # noqa: E402
 from pouch.mime.parse import trimmed_references  # noqa: E402
 from pouch.records import (BODY_HTML, REQUEST_ATTACHMENT, REQUEST_ORIGINAL, Attachment, BlobRecord,  # noqa: E402
                            RequestRecord)
+from appliance.sync import client as sync_client  # noqa: E402
+from appliance.sync.client import RelayClient  # noqa: E402
 from relay import settings as relay_settings  # noqa: E402
+from relay.web import compression as relay_compression  # noqa: E402
 from relay.boxsync import blobstore  # noqa: E402
 from relay.boxsync.packing import pack_level, plan  # noqa: E402
 from relay.settings import Sync  # noqa: E402
@@ -331,8 +334,7 @@ def lokole_handshake():
 RELAY_HOST = "relay.mailpouch.example"
 POUCH_NAME = "box1/down/000123-5c2f1a9e.pouch"
 UPLOAD_NAME = "box1/up/000045-7d3e2b1f.pouch"
-BOX_HEADERS = {"Authorization": "Bearer " + "t" * 43, "Content-Type": "application/json",
-               "User-Agent": "mailpouch/0.1"}
+BOX_TOKEN = "t" * 43
 
 
 @functools.cache
@@ -367,14 +369,14 @@ async def _sync_traffic(downloads, upload):
         offer = {"upload": up, "accepted": [], "downloads": offered}
         answers = iter([offer, {"upload": None, "downloads": [], "accepted": [UPLOAD_NAME] if upload else []}])
         app = tornado.web.Application([(r"/api/v1/sync", _SyncAnswer, {"answers": answers}),
-                                       *blob_routes(store)])
+                                       *blob_routes(store)], transforms=relay_compression.TRANSFORMS)
         server = tornado.httpserver.HTTPServer(app)
         server_socket, server_port = tornado.testing.bind_unused_port()
         server.add_socket(server_socket)
         proxy = _CountingProxy(server_port)
         proxy_port = await proxy.start()
         client = tornado.curl_httpclient.CurlAsyncHTTPClient(force_instance=True, defaults={
-            "prepare_curl_callback": lambda curl: curl.setopt(
+            **sync_client.HTTP_DEFAULTS, "prepare_curl_callback": lambda curl: curl.setopt(
                 pycurl.CONNECT_TO, [f"{RELAY_HOST}:80:127.0.0.1:{proxy_port}"])})
         try:
             await _box_sync(client, Path(folder), outgoing)
@@ -386,21 +388,18 @@ async def _sync_traffic(downloads, upload):
 
 
 async def _box_sync(client, folder, outgoing):
+    """The box's own relay client and blob transfer, its requests' heads as it sends them."""
     # Plain http only because the test relay has no certificate; the heads are the same.
-    sync_url = f"http://{RELAY_HOST}/api/v1/sync"
-    ask = {"received": [], "uploaded": [], "outgoing": {"size": len(outgoing)} if outgoing else None}
-    response = await client.fetch(sync_url, method="POST", headers=BOX_HEADERS, body=json.dumps(ask))
-    offer = json.loads(response.body)
+    relay = RelayClient(client, f"http://{RELAY_HOST}", BOX_TOKEN)
+    offer = await relay.sync(outgoing_size=len(outgoing) if outgoing else None)
     transfer = BlobTransfer(client)
-    if offer["upload"]:
+    if offer.upload:
         (folder / "up.pouch").write_bytes(outgoing)
-        await transfer.upload(offer["upload"]["url"].replace("https:", "http:", 1), folder / "up.pouch")
-    for number, download in enumerate(offer["downloads"]):
-        await transfer.download(download["url"].replace("https:", "http:", 1), folder / f"{number}.pouch",
-                                download["size"], download["sha256"])
-    ask = {"received": [d["name"] for d in offer["downloads"]],
-           "uploaded": [offer["upload"]["name"]] if offer["upload"] else [], "outgoing": None}
-    await client.fetch(sync_url, method="POST", headers=BOX_HEADERS, body=json.dumps(ask))
+        await transfer.upload(offer.upload.url.replace("https:", "http:", 1), folder / "up.pouch")
+    for number, download in enumerate(offer.downloads):
+        await transfer.download(download.url.replace("https:", "http:", 1), folder / f"{number}.pouch",
+                                download.size, download.sha256)
+    await relay.sync(received=[d.name for d in offer.downloads], uploaded=[offer.upload.name] if offer.upload else [])
 
 
 class _SyncAnswer(tornado.web.RequestHandler):

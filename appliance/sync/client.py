@@ -10,6 +10,11 @@ import tornado.httpclient
 
 REQUEST_TIMEOUT_S = 120  # the relay packs pending mail while it answers
 CONNECT_TIMEOUT_S = 30
+# Every request of a sync crosses the modem: curl's own Accept and Accept-Encoding and its 32-byte
+# User-Agent stay home.  Only the API's answers may come gzipped (the relay's offer of a long day);
+# pouches are compressed already.
+HTTP_DEFAULTS = {"user_agent": "mailpouch", "decompress_response": False}
+NO_ACCEPT = {"Accept": ""}  # an empty header: curl sends none of its own
 
 
 class RelayError(Exception):
@@ -116,7 +121,7 @@ def make_http_client():
     """One curl client with a single connection: everything goes to the relay."""
     from tornado.curl_httpclient import CurlAsyncHTTPClient  # pycurl only where a sync runs
 
-    return CurlAsyncHTTPClient(force_instance=True, max_clients=1)
+    return CurlAsyncHTTPClient(force_instance=True, max_clients=1, defaults=HTTP_DEFAULTS)
 
 
 class RelayClient:
@@ -154,11 +159,11 @@ class RelayClient:
 
     async def _post(self, path, document):
         body = json.dumps(document, separators=(",", ":")).encode()
-        headers = {"Content-Type": "application/json"}
+        headers = {"Content-Type": "application/json", **NO_ACCEPT}
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
         request = tornado.httpclient.HTTPRequest(
-            self.url + path, "POST", headers=headers, body=body,
+            self.url + path, "POST", headers=headers, body=body, decompress_response=True,
             connect_timeout=CONNECT_TIMEOUT_S, request_timeout=self.timeout_s)
         self.counter.requests += 1
         self.counter.sent_bytes += len(body)

@@ -253,8 +253,8 @@ class BlobTransfer:
         With a ``sink``, curl hands the answer's head and body to it as they come."""
         if sink is not None:
             options.update(header_callback=sink.header_line, streaming_callback=sink.body_chunk)
-        request = tornado.httpclient.HTTPRequest(
-            url, method, headers={"x-ms-version": rest.API_VERSION, **options.pop("headers", {})},
+        request = tornado.httpclient.HTTPRequest(  # "Accept" empty: curl sends none of its own
+            url, method, headers={"x-ms-version": rest.API_VERSION, "Accept": "", **options.pop("headers", {})},
             **self.timeouts, **options)
         report.requests += 1
         try:

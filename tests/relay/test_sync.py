@@ -1,6 +1,7 @@
 """The sync handshake: packing, acks, re-offers, and one box never touching another's pouches."""
 
 import base64
+import gzip
 import json
 import os
 
@@ -71,6 +72,29 @@ async def test_packing_sends_small_mail_first_in_capped_pouches(relay, tmp_path)
     answer = await box.sync()
     per_pouch = [subjects(await box.fetch(tmp_path, offer)) for offer in answer["downloads"]]
     assert per_pouch == [["small-0", "small-1", "small-2", "small-3"], ["big-old"]]
+
+
+@pytest.mark.parametrize("relay_overrides", [{"sync_pouch_max_bytes": 1500}])
+@pytest.mark.gen_test(timeout=30)
+async def test_a_long_offer_comes_gzipped_and_a_pouch_with_no_vary_header(relay, tmp_path):
+    """Bytes over the modem: a day's offer of many pouches is JSON worth compressing; a pouch is
+    compressed already, and an answer that is not compressed says nothing about Accept-Encoding."""
+    box = await relay.register("goma")
+    for index in range(8):
+        await deliver(relay, "m@goma.relay.test", subject=f"day-{index}", body=f"{index} " * 500)
+    sync = dict(method="POST", headers={"Authorization": f"Bearer {box.token}", "Accept-Encoding": "gzip"},
+                decompress_response=False, raise_error=False)
+    body = json.dumps({"received": [], "uploaded": [], "outgoing": None})
+    offer = await relay.http.fetch(relay.url + "/api/v1/sync", body=body, **sync)
+    assert offer.headers["Content-Encoding"] == "gzip" and offer.headers["Vary"] == "Accept-Encoding"
+    downloads = json.loads(gzip.decompress(offer.body))["downloads"]
+    assert len(downloads) == 8 and len(offer.body) < len(gzip.decompress(offer.body)) / 2
+    pouch = await relay.http.fetch(downloads[0]["url"], headers={"Accept-Encoding": "gzip"},
+                                   decompress_response=False)
+    assert "Vary" not in pouch.headers and "Content-Encoding" not in pouch.headers
+    assert len(pouch.body) == downloads[0]["size"]
+    idle = await BoxClient(relay, box.token).sync(received=[d["name"] for d in downloads])
+    assert idle["downloads"] == []  # a short answer, read as before
 
 
 @pytest.mark.parametrize("relay_overrides", [{"sync_big_message_bytes": 20_000}])
