@@ -98,15 +98,20 @@ def _check_recipients(draft):
                          limit=f"{MAX_RECIPIENTS:,}", count=f"{count:,}")
 
 
-def _check_size(conn, draft, kept):
-    """Attachments kept from other mail count as much as new ones: forwarding cannot
-    carry more than uploading could."""
-    files = sum(len(new.data) for new in draft.new_files) + sum(row["size"] for row in kept)
-    limit = boxinfo.max_attachment_bytes(conn)
+def check_files_size(files, limit):
+    """Attachments of ``files`` bytes in all within ``limit``; a front door may ask before it
+    reads what was uploaded."""
     if files > limit:
         raise StoreError(N_("The attachments are too big together (%(size)s); the limit is "
                             "%(limit)s. Your text is kept: choose smaller files."),
                          size=size_text(files), limit=size_text(limit))
+
+
+def _check_size(conn, draft, kept):
+    """Attachments kept from other mail count as much as new ones: forwarding cannot
+    carry more than uploading could."""
+    files = sum(len(new.data) for new in draft.new_files) + sum(row["size"] for row in kept)
+    check_files_size(files, boxinfo.max_attachment_bytes(conn))
     whole = files + len(draft.body.encode()) + len(draft.subject.encode())
     if whole > MAX_MESSAGE_BYTES:
         raise StoreError(N_("The message is too big (%(size)s); at most %(limit)s can be sent."),

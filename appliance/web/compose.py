@@ -10,13 +10,19 @@ from appliance.store import addresses, boxinfo, contacts, mailbox, other_address
 from appliance.store.errors import N_, StoreError
 from appliance.store.messages import (DRAFT, FORM_TOKEN, QUEUED, Draft, NewFile, made_by_form,
                                       save_draft, send)
+from appliance.store.rules import check_files_size
 from appliance.store.safe_text import safe_name
 from appliance.web.base import BaseHandler, as_id
 from appliance.web.present import Presenter
 from appliance.web.uploads import StreamedFormHandler
+from pouch.limits import MAX_MESSAGE_BYTES
 from pouch.mime import bodytext
 
 FORM_OVERHEAD = 1024 * 1024
+# A form may bring more than the attachment limit: photos shrink on the box before the limit
+# applies, and a file over it gets the form back with the reason (a connection cut at the limit
+# showed the browser's own error page, the text gone).  Past this much the connection is cut.
+STREAMED_MOST = 2 * MAX_MESSAGE_BYTES
 FIELDS = ("to", "cc", "bcc", "subject", "body", "html", "format", "draft_id", "in_reply_to",
           "references", "account", "form_token")
 
@@ -25,9 +31,9 @@ FIELDS = ("to", "cc", "bcc", "subject", "body", "html", "format", "draft_id", "i
 class ComposeHandler(StreamedFormHandler, BaseHandler):
     @classmethod
     def body_limit(cls, store):
-        """Files up to the box's attachment limit, and the text with them."""
+        """Files up to STREAMED_MOST (or the box's attachment limit if higher), and the text."""
         with store.read() as conn:
-            return boxinfo.max_attachment_bytes(conn) + FORM_OVERHEAD
+            return max(boxinfo.max_attachment_bytes(conn), STREAMED_MOST) + FORM_OVERHEAD
 
     @tornado.web.authenticated
     def get(self):
@@ -52,8 +58,8 @@ class ComposeHandler(StreamedFormHandler, BaseHandler):
         values = {name: self.get_argument(name, "") for name in FIELDS}
         action = self.get_argument("action", "send")
         kept_ids = [i for i in map(as_id, self.get_arguments("keep")) if i is not None]
-        files = await self._new_files(action)
         try:
+            files = await self._new_files(action)
             with self.store.write() as conn:
                 message_id = self._store(conn, values, kept_ids, action, files)
                 row = mailbox.message(conn, self.current_user["id"], message_id)
@@ -80,12 +86,20 @@ class ComposeHandler(StreamedFormHandler, BaseHandler):
         return save_draft(self.store, conn, self.current_user, draft, draft_id)
 
     async def _new_files(self, action):
-        """The files sent with the form; photos shrunk first when "Send pictures smaller" is on."""
+        """The files sent with the form, read one at a time; photos shrunk first when "Send
+        pictures smaller" is on.  Files too big whatever shrinking does are refused unread."""
         if action == "autosave":
             return []
-        files = [NewFile(safe_name(f.filename), f.content_type or "application/octet-stream", f.read())
-                 for f in self.uploaded("files")]
-        return await photos.made_smaller(files) if self.get_argument("smaller", "") else files
+        uploads, smaller = self.uploaded("files"), bool(self.get_argument("smaller", ""))
+        with self.store.read() as conn:
+            limit = boxinfo.max_attachment_bytes(conn)
+        check_files_size(sum(upload.size for upload in uploads if not (smaller and _image(upload))), limit)
+        files = []
+        for upload in uploads:
+            new = NewFile(safe_name(upload.filename), upload.content_type or "application/octet-stream",
+                          upload.read())
+            files += await photos.made_smaller([new]) if smaller else [new]
+        return files
 
     def _draft(self, values, kept_ids, action, files):
         rich, strict = values["format"] == "html", action == "send"
@@ -125,7 +139,13 @@ class ComposeHandler(StreamedFormHandler, BaseHandler):
         if values["account"] not in [row["id"] for row in senders]:
             values["account"] = ""  # the box address, the first choice: that account is gone
         self.render("compose.html", values=values, kept=kept, error=error, contacts=known,
-                    limit=limit, senders=senders, saved=self.get_argument("saved", "") == "1")
+                    limit=limit, most=max(limit, STREAMED_MOST), senders=senders,
+                    saved=self.get_argument("saved", "") == "1")
+
+
+def _image(upload):
+    """Whether "Send pictures smaller" may shrink the upload (as appliance.photos decides)."""
+    return (upload.content_type or "").lower().startswith("image/")
 
 
 def _base(source, subject_prefix):

@@ -3,6 +3,7 @@ come (never the whole body in memory); their names: appliance.store.safe_text.""
 
 import email.message
 import email.utils
+import os
 import tempfile
 
 import tornado.httputil
@@ -22,6 +23,10 @@ class Upload:
     def __init__(self, field, filename, content_type, directory):
         self.field, self.filename, self.content_type = field, filename, content_type
         self.file = tempfile.TemporaryFile(dir=directory)
+
+    @property
+    def size(self):
+        return os.fstat(self.file.fileno()).st_size
 
     def read(self):
         self.file.seek(0)

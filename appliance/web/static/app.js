@@ -82,7 +82,7 @@
   // server also takes a form's token once, for Back then Send).
   var submitting = false;
   form.addEventListener("submit", function (event) {
-    if (submitting) {
+    if (submitting || showFiles()) {  // files the box would refuse are not sent at all
       event.preventDefault();
       return;
     }
@@ -99,25 +99,33 @@
     for (var i = 0; i < buttons.length; i++) buttons[i].disabled = false;
   });
 
-  // Show the chosen files with their sizes before anything is sent.
+  // Show the chosen files with their sizes before anything is sent; true when they are too big:
+  // over the limit unless photos may shrink first, and never more than the box takes in.
   var files = document.getElementById("files");
   var chosen = document.getElementById("chosen");
-  files.addEventListener("change", function () {
-    var total = 0;
+  var smaller = form.elements.smaller;
+  function showFiles() {
+    var total = 0, unshrunk = 0;
     chosen.textContent = "";
     for (var i = 0; i < files.files.length; i++) {
       var item = document.createElement("li");
       total += files.files[i].size;
+      if (!(smaller.checked && /^image\//i.test(files.files[i].type))) unshrunk += files.files[i].size;
       item.textContent = files.files[i].name + " (" + Math.ceil(files.files[i].size / 1024) + " KB)";
       chosen.appendChild(item);
     }
-    if (total > Number(files.dataset.limit)) {
+    var tooBig = unshrunk > Number(files.dataset.limit) || total > Number(files.dataset.most);
+    if (tooBig) {
       var warning = document.createElement("li");
       warning.className = "error";
+      warning.setAttribute("role", "alert");
       warning.textContent = labels.tooBig;
       chosen.appendChild(warning);
     }
-  });
+    return tooBig;
+  }
+  files.addEventListener("change", showFiles);
+  smaller.addEventListener("change", showFiles);
 
   // Save the draft every 20 s while it changes, so a dead battery loses little.
   var lastSaved = null;

@@ -1,0 +1,81 @@
+"""Files too big for the box, as phones send them: the form comes back with the reason and what was
+typed (never the browser's own error page for a cut connection), and a camera photo bigger than
+the limit is still sent once shrunk."""
+
+import pytest
+import requests
+
+from appliance.store import boxinfo
+from tests.appliance.conftest import DOMAIN
+from tests.appliance.test_browser import sign_in, write
+from tests.appliance.test_compose_once import new_form
+from tests.appliance.test_send_smaller import queued_files
+from tests.support.photos import phone_photo
+
+FORTY_MB = 40 * 1024 * 1024
+
+
+def test_a_40_mb_file_gives_the_form_back_with_the_reason_and_the_text(client, make_user, store):
+    make_user("asha")
+    asha = client("asha")
+    form = {"form_token": new_form(asha), "to": "friend@example.org", "subject": "The video",
+            "body": "Here is the whole wedding", "action": "send"}
+    try:
+        refused = asha.post("/compose", data=form, files={"files": ("wedding.mp4", b"\0" * FORTY_MB, "video/mp4")})
+    except requests.ConnectionError:  # the box hung up after the limit: no page at all
+        pytest.fail("the box cut the connection instead of answering with the form")
+    assert refused.status_code == 400
+    assert "The attachments are too big together (40.0 MB); the limit is 10.0 MB" in refused.text
+    assert 'value="The video"' in refused.text and "Here is the whole wedding" in refused.text
+    assert 'value="friend@example.org"' in refused.text
+    assert store.outbox() == []
+
+
+def test_camera_photos_over_the_limit_are_sent_once_shrunk(client, make_user, store):
+    make_user("asha")
+    with store.write() as conn:
+        boxinfo.put(conn, boxinfo.MAX_ATTACHMENTS_MB, 1)
+    photos = [("IMG_0001.JPG", phone_photo(), "image/jpeg"), ("IMG_0002.JPG", phone_photo(quality=95), "image/jpeg")]
+    assert sum(len(data) for _, data, _ in photos) > 2 * 1024 * 1024  # the limit and 1 MB of text beside it
+    asha = client("asha")
+    form = {"form_token": new_form(asha), "to": "friend@example.org", "subject": "Photo",
+            "action": "send", "smaller": "1"}
+    sent = asha.post("/compose", data=form, files=[("files", photo) for photo in photos])
+    assert sent.url.endswith("/folder/outbox"), sent.text
+    queued = queued_files(store)
+    assert len(queued) == 2 and sum(len(data) for _, data in queued.values()) < 1024 * 1024
+    # The same photos as they are stay over the limit: refused with the reason, unread.
+    form["form_token"] = new_form(asha)
+    del form["smaller"]
+    refused = asha.post("/compose", data=form, files=[("files", photo) for photo in photos])
+    assert refused.status_code == 400 and "the limit is 1.0 MB" in refused.text
+
+
+@pytest.mark.parametrize("script", [True, False], ids=["with script", "without script"])
+def test_a_phone_choosing_a_40_mb_file_keeps_what_was_written(browser, box_url, make_user, tmp_path, script):
+    make_user("asha")
+    context = browser.new_context(base_url=box_url, viewport={"width": 360, "height": 740},
+                                  java_script_enabled=script)
+    context.set_default_timeout(20000)
+    try:
+        page = context.new_page()
+        posted = []
+        page.on("request", lambda request: posted.append(request.url)
+                if request.method == "POST" and request.resource_type == "document" else None)
+        sign_in(page, "asha")
+        video = tmp_path / "wedding.mp4"
+        video.write_bytes(b"\0" * FORTY_MB)
+        write(page, f"friend@{DOMAIN}", "The video", "Here is the whole wedding", files=[str(video)])
+        posted.clear()
+        page.get_by_role("button", name="Send").click()
+        alert = page.get_by_role("alert")
+        alert.wait_for()
+        assert "too big together" in alert.inner_text().lower()
+        assert page.get_by_label("Subject").input_value() == "The video"
+        assert page.get_by_label("To").input_value() == f"friend@{DOMAIN}"
+        text = page.locator(".editor") if script else page.get_by_label("Message")
+        assert (text.inner_text() if script else text.input_value()).strip() == "Here is the whole wedding"
+        if script:  # the page knew before sending 40 MB over the Wi-Fi
+            assert posted == []
+    finally:
+        context.close()
