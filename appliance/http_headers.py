@@ -17,6 +17,7 @@ HEADERS = {
 def apply(handler):
     for name, value in HEADERS.items():
         handler.set_header(name, value)
+    handler.clear_header("Server")  # which Tornado answers is nobody's business
 
 
 class StaticHandler(tornado.web.StaticFileHandler):

@@ -55,6 +55,7 @@ def test_a_query_that_is_not_utf8_gets_a_readable_error_page(client, make_user):
         answer = asha.get(path)
         assert answer.status_code == 400, path
         assert "Back to the inbox" in answer.text, path  # the page, not an empty answer
+        assert "The box could not read this request" in answer.text
         assert "Content-Security-Policy" in answer.headers
     # Every page has the search field: a stray q of another page leaves it empty.
     inbox = asha.get("/folder/inbox?q=%ff")
@@ -150,3 +151,13 @@ def test_a_body_of_unclosed_invisible_tags_still_shows_its_page(client, make_use
     thread = re.search(r'href="(/thread/\d+)#m\d+"', asha.get("/").text).group(1)
     page = asha.get(thread)
     assert page.status_code == 200 and "Hello there" in page.text and "p{}" not in page.text
+
+
+def test_no_answer_names_the_server_software(client, make_user, box_url):
+    make_user("asha")
+    asha = client("asha")
+    answers = [asha.get("/"), asha.get("/thread/999"), asha.get("/search?q=%ff"),
+               requests.get(box_url + "/static/style.css", timeout=10),
+               requests.get(box_url + "/generate_204", allow_redirects=False, timeout=10),
+               requests.get(box_url + "/api/messages", timeout=10)]
+    assert [answer.headers.get("Server") for answer in answers] == [None] * len(answers)
