@@ -8,7 +8,7 @@ port, or a link that is always there.  Imports no other package of the project.
 """
 
 from hardware.errors import (AtError, ConnectFailed, ConnectTimeout, LinkConfigError, LinkError,
-                             LinkTimeout, ModemNotFound, ModemVanished, NoNetwork, SimError,
+                             LinkTimeout, ModemFailed, ModemNotFound, ModemVanished, NoNetwork, SimError,
                              SimMissing, SimPinRequired, Unreachable, WrongPin)
 from hardware.factory import make_link
 from hardware.link import ConnectResult, Link, LinkState
@@ -16,6 +16,6 @@ from hardware.settings import LinkSettings
 
 __all__ = [
     "AtError", "ConnectFailed", "ConnectResult", "ConnectTimeout", "Link", "LinkConfigError",
-    "LinkError", "LinkSettings", "LinkState", "LinkTimeout", "ModemNotFound", "ModemVanished",
+    "LinkError", "LinkSettings", "LinkState", "LinkTimeout", "ModemFailed", "ModemNotFound", "ModemVanished",
     "NoNetwork", "SimError", "SimMissing", "SimPinRequired", "Unreachable", "WrongPin", "make_link",
 ]

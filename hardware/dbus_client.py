@@ -5,11 +5,14 @@ from dbus_next import BusType, Message, MessageType, Variant
 from dbus_next.aio import MessageBus
 from dbus_next.errors import InvalidAddressError
 
-from hardware.errors import LinkTimeout, ModemNotFound
+from hardware.errors import LinkTimeout, ModemNotFound, ModemVanished
 from hardware.link import within
 
 PROPERTIES = "org.freedesktop.DBus.Properties"
 BUS_DAEMON = ("org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus")
+# Errors the bus itself answers when the service is not (or no longer) on it.
+GONE = {"org.freedesktop.DBus.Error." + name
+        for name in ("ServiceUnknown", "NameHasNoOwner", "NoReply", "Disconnected")}
 
 
 class DBusCallError(Exception):
@@ -51,10 +54,19 @@ class DBusClient:
                    destination=None, timeout_error=LinkTimeout):
         message = Message(destination=destination or self.service, path=path, interface=interface,
                           member=member, signature=signature, body=list(body))
-        reply = await within(timeout or self.timeout, self.bus.call(message), f"{interface}.{member}",
-                             error=timeout_error)
+        what = f"{interface}.{member}"
+        try:
+            reply = await within(timeout or self.timeout, self.bus.call(message), what,
+                                 error=timeout_error)
+        except (EOFError, OSError) as error:  # the bus itself went (dbus-daemon stopped)
+            raise ModemVanished(f"the D-Bus connection broke during {what}: "
+                                f"{error or type(error).__name__}") from None
         if reply.message_type == MessageType.ERROR:
-            raise DBusCallError(reply.error_name, reply.body[0] if reply.body else "")
+            if reply.error_name in GONE:
+                raise ModemVanished(f"{self.service} left the bus during {what} "
+                                    f"(did it stop or restart?)")
+            text = reply.body[0] if reply.body and isinstance(reply.body[0], str) else ""
+            raise DBusCallError(reply.error_name, text)
         return [unwrap(value) for value in reply.body]
 
     async def properties(self, path, interface):

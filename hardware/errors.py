@@ -18,6 +18,11 @@ class ModemVanished(LinkError):
     """The modem disappeared while in use (unplugged, or it reset)."""
 
 
+class ModemFailed(LinkError):
+    """The modem is there but cannot work (ModemManager marks it failed, or describes it in
+    terms that make no sense): unplug it and plug it in again, or restart ModemManager."""
+
+
 class SimError(LinkError):
     """The SIM card stops the modem from working."""
 

@@ -6,10 +6,13 @@ import asyncio
 import contextlib
 import dataclasses
 import datetime
+import logging
 import time
 from typing import Optional
 
 from hardware.errors import LinkError, LinkTimeout
+
+log = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -76,12 +79,14 @@ class Link(abc.ABC):
         self.last_error = ""
 
     async def up(self):
-        """Bring the link up; raise a `LinkError` saying why when it cannot."""
+        """Bring the link up; raise a `LinkError` saying why when it cannot, the link down
+        again then: a half-made connection (radio on, a bearer coming up late) costs money."""
         started = time.monotonic()
         try:
             await self._up()
         except LinkError as error:
             self._record(started, error)
+            await self._down_after_failure()
             raise
         self._record(started, None)
 
@@ -99,11 +104,17 @@ class Link(abc.ABC):
     @contextlib.asynccontextmanager
     async def connected(self):
         """`async with link.connected():` — up for the block, down afterwards whatever happens."""
+        await self.up()  # down again by itself when it fails
         try:
-            await self.up()
             yield self
         finally:
             await self.down()
+
+    async def _down_after_failure(self):
+        try:
+            await self._down()
+        except LinkError as error:
+            log.warning("bringing the %s link down after a failed connect: %s", self.kind, error)
 
     def _record(self, started, error):
         self.last_error = str(error) if error else ""

@@ -8,10 +8,17 @@ parameters choose the scenario:
   Network  home | searching (never registers) | denied
   Bearer   connects | never (Simple.Connect returns, the bearer stays down)
            | hang (Simple.Connect answers only after 3 s, as when the network never answers)
-  Sim      present | missing
+           | late (connects a second after Simple.Connect answered)
+           | error:NAME (Simple.Connect fails with MobileEquipment error NAME)
+  Sim      present | missing | failed (StateFailedReason unknown) | locked-to-network (ph-net-pin)
+  Unlock   at-once | late (the modem says it took the PIN a second after SendPin returned)
+  Broken   a modem property gone or of the wrong D-Bus type: no-state | state-text | wrong-types
   NoModem  true: ModemManager runs but sees no modem
+As ModemManager, the modem refuses Enable and Disconnect with WrongState while it is failed or
+locked.
 """
 
+import threading
 import time
 
 import dbus
@@ -34,7 +41,9 @@ MODEM_PATH = "/org/freedesktop/ModemManager1/Modem/0"
 SIM_PATH = "/org/freedesktop/ModemManager1/SIM/0"
 BEARER_PATH = "/org/freedesktop/ModemManager1/Bearer/0"
 ME_ERROR = "org.freedesktop.ModemManager1.Error.MobileEquipment."
-LOCK_NONE, LOCK_SIM_PIN = 1, 2  # MMModemLock
+WRONG_STATE = "org.freedesktop.ModemManager1.Error.Core.WrongState"
+LOCK_NONE, LOCK_SIM_PIN, LOCK_PH_NET_PIN = 1, 2, 8  # MMModemLock
+LATE_SECONDS = 1.0
 LTE = 1 << 14  # MMModemAccessTechnology
 REGISTRATION = {"home": 1, "searching": 2, "denied": 3}
 HANG_SECONDS = 3
@@ -60,20 +69,24 @@ def load(mock, parameters):
     mock.AddMethod(OBJECT_MANAGER_IFACE, "GetManagedObjects", "", "a{oa{sa{sv}}}",
                    "ret = {dbus.ObjectPath(k): objects[k].props for k in objects"
                    " if k.startswith('/org/freedesktop/ModemManager1/Modem/')}")
-    SCENARIO.update(Pin="", Network="home", Bearer="connects", Sim="present")
+    SCENARIO.update(Pin="", Network="home", Bearer="connects", Sim="present", Unlock="at-once", Broken="")
     SCENARIO.update(parameters)
     if not SCENARIO.get("NoModem"):
         _add_modem(mock)
 
 
 def _add_modem(mock):
-    locked = bool(SCENARIO["Pin"])
-    missing = SCENARIO["Sim"] == "missing"
+    sim = SCENARIO["Sim"]
+    network_lock = sim == "locked-to-network"
+    locked = bool(SCENARIO["Pin"]) or network_lock
+    missing = sim == "missing"
+    failed = missing or sim == "failed"
     modem_props = {
-        "State": dbus.Int32(State.STATE_FAILED if missing else
+        "State": dbus.Int32(State.STATE_FAILED if failed else
                             State.STATE_LOCKED if locked else State.STATE_DISABLED),
-        "StateFailedReason": dbus.UInt32(2 if missing else 0),
-        "UnlockRequired": dbus.UInt32(LOCK_SIM_PIN if locked else LOCK_NONE),
+        "StateFailedReason": dbus.UInt32(2 if missing else 1 if failed else 0),
+        "UnlockRequired": dbus.UInt32(LOCK_PH_NET_PIN if network_lock else
+                                      LOCK_SIM_PIN if locked else LOCK_NONE),
         "Manufacturer": dbus.String("huawei"),
         "Model": dbus.String("E3131"),
         "AccessTechnologies": dbus.UInt32(0),
@@ -81,6 +94,7 @@ def _add_modem(mock):
         "Sim": dbus.ObjectPath("/" if missing else SIM_PATH),
         "Bearers": dbus.Array([], signature="o"),
     }
+    _break(modem_props)
     mock.AddObject(MODEM_PATH, MODEM, modem_props, [])
     modem = mockobject.objects[MODEM_PATH]
     modem.AddMethods(MODEM, [("Enable", "b", "", enable)])
@@ -96,6 +110,28 @@ def _add_modem(mock):
                    [("SendPin", "s", "", send_pin)])
     mock.EmitSignal(OBJECT_MANAGER_IFACE, "InterfacesAdded", "oa{sa{sv}}", [
         dbus.ObjectPath(MODEM_PATH), {MODEM: modem_props, GPP: gpp_props, SIGNAL: signal_props}])
+
+
+def _break(props):
+    broken = SCENARIO["Broken"]
+    if broken == "no-state":
+        del props["State"]
+    elif broken == "state-text":
+        props["State"] = dbus.String("registered")
+    elif broken == "wrong-types":
+        props.update(SignalQuality=dbus.UInt32(70), AccessTechnologies=dbus.String("lte"),
+                     UnlockRequired=dbus.String("none"))
+
+
+def _later(action):
+    """Do `action` a while after the call returns, as ModemManager reports some changes late.
+    Only the property values change (no signal from this thread): the link polls."""
+    threading.Timer(LATE_SECONDS, action).start()
+
+
+def _refuse_unless_usable(modem):
+    if modem.props[MODEM]["State"] < State.STATE_DISABLED:
+        raise dbus.exceptions.DBusException("modem not ready", name=WRONG_STATE)
 
 
 def _modem():
@@ -116,13 +152,17 @@ def _error(name, text):
 def send_pin(_sim, pin):
     if pin != SCENARIO["Pin"]:
         raise _error("IncorrectPassword", "Incorrect password")
-    _update(_modem(), MODEM, {"UnlockRequired": dbus.UInt32(LOCK_NONE),
-                                      "State": dbus.Int32(State.STATE_DISABLED)})
+    unlocked = {"UnlockRequired": dbus.UInt32(LOCK_NONE), "State": dbus.Int32(State.STATE_DISABLED)}
+    if SCENARIO["Unlock"] == "late":
+        _later(lambda: _modem().props[MODEM].update(unlocked))
+    else:
+        _update(_modem(), MODEM, unlocked)
 
 
 def enable(modem, on):
     if modem.Get(MODEM, "UnlockRequired") == LOCK_SIM_PIN:
         raise _error("SimPin", "SIM PIN required")
+    _refuse_unless_usable(modem)
     if not on:
         _update(modem, MODEM, {"State": dbus.Int32(State.STATE_DISABLED),
                                        "SignalQuality": dbus.Struct((dbus.UInt32(0), dbus.Boolean(False)))})
@@ -133,29 +173,42 @@ def enable(modem, on):
         "RegistrationState": dbus.UInt32(REGISTRATION[network]),
         "OperatorName": "Vodacom CD" if registered else "",
         "OperatorCode": "63001" if registered else ""})
-    _update(modem, MODEM, {
+    enabled = {
         "State": dbus.Int32(State.STATE_REGISTERED if registered else
                             State.STATE_SEARCHING if network == "searching" else State.STATE_ENABLED),
         "AccessTechnologies": dbus.UInt32(LTE if registered else 0),
-        "SignalQuality": dbus.Struct((dbus.UInt32(70 if registered else 0), dbus.Boolean(True)))})
+        "SignalQuality": dbus.Struct((dbus.UInt32(70 if registered else 0), dbus.Boolean(True)))}
+    _break(enabled)
+    _update(modem, MODEM, enabled)
 
 
 def simple_connect(modem, properties):
     if modem.Get(MODEM, "State") < State.STATE_REGISTERED:
         raise _error("NoNetwork", "No network service")
-    if SCENARIO["Bearer"] == "hang":
+    bearer = SCENARIO["Bearer"]
+    if bearer == "hang":
         time.sleep(HANG_SECONDS)  # the whole mock stalls, as a busy ModemManager answers nothing
-    connects = SCENARIO["Bearer"] == "connects"
+    if bearer.startswith("error:"):
+        raise _error(bearer[len("error:"):], "")
+    connects = bearer == "connects"
     mockobject.objects[MAIN_OBJ].AddObject(BEARER_PATH, BEARER, {
         "Connected": dbus.Boolean(connects), "Interface": "wwan0",
         "Properties": dbus.Dictionary(properties, signature="sv")}, [])
     _update(modem, MODEM, {"Bearers": dbus.Array([BEARER_PATH], signature="o")})
     if connects:
         _update(modem, MODEM, {"State": dbus.Int32(State.STATE_CONNECTED)})
+    if bearer == "late":
+        _later(lambda: _connect_late(modem))
     return dbus.ObjectPath(BEARER_PATH)
 
 
+def _connect_late(modem):
+    mockobject.objects[BEARER_PATH].props[BEARER]["Connected"] = dbus.Boolean(True)
+    modem.props[MODEM]["State"] = dbus.Int32(State.STATE_CONNECTED)
+
+
 def simple_disconnect(modem, _bearer):
+    _refuse_unless_usable(modem)
     if BEARER_PATH in mockobject.objects:
         _update(mockobject.objects[BEARER_PATH], BEARER, {"Connected": dbus.Boolean(False)})
     if modem.Get(MODEM, "State") == State.STATE_CONNECTED:

@@ -1,0 +1,99 @@
+"""The ModemManager link against a ModemManager that misbehaves as real ones do: it leaves the
+bus mid-connect, reports a modem failed or locked to an operator, gives properties of the wrong
+type or none, says late that the PIN or the bearer took.  Each ends in an error class the admin
+page explains, and the modem is brought down after a failed connect."""
+
+import asyncio
+
+import pytest
+
+from hardware import ConnectFailed, ConnectTimeout, ModemFailed, ModemVanished, SimError
+from hardware.modemmanager import ModemManagerLink
+from tests.hardware.helpers import run
+from tests.hardware.modemmanager_mock import MODEM_PATH
+
+
+def test_modemmanager_leaving_the_bus_mid_connect_is_a_vanished_modem(modemmanager):
+    mock = modemmanager(Bearer="never")
+    link = ModemManagerLink(mock.settings(connect_timeout=10))
+
+    async def scenario():
+        connecting = asyncio.ensure_future(link.up())
+        while not await asyncio.to_thread(mock.calls, MODEM_PATH, "Connect"):
+            await asyncio.sleep(0.05)
+        await asyncio.to_thread(mock.stop)  # ModemManager crashes while the bearer comes up
+        with pytest.raises(ModemVanished, match="org.freedesktop.ModemManager1 left the bus"):
+            await connecting
+        return await link.state()
+
+    state = run(scenario())
+    assert not state.present and "ModemManager is not running" in state.last_error
+    assert "left the bus" in link.last_connect.error
+
+
+def test_a_failed_connect_brings_the_modem_down(modemmanager):
+    mock = modemmanager(Bearer="never")
+    link = ModemManagerLink(mock.settings(connect_timeout=0.5))
+    with pytest.raises(ConnectTimeout):
+        run(link.up())  # as the sync job calls it: up, and down only once up
+    assert mock.calls(MODEM_PATH, "Disconnect") == [["/"]]  # the bearer may still come up
+    assert mock.calls(MODEM_PATH, "Enable")[-1] == [False]  # radio off
+
+
+def test_a_bearer_refused_with_a_modemmanager_error_says_what_to_check(modemmanager):
+    mock = modemmanager(Bearer="error:GprsMissingOrUnknownApn")
+    link = ModemManagerLink(mock.settings())
+    with pytest.raises(ConnectFailed, match="GprsMissingOrUnknownApn; check the APN on the modem page"):
+        run(link.up())
+    assert mock.calls(MODEM_PATH, "Enable")[-1] == [False]
+
+
+@pytest.mark.parametrize("sim, error, reason, shown", [
+    ("failed", ModemFailed, r"cannot use the modem \(failed: unknown\); plug it in again", ""),
+    ("locked-to-network", SimError, r"\(ph-net-pin\): it is locked to one operator", "error"),
+])
+def test_a_modem_that_cannot_work_says_why(modemmanager, sim, error, reason, shown):
+    mock = modemmanager(Sim=sim)
+    link = ModemManagerLink(mock.settings())
+    with pytest.raises(error, match=reason):
+        run(link.up())
+    state = run(link.state())
+    assert state.present and state.sim == shown
+    assert mock.calls(MODEM_PATH, "Connect") == []
+
+
+@pytest.mark.parametrize("broken", ["no-state", "state-text"])
+def test_a_modem_without_a_usable_state_is_reported_not_crashed_on(modemmanager, broken):
+    mock = modemmanager(Broken=broken)
+    link = ModemManagerLink(mock.settings())
+    with pytest.raises(ModemFailed, match="no usable State"):
+        run(link.up())
+    state = run(link.state())
+    assert state.present and "no usable State" in state.last_error
+
+
+def test_properties_of_the_wrong_type_are_read_as_unknown(modemmanager):
+    mock = modemmanager(Broken="wrong-types")  # SignalQuality a number, AccessTechnologies text
+    link = ModemManagerLink(mock.settings())
+
+    async def scenario():
+        async with link.connected():
+            return await link.state()
+
+    state = run(scenario())
+    assert state.connected and state.interface == "wwan0"
+    assert (state.signal_percent, state.technology, state.sim) == (None, "", "ready")
+    assert state.operator == "Vodacom CD"
+
+
+@pytest.mark.parametrize("scenario", [dict(Pin="1234", Unlock="late"), dict(Bearer="late")])
+def test_a_modem_that_reports_late_is_waited_for(modemmanager, scenario):
+    mock = modemmanager(**scenario)
+    link = ModemManagerLink(mock.settings(pin="1234", command_timeout=5, connect_timeout=5))
+
+    async def scenario():
+        async with link.connected():
+            return await link.state()
+
+    state = run(scenario())
+    assert state.connected and state.interface == "wwan0"
