@@ -12,6 +12,8 @@ from appliance.store.safe_text import neutral
 from appliance.web.sanitize import clean_html
 
 LINK_PARAMS = 'rel="noopener noreferrer nofollow" target="_blank"'
+LIST_PEOPLE = 3  # names in a list row before "+N"
+
 
 def escape_text(value):
     """The pages' autoescape: HTML-escaped, bidi controls taken out (templates pass UTF-8)."""
@@ -54,6 +56,19 @@ class Presenter:
         if names_only:
             return ", ".join(name or email for name, email in pairs)
         return addresses.format_list(pairs)
+
+    @classmethod
+    def few_people(cls, json_text):
+        """The first names of a list row, and how many more: a row is a line on a phone, and a
+        message to 1,000 people or with a 100 KB name must not make its folder a page of names."""
+        pairs = addresses.loads(json_text)
+        shown = cls.short(", ".join(name or email for name, email in pairs[:LIST_PEOPLE]))
+        return shown + (f" +{len(pairs) - LIST_PEOPLE}" if len(pairs) > LIST_PEOPLE else "")
+
+    @staticmethod
+    def short(text, most=200):
+        """``text`` cut to ``most`` characters for a list row (the message's page shows it whole)."""
+        return text if len(text) <= most else text[:most - 1].rstrip() + "…"
 
     @staticmethod
     def size(count):

@@ -161,3 +161,23 @@ def test_no_answer_names_the_server_software(client, make_user, box_url):
                requests.get(box_url + "/generate_204", allow_redirects=False, timeout=10),
                requests.get(box_url + "/api/messages", timeout=10)]
     assert [answer.headers.get("Server") for answer in answers] == [None] * len(answers)
+
+
+def test_a_folder_row_stays_a_line_whatever_the_subject_and_recipients(client, make_user, store):
+    make_user("asha")
+    asha = client("asha")
+    empty = len(asha.get("/folder/sent").content)
+    subject = "Minutes " + "of the meeting " * 7000  # 100 KB, of which the box keeps 998 characters
+    many = ", ".join(f"member{i}@example.org" for i in range(1000))
+    sent = asha.post("/compose", data={"to": many, "subject": subject, "body": "b", "action": "send"})
+    assert sent.url.endswith("/folder/outbox"), sent.text[:300]
+    store.deliver_incoming(MessageRecord(
+        id="long-name", from_=[("N" * 50000, "n@example.org")], to=[("", f"asha@{DOMAIN}")], subject="Hi",
+        date=1700000000, message_id="long@example.org", body="hello", body_type="text",
+        recipients=[f"asha@{DOMAIN}"]), {})
+    outbox, inbox = asha.get("/folder/outbox"), asha.get("/")
+    assert len(outbox.content) - empty < 2000 and len(inbox.content) - empty < 2000  # bytes a phone loads
+    assert "member0@example.org, member1@example.org, member2@example.org +997" in outbox.text
+    assert "Minutes of the meeting of the meeting" in outbox.text and subject not in outbox.text
+    thread = re.search(r'href="(/thread/\d+)#m\d+"', outbox.text).group(1)
+    assert subject[:998] in html.unescape(asha.get(thread).text)  # the message's page: all the box keeps
