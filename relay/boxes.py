@@ -93,8 +93,13 @@ def redeem(engine, code, domain=None):
             raise BoxError("this registration code is unknown, used or revoked")
         if domain is not None and normal(domain) != row["domain"]:
             raise WrongDomain(domain, row["domain"])
-        db.execute(boxes.update().where(boxes.c.id == row["id"])
-                   .values(registration_code_hash=None, token_hash=hash_secret(token)))
+        # The code in the WHERE too: of two redeeming it at once, only the first update finds it
+        # (the other waits for its lock, then matches nothing) and so only one token is made.
+        spent = db.execute(boxes.update().where(
+            boxes.c.id == row["id"], boxes.c.registration_code_hash == hash_secret(code),
+        ).values(registration_code_hash=None, token_hash=hash_secret(token)))
+        if spent.rowcount != 1:
+            raise BoxError("this registration code is unknown, used or revoked")
     return Box(row["id"], row["name"], row["domain"]), token
 
 

@@ -32,10 +32,11 @@ def verify(key, headers, body, max_age_s, now=None):
     signature, timestamp = headers.get(SIGNATURE_HEADER), headers.get(TIMESTAMP_HEADER)
     if not signature or not timestamp:
         raise SignatureError("the request is not signed")
-    if not timestamp.isdigit() or abs((now or time.time()) - int(timestamp)) > max_age_s:
+    # Header values are Latin-1: "\xb2" (²) passes str.isdigit() but not int().
+    if not (timestamp.isascii() and timestamp.isdigit()) or abs((now or time.time()) - int(timestamp)) > max_age_s:
         raise SignatureError("the signature's timestamp is missing or too old")
     try:
         key.verify(base64.b64decode(signature), timestamp.encode("ascii") + body,
                    ec.ECDSA(hashes.SHA256()))
-    except (binascii.Error, InvalidSignature):
+    except (ValueError, InvalidSignature):  # binascii.Error, or a str that is not ASCII
         raise SignatureError("the signature does not match") from None

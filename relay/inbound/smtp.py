@@ -5,6 +5,8 @@ past ``pouch.limits.MAX_RECIPIENTS`` a RCPT gets 452, and the sender sends the
 rest in another transaction (RFC 5321 4.5.3.1.10).  DATA is answered 250 only
 after the message is committed, and also when every recipient had it already
 (a retry).  Replies never carry internal detail: that goes to the log.
+Lines longer than RFC 5321's 998 characters are taken, as Postfix takes them:
+broken mailers send them, and refusing bounces mail nobody can fix.
 """
 
 import asyncio
@@ -20,6 +22,11 @@ from relay.inbound import store as inbound
 log = logging.getLogger(__name__)
 
 TRY_LATER = "451 4.3.0 the message could not be stored; try again later"
+MAX_LINE_BYTES = 1 << 20  # a line of DATA, CRLF included (aiosmtpd's own is RFC 5321's 1,001)
+
+
+class IntakeSMTP(SMTP):
+    line_length_limit = MAX_LINE_BYTES  # also bounds what a command line buffers before its 500
 
 
 class InboundHandler:
@@ -80,8 +87,8 @@ async def start(engine, settings):
     handler = InboundHandler(engine, config.dedupe_days)
     loop = asyncio.get_running_loop()
     server = await loop.create_server(
-        lambda: SMTP(handler, data_size_limit=config.max_message_bytes, hostname=settings.relay.domain,
-                     enable_SMTPUTF8=True, decode_data=False),
+        lambda: IntakeSMTP(handler, data_size_limit=config.max_message_bytes, hostname=settings.relay.domain,
+                           enable_SMTPUTF8=True, decode_data=False),
         host=config.smtp_host, port=config.smtp_port)
     log.info("SMTP listening on %s:%d", config.smtp_host, config.smtp_port)
     return server
