@@ -29,10 +29,16 @@ Decisions, where the sync-engine and the box differ:
 - A draft's ``version`` counts its saves (from the change log); an edit, send or delete
   naming an older version gets 409 and changes nothing.
 - A delta cursor is the id of the last change-log row the client has seen; repeated
-  changes to one object within a page come as one delta, at its latest change.
+  changes to one object within a page come as one delta, at its latest change.  One past
+  the log's last row (garbage, another box's, an older card's) is a 400, as the sync-engine
+  refused a cursor it did not know, rather than silence until the log catches up.
   Longpoll and streaming poll the log (the web client and the sync job write it too).
 - Messages carry ``state`` (queued, delivered, uploaded, sent, failed) beside the
   sync-engine's fields: what the relay reported about mail sent from the box.
+- Every refusal is JSON with the security headers of every answer: a body declared over
+  its endpoint's limit (1 MB of JSON; uploads and raw MIME: the attachment limit) gets a 413
+  before a byte of it is read (``routes.OverLimit``), where Tornado alone would drop the
+  connection.  HEAD is answered as GET without the body.
 - ``bcc`` (the field, thread participants, the ``bcc`` and ``any_email`` filters) holds
   something only in the sender's own copy.  ``from`` (or a raw message's From) must be the
   user's box address or one of their other addresses; the store refuses anything else, and

@@ -3,6 +3,8 @@ query parameters, and errors as ``{"message", "type"}``."""
 
 import json
 
+import tornado.web
+
 from appliance.api import auth, params
 from appliance.api.errors import APIError, bad_request
 from appliance.http_base import BoxHandler
@@ -32,11 +34,23 @@ class ApiHandler(BoxHandler):
         """Requests carry a token, never cookies: nothing for a forged form to borrow."""
 
     def prepare(self):
-        if self.request.method not in self.PARAMS:
+        method = self._method()
+        if method not in self.PARAMS:
             raise APIError(405, f"{self.request.method} is not allowed here")
         if self.current_user is None:
             raise APIError(401, "Could not verify access credential.")
-        self.args = params.checked(self._query(), self.PARAMS.get(self.request.method, ()))
+        self.args = params.checked(self._query(), self.PARAMS[method])
+
+    def _method(self):
+        """HEAD is GET without the body (Tornado writes none), wherever GET is allowed."""
+        return "GET" if self.request.method == "HEAD" else self.request.method
+
+    def head(self, *args):
+        return self.get(*args)
+
+    def allowed(self):
+        methods = list(self.PARAMS)
+        return methods + ["HEAD"] if "GET" in methods else methods
 
     def _query(self):
         return {name: self.get_query_arguments(name) for name in self.request.query_arguments}
@@ -53,7 +67,7 @@ class ApiHandler(BoxHandler):
             raise bad_request("The request needs a JSON body")
         try:
             body = json.loads(self.request.body)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, RecursionError):  # RecursionError: nested deeper than Python recurses
             raise bad_request("The request body is not valid JSON") from None
         if not isinstance(body, dict):
             raise bad_request("The request body must be a JSON object")
@@ -71,14 +85,23 @@ class ApiHandler(BoxHandler):
             body = {"message": error.message, "type": error.type}
         elif status_code >= 500:
             body = {"message": "Internal error", "type": "api_error"}
-        else:
-            body = {"message": self._reason, "type": "invalid_request_error"}
+        else:  # Tornado's own refusals (a multipart body it cannot read...) say why in log_message
+            body = {"message": _told(error) or self._reason, "type": "invalid_request_error"}
         if status_code == 405:
-            self.set_header("Allow", ", ".join(self.PARAMS))
+            self.set_header("Allow", ", ".join(self.allowed()))
         if status_code == 401:  # send_error cleared the headers set before
             self.set_header("WWW-Authenticate", auth.CHALLENGE)
         self.set_header("Content-Type", "application/json; charset=UTF-8")
         self.finish(json.dumps(body, ensure_ascii=False))
+
+
+def _told(error):
+    """What a tornado.web.HTTPError says of the request, or None."""
+    message = getattr(error, "log_message", None)
+    if not message:
+        return None
+    args = getattr(error, "args", ())
+    return message % args if args else message
 
 
 class NotFoundHandler(ApiHandler):
@@ -86,3 +109,21 @@ class NotFoundHandler(ApiHandler):
 
     def prepare(self):
         raise APIError(404, "No such endpoint")
+
+
+@tornado.web.stream_request_body  # its prepare runs once the headers are in, before the body
+class TooLargeHandler(ApiHandler):
+    """A request whose declared body is over its endpoint's limit (routes.OverLimit): a JSON 413
+    before any of the body is read, where Tornado would only drop the connection."""
+
+    def prepare(self):
+        limit = int(self.path_kwargs["limit"])
+        message = f"The request body is too large: at most {limit:,} bytes here"
+        if self.path_kwargs["files"]:
+            with self.store.read() as conn:
+                message += f", a file at most {boxinfo.max_attachment_bytes(conn):,} bytes"
+        raise APIError(413, message)
+
+    def write_error(self, status_code, **kwargs):
+        self.set_header("Connection", "close")  # the unread body ends this connection
+        super().write_error(status_code, **kwargs)

@@ -70,11 +70,22 @@ def _current(conn, user_id, kind, object_id):
     return objects.contact(conn, user_id, object_id)
 
 
+def handed_out(conn, cursor):
+    """Whether the box can have given out ``cursor``: the log's ids only grow, so one past its
+    last row is garbage, or from another box or an older copy of this one's card."""
+    return cursor <= (conn.execute(sa.select(sa.func.max(change_log.c.id))).scalar() or 0)
+
+
 class DeltaBase(ApiHandler):
     def cursor(self):
         if "cursor" not in self.args:
             raise bad_request("cursor is required")
-        return params.integer("cursor", self.args["cursor"])
+        cursor = params.integer("cursor", self.args["cursor"])
+        with self.store.read() as conn:  # not self.db: a longpoll would hold it open
+            if not handed_out(conn, cursor):  # else the client would wait past every change
+                raise bad_request(f"Invalid cursor {cursor}: the box gave out no such cursor; "
+                                  "start again from POST /delta/latest_cursor")
+        return cursor
 
     def types(self):
         params.expanded(self.args)  # checked only: objects always come whole

@@ -21,8 +21,8 @@ def dropped(body, user_id, kind, object_id=None, current=None, derived=DERIVED, 
     _same(body, "id", lambda value: object_id is not None and value == str(object_id),
           "id is given by the box" if object_id is None else "id does not match the URL")
     _same(body, "tracking", lambda value: not value, "The box does not track messages")
-    _same(body, "reply_to", lambda value: not value or (current and value == current["reply_to"]),
-          "reply_to cannot be set on the box's mail")
+    _same(body, "reply_to", lambda value: not value or (current and value == current.get("reply_to")),
+          "reply_to cannot be set on the box's mail")  # a thread has none
     for name in fixed:
         _same(body, name, lambda value: current is not None and value == current.get(name),
               f"{name} cannot be changed here")

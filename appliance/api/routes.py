@@ -5,10 +5,10 @@ under /api, and at the root for requests that carry a token (Bearer, or Basic wi
 as user): the Nylas SDKs build their write URLs from the server's host alone, dropping /api.
 The web client's paths never carry a token and never collide with the API's."""
 
-from tornado.routing import PathMatches
+from tornado.routing import Matcher, PathMatches
 
 from appliance.api import auth, delta, drafts, mail, openapi, resources
-from appliance.api.base import NotFoundHandler
+from appliance.api.base import MAX_JSON, NotFoundHandler, TooLargeHandler
 from appliance.http_base import mounted
 
 ID = r"([^/]{1,40})"
@@ -53,11 +53,33 @@ class WithToken(PathMatches):
         return super().match(request)
 
 
+class OverLimit(Matcher):
+    """A request whose Content-Length is over the body limit of the handler its path leads to
+    (``rows``: (matcher, handler)), for base.TooLargeHandler to refuse before reading the body."""
+
+    def __init__(self, rows, store):
+        self.rows, self.store = rows, store
+
+    def match(self, request):
+        declared = request.headers.get("Content-Length", "")
+        if not (declared.isascii() and declared.isdigit()) or int(declared) <= MAX_JSON:
+            return None  # no handler takes less than MAX_JSON
+        for matcher, handler in self.rows:
+            if matcher.match(request) is not None:
+                limit = handler.body_limit(self.store)
+                if int(declared) <= limit:
+                    return None
+                return {"path_args": [], "path_kwargs": {"limit": str(limit),
+                                                         "files": "yes" if handler.UPLOADS else ""}}
+        return None
+
+
 def routes(deps, prefix="/api"):
     """(pattern, handler, kwargs) rows for Tornado, to mount last, each handler given ``deps``
     (see server.dependencies).  The JSON 404 answers unknown paths under /api and token-carrying
-    ones elsewhere."""
-    prefixed = [(prefix + pattern + "/?", handler) for pattern, handler in table()]
+    ones elsewhere; the JSON 413 a body declared over its handler's limit, first."""
+    prefixed = [(PathMatches(prefix + pattern + "/?"), handler) for pattern, handler in table()]
     at_root = [(WithToken(pattern + "/?"), handler) for pattern, handler in table()]
-    return mounted([*prefixed, (prefix + r"/.*", NotFoundHandler), *at_root,
+    too_large = (OverLimit([*prefixed, *at_root], deps["store"]), TooLargeHandler)
+    return mounted([too_large, *prefixed, (prefix + r"/.*", NotFoundHandler), *at_root,
                     (WithToken(r"/.*"), NotFoundHandler)], deps)

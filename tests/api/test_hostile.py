@@ -1,0 +1,119 @@
+"""Hostile and odd clients against a real box: every refusal is a 4xx in the sync-engine's
+JSON ({"message", "type"}) with the box's security headers, never a 500, a dropped
+connection or a wait for nothing."""
+
+import requests
+
+from appliance.http_headers import HEADERS
+from appliance.store import boxinfo
+
+FRIEND = [{"name": "Friend", "email": "friend@example.org"}]
+# What a confused or hostile client puts where a string, list, id or flag belongs.
+GARBAGE = [1, -1, 1.5, True, "", "x", [1], {"a": 1}, [[[]]], "\x00", 2**70]
+
+
+def refused(response, status=400):
+    """A refusal a client can read, with the headers every answer of the box carries."""
+    assert response.status_code == status, (response.status_code, response.text[:300])
+    body = response.json()
+    assert body["type"] == "invalid_request_error" and body["message"], body
+    for name, value in HEADERS.items():
+        assert response.headers[name] == value, name
+    return body["message"]
+
+
+def test_a_body_over_its_limit_is_a_json_413_and_the_client_goes_on(api, box_url, store):
+    asha = api("asha")
+    message = refused(asha.post("/drafts", json={"body": "x" * 1_100_000}), 413)
+    assert "1,048,576 bytes" in message
+    assert asha.ok("GET", "/account")["object"] == "account"  # the same client, a new connection
+    at_root = requests.post(box_url + "/drafts", auth=asha.auth, json={"body": "x" * 1_100_000},
+                            timeout=20)
+    assert refused(at_root, 413) == message and at_root.headers["Connection"] == "close"
+    with store.write() as conn:
+        boxinfo.put(conn, boxinfo.MAX_ATTACHMENTS_MB, 1)
+    upload = asha.post("/files", files={"file": ("film.mp4", b"x" * 2_500_000)})
+    assert "a file at most 1,048,576 bytes" in refused(upload, 413)
+    assert asha.ok("GET", "/files") == []
+    small = asha.ok("POST", "/files", files={"file": ("note.txt", b"x" * 1000)})
+    assert small[0]["size"] == 1000
+
+
+def test_json_nested_past_recursion_is_a_400(api, receive):
+    asha = api("asha")
+    receive(["asha"], "Hello", 1_700_000_000)
+    [message] = asha.ok("GET", "/messages")
+    draft = asha.ok("POST", "/drafts", json={"subject": "Plan"})
+    deep = b"[" * 100_000 + b"]" * 100_000
+    for method, path in (("POST", "/drafts"), ("POST", "/send"), ("PUT", f"/drafts/{draft['id']}"),
+                         ("PUT", f"/messages/{message['id']}"), ("POST", "/delta/generate_cursor"),
+                         ("PUT", f"/threads/{message['thread_id']}")):
+        assert "not valid JSON" in refused(asha.request(method, path, data=deep)), path
+
+
+def test_wrong_json_types_in_every_field_are_400s(api, receive):
+    asha = api("asha")
+    receive(["asha"], "Hello", 1_700_000_000)
+    [message] = asha.ok("GET", "/messages")
+    draft = asha.ok("POST", "/drafts", json={"subject": "Plan", "to": FRIEND})
+    writes = [("POST", "/drafts", {}), ("POST", "/send", {"to": FRIEND}),
+              ("PUT", f"/drafts/{draft['id']}", {"version": draft["version"]}),
+              ("PUT", f"/messages/{message['id']}", {}), ("PUT", f"/threads/{message['thread_id']}", {})]
+    fields = ("subject", "body", "to", "from", "file_ids", "reply_to_message_id", "version",
+              "draft_id", "unread", "folder_id", "reply_to", "object", "account_id")
+    for method, path, base in writes:
+        for field in fields:
+            for value in GARBAGE:
+                response = asha.request(method, path, json={**base, field: value})
+                assert response.status_code < 500, (method, path, field, value, response.text)
+                if response.status_code >= 400:
+                    refused(response, response.status_code)
+    assert asha.ok("GET", f"/messages/{message['id']}")["subject"] == "Hello"
+
+
+def test_a_thread_sent_back_with_a_reply_to_is_refused_not_a_500(api, receive):
+    asha = api("asha")
+    receive(["asha"], "Hello", 1_700_000_000)
+    [thread] = asha.ok("GET", "/threads")
+    answer = asha.put(f"/threads/{thread['id']}", json={**thread, "reply_to": FRIEND})
+    assert "reply_to" in refused(answer)
+    assert asha.ok("PUT", f"/threads/{thread['id']}", json={**thread, "reply_to": []})["id"] == thread["id"]
+
+
+def test_a_cursor_the_box_never_gave_out_is_refused_at_once(api, receive):
+    asha = api("asha")
+    receive(["asha"], "Hello", 1_700_000_000)
+    latest = asha.ok("POST", "/delta/latest_cursor")["cursor"]
+    assert asha.ok("GET", "/delta", params={"cursor": latest})["deltas"] == []
+    ahead = str(int(latest) + 1000)  # from another box, an older card, or made up
+    assert "latest_cursor" in refused(asha.get("/delta", params={"cursor": ahead}))
+    for path in ("/delta/longpoll", "/delta/streaming"):  # they would wait, then say nothing
+        assert "latest_cursor" in refused(asha.get(path, params={"cursor": ahead, "timeout": "2"}))
+    receive(["asha"], "Again", 1_700_000_100)
+    assert [d["object"] for d in asha.ok("GET", "/delta", params={"cursor": latest})["deltas"]]
+
+
+def test_head_is_get_without_a_body_and_405_says_what_is_allowed(api, receive):
+    asha = api("asha")
+    receive(["asha"], "Hello", 1_700_000_000)
+    listed = asha.get("/messages")
+    head = asha.head("/messages")
+    assert head.status_code == 200 and head.content == b""
+    assert head.headers["Content-Length"] == str(len(listed.content))
+    upload = asha.ok("POST", "/files", files={"file": ("note.txt", b"0123456789")})[0]
+    download = asha.head(f"/files/{upload['id']}/download")
+    assert download.status_code == 200 and download.headers["Content-Length"] == "10"
+    assert asha.head("/nothing").status_code == 404
+    not_here = asha.post("/messages")
+    refused(not_here, 405)
+    assert not_here.headers["Allow"] == "GET, HEAD"
+    send = asha.head("/send")
+    assert send.status_code == 405 and send.headers["Allow"] == "POST"
+
+
+def test_a_multipart_body_tornado_cannot_read_says_why(api):
+    asha = api("asha")
+    for name in ("x" * 10240, "a\x00b.txt"):  # a part header over 10 KB; a NUL in a header
+        message = refused(asha.post("/files", files={"file": (name, b"data")}))
+        assert "multipart" in message and message != "Bad Request"
+    assert asha.ok("GET", "/files") == []
