@@ -54,12 +54,24 @@ def check_address(address, what="a recipient"):
 
 
 def check(recipients, mail_from):
-    """What every inbound path checks before a message joins a transaction."""
+    """What every inbound path checks before a message joins a transaction: the recipients
+    it may go to.  An address no mailbox can have is left out like any other that is not
+    ours, so it never bounces the mail for the others; Refused if none is left."""
     if len(recipients) > MAX_RECIPIENTS:
         raise Refused(f"more than {MAX_RECIPIENTS} recipients")
     check_address(mail_from, "the envelope sender")
+    usable, refusals = [], []
     for address in recipients:
-        check_address(address)
+        try:
+            check_address(address)
+            usable.append(address)
+        except Refused as error:
+            refusals.append(error)
+    if refusals and not usable:
+        raise refusals[0]
+    if refusals:
+        log.info("inbound recipients left out count=%d reason=%r", len(refusals), str(refusals[0]))
+    return usable
 
 
 def store(db, raw, recipients, source, mail_from="", spam_score=None, owned=None, dedupe_days=Inbound.dedupe_days):
@@ -173,7 +185,7 @@ class GroupCommit:
     async def store(self, raw, recipients, source, mail_from="", spam_score=None):
         """The new deliveries of ``raw`` once committed; raises Refused, NoRecipient or the
         database's error."""
-        check(recipients, mail_from)
+        recipients = check(recipients, mail_from)
         future = asyncio.get_running_loop().create_future()
         self._waiting.append(((raw, recipients, source, mail_from, spam_score), future))
         if self._drainer is None:

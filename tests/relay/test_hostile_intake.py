@@ -68,3 +68,17 @@ async def test_smtp_takes_lines_over_998_characters_and_the_mail_after_them(rela
     got = {m.subject: m.body for m in messages(records)}
     assert sorted(got) == ["Beside it", "One long line"]
     assert line.strip() in got["One long line"]
+
+
+@pytest.mark.gen_test(timeout=60)
+async def test_an_address_no_mailbox_can_have_never_bounces_the_mail_for_the_others(relay, tmp_path):
+    box = await relay.register("goma")
+    raw = email_bytes(TO, subject="Pour Marie")
+    garbage = ["x" * 400 + "@goma.relay.test", "paul\u0001@goma.relay.test", "\ud800@goma.relay.test"]
+    envelope = json.dumps({"to": garbage[:1] + [TO] + garbage[1:], "from": "ami@example.org"})
+    response = await relay.webhook({"email": raw, "envelope": envelope})
+    assert response.code == 200, response.body
+    alone = await relay.webhook({"email": email_bytes(TO, subject="Nobody"), "envelope": json.dumps({"to": garbage})})
+    assert alone.code == 400 and "longer than 320" in json.loads(alone.body)["error"]
+    _, records = await box.receive(tmp_path)
+    assert [(m.subject, m.recipients) for m in messages(records)] == [("Pour Marie", [TO])]
