@@ -7,7 +7,7 @@ from tornado.httputil import url_concat
 
 from appliance import photos
 from appliance.store import addresses, boxinfo, contacts, mailbox, other_addresses
-from appliance.store.errors import N_, StoreError
+from appliance.store.errors import N_, StoreError, size_text
 from appliance.store.messages import (DRAFT, FORM_TOKEN, QUEUED, Draft, NewFile, made_by_form,
                                       save_draft, send)
 from appliance.store.rules import check_files_size
@@ -23,6 +23,7 @@ FORM_OVERHEAD = 1024 * 1024
 # applies, and a file over it gets the form back with the reason (a connection cut at the limit
 # showed the browser's own error page, the text gone).  Past this much the connection is cut.
 STREAMED_MOST = 2 * MAX_MESSAGE_BYTES
+TOO_LONG = N_("The text is too long to send (over %(size)s): shorten it, or attach long documents as files.")
 FIELDS = ("to", "cc", "bcc", "subject", "body", "html", "format", "draft_id", "in_reply_to",
           "references", "account", "form_token")
 
@@ -59,6 +60,8 @@ class ComposeHandler(StreamedFormHandler, BaseHandler):
         action = self.get_argument("action", "send")
         kept_ids = [i for i in map(as_id, self.get_arguments("keep")) if i is not None]
         try:
+            if self.form.cut:  # the rest of the form comes back; the tab's own copy has the text
+                raise StoreError(TOO_LONG, size=size_text(self.FIELD_BYTES))
             files = await self._new_files(action)
             with self.store.write() as conn:
                 message_id = self._store(conn, values, kept_ids, action, files)

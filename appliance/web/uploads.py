@@ -35,12 +35,14 @@ class Upload:
 
 class StreamedForm:
     """A form body fed chunk by chunk: multipart/form-data (files to ``directory``, the other
-    fields in memory) or urlencoded.  Fields may hold ``field_bytes`` in all."""
+    fields in memory) or urlencoded.  Fields may hold ``field_bytes`` in all: a multipart field
+    that would go over is left empty and named in ``cut``, the others read on, so the page can
+    say what was too long and keep the rest (an urlencoded body over it is refused)."""
 
     def __init__(self, content_type, field_bytes, directory):
         kind, params = _parse_header(content_type)
         self.field_bytes, self.directory = field_bytes, directory
-        self.fields, self.files = {}, []
+        self.fields, self.files, self.cut = {}, [], set()
         self.urlencoded = kind == "application/x-www-form-urlencoded"
         if not self.urlencoded:
             boundary = params.get("boundary", "")
@@ -141,16 +143,21 @@ class StreamedForm:
             self.part = Upload(name, params["filename"], head.get("content-type", ""), self.directory)
             self.files.append(self.part)
         else:
-            self.part = bytearray()
+            self.part, self.part_name = bytearray(), name
             self.fields.setdefault(name, []).append(self.part)
 
     def _write(self, data):
-        if not data:
+        if not data or self.part is None:  # None: a field cut for its length
             return
         if isinstance(self.part, Upload):
             self.part.file.write(data)
+        elif self.field_total + len(data) > self.field_bytes:
+            self.field_total -= len(self.part)
+            self.part.clear()
+            self.part = None
+            self.cut.add(self.part_name)
         else:
-            self._count(len(data))
+            self.field_total += len(data)
             self.part += data
 
 

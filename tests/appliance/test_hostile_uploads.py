@@ -1,6 +1,6 @@
-"""Files too big for the box, as phones send them: the form comes back with the reason and what was
-typed (never the browser's own error page for a cut connection), and a camera photo bigger than
-the limit is still sent once shrunk."""
+"""Files too big for the box and text too long, as phones send them: the form comes back with the
+reason and what was typed (never the browser's own error page for a cut connection, nor an error
+page instead of the form), and a camera photo bigger than the limit is still sent once shrunk."""
 
 import pytest
 import requests
@@ -79,3 +79,33 @@ def test_a_phone_choosing_a_40_mb_file_keeps_what_was_written(browser, box_url, 
             assert posted == []
     finally:
         context.close()
+
+
+def test_text_over_the_form_limit_gives_the_form_back_with_the_rest(client, make_user, store):
+    make_user("asha")
+    asha = client("asha")
+    pasted = "<p>" + "A pasted report line. " * 100000 + "</p>"  # 2.2 MB: an editor's paste
+    form = {"form_token": new_form(asha), "to": "friend@example.org", "subject": "The report",
+            "format": "html", "html": pasted, "body": "", "action": "send"}
+    refused = asha.post("/compose", data=form, files={"files": ("notes.txt", b"notes", "text/plain")})
+    assert refused.status_code == 400
+    assert "The text is too long to send (over 1.0 MB)" in refused.text
+    assert 'value="The report"' in refused.text and 'value="friend@example.org"' in refused.text
+    assert form["form_token"] in refused.text  # the same form: the tab's copy of the text comes back
+    assert store.outbox() == []
+
+
+def test_a_long_paste_in_the_editor_comes_back_after_the_refusal(new_page, make_user):
+    make_user("asha")
+    page = new_page()
+    sign_in(page, "asha")
+    write(page, f"friend@{DOMAIN}", "The report", "start")
+    page.locator(".editor").evaluate("""editor => {
+        editor.innerHTML = "<p>" + "A pasted report line. ".repeat(60000) + "</p>";
+        editor.dispatchEvent(new Event("input", {bubbles: true}));
+    }""")
+    page.get_by_role("button", name="Send").click()
+    page.get_by_role("alert").wait_for()
+    assert "too long to send" in page.get_by_role("alert").inner_text()
+    assert page.get_by_label("Subject").input_value() == "The report"
+    assert page.locator(".editor").inner_text().startswith("A pasted report line.")
