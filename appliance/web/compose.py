@@ -98,10 +98,11 @@ class ComposeHandler(StreamedFormHandler, BaseHandler):
             limit = boxinfo.max_attachment_bytes(conn)
         check_files_size(sum(upload.size for upload in uploads if not (smaller and _image(upload))), limit)
         files = []
-        for upload in uploads:
+        for upload in uploads:  # at most the limit and one file in memory
             new = NewFile(safe_name(upload.filename), upload.content_type or "application/octet-stream",
                           upload.read())
             files += await photos.made_smaller([new]) if smaller else [new]
+            check_files_size(sum(len(file.data) for file in files), limit)
         return files
 
     def _draft(self, values, kept_ids, action, files):

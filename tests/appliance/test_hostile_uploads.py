@@ -49,6 +49,10 @@ def test_camera_photos_over_the_limit_are_sent_once_shrunk(client, make_user, st
     del form["smaller"]
     refused = asha.post("/compose", data=form, files=[("files", photo) for photo in photos])
     assert refused.status_code == 400 and "the limit is 1.0 MB" in refused.text
+    # 12 MB that claim to be a photo and are not: read, left as they are, refused with the reason.
+    form["form_token"], form["smaller"] = new_form(asha), "1"
+    fake = asha.post("/compose", data=form, files={"files": ("IMG_0003.JPG", b"\xff\xd8" * (6 * 1024 * 1024), "image/jpeg")})
+    assert fake.status_code == 400 and "too big together (12.0 MB)" in fake.text
 
 
 @pytest.mark.parametrize("script", [True, False], ids=["with script", "without script"])
