@@ -23,7 +23,9 @@ class BoundedHandler(tornado.web.RequestHandler):
         self._chunks = []
         limit = self.max_body_bytes()
         declared = self.request.headers.get("Content-Length")
-        if declared is not None and declared.isdigit() and int(declared) > limit:
+        if declared is not None and not (declared.isascii() and declared.isdigit()):  # "²" is isdigit()
+            raise tornado.web.HTTPError(400, "the Content-Length header is not a number of bytes")
+        if declared is not None and int(declared) > limit:
             raise tornado.web.HTTPError(413, f"request body over {limit} bytes")
         # Bodies without a Content-Length (chunked) are cut off by the connection itself.
         self.request.connection.set_max_body_size(limit)

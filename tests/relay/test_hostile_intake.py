@@ -6,6 +6,7 @@ import asyncio
 import json
 import smtplib
 import time
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -82,3 +83,29 @@ async def test_an_address_no_mailbox_can_have_never_bounces_the_mail_for_the_oth
     assert alone.code == 400 and "longer than 320" in json.loads(alone.body)["error"]
     _, records = await box.receive(tmp_path)
     assert [(m.subject, m.recipients) for m in messages(records)] == [("Pour Marie", [TO])]
+
+
+async def raw_request(url, head):
+    """The status line and body of the answer to ``head`` (a request's bytes) sent as they are."""
+    parts = urlsplit(url)
+    reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
+    try:
+        writer.write(head)
+        status = await reader.readline()
+        headers = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").lower()
+        length = int(headers.split("content-length:")[1].split()[0]) if "content-length:" in headers else 0
+        return status.decode().strip(), await reader.readexactly(length)
+    finally:
+        writer.close()
+
+
+@pytest.mark.gen_test(timeout=30)
+async def test_a_content_length_that_is_not_a_number_is_a_400_with_the_reason(relay):
+    box = await relay.register("goma")
+    for length in ("\xb2", "12abc"):  # "²" passes str.isdigit(), and int() refuses it
+        head = (f"POST /api/v1/sync HTTP/1.1\r\nHost: relay\r\nAuthorization: Bearer {box.token}\r\n"
+                f"Content-Type: application/json\r\nContent-Length: {length}\r\n\r\n{{}}").encode("latin-1")
+        status, body = await raw_request(relay.url, head)
+        assert status.startswith("HTTP/1.1 400"), (length, status, body)
+        assert "Content-Length" in json.loads(body)["error"]
+    assert (await box.sync())["downloads"] == []  # the relay goes on
