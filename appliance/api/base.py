@@ -65,6 +65,8 @@ class ApiHandler(BoxHandler):
             raise bad_request("The request body is too large")
         if not self.request.body:
             raise bad_request("The request needs a JSON body")
+        if self.request.headers.get("Content-Encoding", "identity").lower() != "identity":
+            raise APIError(415, "Send the body uncompressed: the box takes no Content-Encoding")
         try:
             body = json.loads(self.request.body)
         except (ValueError, RecursionError):  # RecursionError: nested deeper than Python recurses

@@ -2,6 +2,8 @@
 a saved draft, a draft given inline, or raw MIME.  Sent mail goes the web client's way:
 delivered at once on the box, queued for the next sync otherwise."""
 
+import re
+
 from appliance.api import filters, objects, params, readonly
 from appliance.api.base import ApiHandler
 from appliance.api.errors import APIError, bad_request, not_found, refused_as_bad_request
@@ -9,11 +11,13 @@ from appliance.api.mail import RAW_MIME, MessageListHandler
 from appliance.store import addresses, drafts, mailbox, uploads
 from appliance.store.errors import N_, StoreError
 from appliance.store.messages import Draft, NewFile, save_draft, send
+from appliance.store.safe_text import safe_name
 from pouch.mime import MimeError, parse
 
 FIELDS = {"subject", "body", "to", "cc", "bcc", "from", "file_ids", "reply_to_message_id", "version",
           "draft_id"}
 DERIVED = (*readonly.DERIVED, *readonly.FLAGS, "folder")  # a draft stays in drafts, its flags its own
+LINE_BREAKS = re.compile(r"[\r\n]+")
 
 
 class DraftListHandler(MessageListHandler):
@@ -67,7 +71,7 @@ class SendHandler(ApiHandler):
 
     def post(self):
         with self.store.write() as conn, refused_as_bad_request():
-            if self.request.headers.get("Content-Type", "").startswith(RAW_MIME):
+            if self.request.headers.get("Content-Type", "").lower().startswith(RAW_MIME):
                 message_id = send(self.store, conn, self.current_user, self._from_mime(conn))
             else:
                 body = readonly.dropped(self.json_body(), self.user_id, ("draft", "message"),
@@ -92,7 +96,7 @@ class SendHandler(ApiHandler):
         except MimeError as error:
             raise bad_request(f"The message is not usable MIME: {error}") from None
         record = parsed.record
-        files = [NewFile(a.name, a.type, parsed.blobs[a.sha256]) for a in record.attachments]
+        files = [NewFile(safe_name(a.name), a.type, parsed.blobs[a.sha256]) for a in record.attachments]
         if len(record.from_) > 1:
             raise bad_request("From must name one sender")
         draft = Draft(to=record.to, cc=record.cc, bcc=record.bcc, subject=record.subject,
@@ -127,7 +131,7 @@ def draft_from(conn, handler, body, strict=False):
     if unknown:
         raise bad_request(f"Unknown field(s): {', '.join(sorted(unknown))}")
     draft = Draft(to=_people(body, "to"), cc=_people(body, "cc"), bcc=_people(body, "bcc"),
-                  subject=_text(body, "subject")[:998].strip(), body=_text(body, "body"),
+                  subject=_one_line(_text(body, "subject"))[:998].strip(), body=_text(body, "body"),
                   body_type="html", from_address=_from_address(body))
     _reply_to(conn, handler.user_id, body.get("reply_to_message_id"), draft)
     _files(conn, handler, body.get("file_ids") or [], draft)
@@ -143,6 +147,12 @@ def _text(body, name):
     return value
 
 
+def _one_line(text):
+    """A header's text as the mail will carry it (pouch.mime writes line breaks as spaces), so
+    the sender's copy reads as the recipients' does."""
+    return LINE_BREAKS.sub(" ", text)
+
+
 def _people(body, name):
     value = body.get(name) or []
     if not isinstance(value, list):
@@ -152,7 +162,7 @@ def _people(body, name):
         if not (isinstance(person, dict) and isinstance(person.get("email"), str)
                 and isinstance(person.get("name") or "", str)):
             raise bad_request(f"{name} must be a list of {{\"name\", \"email\"}}")
-        pairs.append(((person.get("name") or "")[:200], person["email"].strip()[:254]))
+        pairs.append((_one_line(person.get("name") or "")[:200], person["email"].strip()[:254]))
     return pairs
 
 

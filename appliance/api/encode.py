@@ -5,6 +5,7 @@ import functools
 
 from appliance.store import addresses
 from appliance.store.messages import DRAFTS, INBOX, QUEUED, SENT_FOLDER, TRASH
+from appliance.store.safe_text import safe_name
 from pouch.mime import bodytext
 
 FOLDER_NAMES = {INBOX: "Inbox", "outbox": "Outbox", SENT_FOLDER: "Sent", DRAFTS: "Drafts",
@@ -42,7 +43,7 @@ def file(user_id, row, prefix="a", message_ids=(), shown=None):
     """An attachment (id ``a<n>``) or an upload (id ``u<n>``); with ``shown``
     (store.placeholders.Shown) its ``state``, and a shrunk photo's ``original``."""
     encoded = {"object": "file", "id": f"{prefix}{row['id']}", "account_id": str(user_id),
-               "filename": row["name"], "content_type": row["type"], "size": row["size"],
+               "filename": safe_name(row["name"]), "content_type": row["type"], "size": row["size"],
                "content_id": row.get("cid"), "message_ids": [str(i) for i in message_ids]}
     if shown is not None:
         encoded["state"] = shown.state

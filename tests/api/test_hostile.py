@@ -2,10 +2,15 @@
 JSON ({"message", "type"}) with the box's security headers, never a 500, a dropped
 connection or a wait for nothing."""
 
+import gzip
+import hashlib
+import json
+
 import requests
 
 from appliance.http_headers import HEADERS
 from appliance.store import boxinfo
+from pouch.records import Attachment
 
 FRIEND = [{"name": "Friend", "email": "friend@example.org"}]
 # What a confused or hostile client puts where a string, list, id or flag belongs.
@@ -117,3 +122,43 @@ def test_a_multipart_body_tornado_cannot_read_says_why(api):
         message = refused(asha.post("/files", files={"file": (name, b"data")}))
         assert "multipart" in message and message != "Bad Request"
     assert asha.ok("GET", "/files") == []
+
+
+def test_line_breaks_in_a_subject_or_name_are_spaces_as_the_mail_carries_them(api):
+    asha = api("asha")
+    sent = asha.ok("POST", "/send", json={
+        "subject": "Plan\r\nBcc: spy@example.org", "body": "Hello",
+        "to": [{"name": "Friend\r\nX-Injected: yes", "email": "friend@example.org"}]})
+    assert sent["subject"] == "Plan Bcc: spy@example.org"
+    assert sent["to"] == [{"name": "Friend X-Injected: yes", "email": "friend@example.org"}]
+    raw = asha.get(f"/messages/{sent['id']}", headers={"Accept": "message/rfc822"}).content
+    head = raw.partition(b"\r\n\r\n")[0].split(b"\r\n")
+    assert not [line for line in head if line.startswith((b"Bcc", b"X-Injected"))]
+    crlf = asha.post("/send", json={"to": [{"email": "friend@example.org\r\nBcc: spy@example.org"}]})
+    assert "not an email address" in refused(crlf)
+
+
+def test_file_names_from_raw_mime_and_mail_are_made_safe_to_show(api, receive):
+    asha = api("asha")
+    raw = (b"To: friend@example.org\r\nSubject: Files\r\n"
+           b"Content-Type: multipart/mixed; boundary=q\r\n\r\n--q\r\nContent-Type: text/plain\r\n\r\n"
+           b"Hello\r\n--q\r\nContent-Type: application/pdf\r\n"
+           b"Content-Disposition: attachment; filename=\"../../invoice\xe2\x80\xaefdp.exe\"\r\n\r\n"
+           b"abc\r\n--q--\r\n")
+    sent = asha.ok("POST", "/send", data=raw, headers={"Content-Type": "Message/RFC822"})
+    assert [f["filename"] for f in sent["files"]] == ["invoicefdp.exe"]
+    data = b"%PDF-1.4"
+    receive(["asha"], "Invoice", 1_700_000_000, attachments=[Attachment(
+        "invoice\u202efdp.exe", "application/pdf", len(data), hashlib.sha256(data).digest())],
+        blobs={hashlib.sha256(data).digest(): data})
+    names = {f["filename"] for f in asha.ok("GET", "/files")}
+    assert names == {"invoicefdp.exe"}
+
+
+def test_a_compressed_body_is_refused_saying_so(api):
+    asha = api("asha")
+    packed = gzip.compress(json.dumps({"subject": "Plan"}).encode())
+    answer = asha.post("/drafts", data=packed, headers={"Content-Encoding": "gzip",
+                                                        "Content-Type": "application/json"})
+    assert "uncompressed" in refused(answer, 415)
+    assert asha.ok("GET", "/drafts") == []
