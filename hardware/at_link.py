@@ -10,6 +10,7 @@ import time
 from hardware import apn, at_replies, errors, pppd
 from hardware.at_port import AtPort
 from hardware.link import Link, LinkState
+from hardware.settings import check_apn
 
 log = logging.getLogger(__name__)
 
@@ -92,15 +93,21 @@ class AtLink(Link):
         return port
 
     def _unlock_sim(self):
-        sim = at_replies.sim_state(self._port.command("AT+CPIN?"))
+        answer = at_replies.sim_answer(self._port.command("AT+CPIN?"))
+        sim = at_replies.CPIN.get(answer, "error")
         if sim == "ready":
             return
+        if sim == "missing":
+            raise errors.SimMissing(f"no SIM card in the modem (+CPIN: {answer})")
+        if sim == "puk-required":
+            raise errors.SimPinRequired("the SIM is blocked and asks for its PUK; unlock it in a phone")
         if sim != "pin-required":
-            raise errors.SimPinRequired(f"the SIM asks for {sim}; unlock it in a phone")
+            raise errors.SimError(f"the modem asks for {answer}: an unlock code of the stick itself "
+                                  f"(locked to one operator?); use that operator's SIM or an unlocked modem")
         if not self.settings.pin:
             raise errors.SimPinRequired("the SIM asks for a PIN and none is configured")
         try:
-            self._port.command(f'AT+CPIN="{self.settings.pin}"')
+            self._port.command(f'AT+CPIN="{self.settings.pin}"', shown='AT+CPIN="****"')
         except errors.AtError as error:
             raise errors.WrongPin(f"the SIM refused the PIN ({error})") from None
 
@@ -119,6 +126,7 @@ class AtLink(Link):
 
     def _set_context(self):
         access_point = self.settings.apn or apn.suggest_apn(self.settings, self._reading.operator_code)
+        check_apn(access_point)  # it goes between quotes into a command
         pdp_type = PDP_TYPES.get(self.settings.ip_type, "IP")
         self._port.command(f'AT+CGDCONT=1,"{pdp_type}","{access_point}"')
 
@@ -130,6 +138,9 @@ class AtLink(Link):
             return LinkState(self.kind, present=True, sim="missing")
         percent, dbm = at_replies.signal_from_csq(port.command("AT+CSQ"))
         registration = at_replies.registration(port.command("AT+CREG?"), "AT+CREG?")
+        if sim != "ready":  # no operator to ask about: many modems answer +CME ERROR: 11
+            return LinkState(self.kind, present=True, sim=sim, registration=registration,
+                             signal_percent=percent, signal_dbm=dbm)
         port.command("AT+COPS=3,2")  # numeric operator: MCC+MNC
         code, technology = at_replies.operator(port.command("AT+COPS?"))
         port.command("AT+COPS=3,0")  # long alphanumeric name

@@ -28,6 +28,10 @@ _UNSOLICITED = re.compile(r"^(\^|RING$|\+CRING:|\+CMTI:|\+CUSD:|\+CIEV:)")
 _EXTENDED = re.compile(r"^AT([+^][A-Z]+)", re.IGNORECASE)
 POLL_SECONDS = 0.1
 PROBE_ATTEMPTS = 3
+# Bounds on what a reply may hold, so a port that floods (not a modem, a stick gone mad) costs
+# little memory: a longer line is noise, dropped; more information lines end the command.
+MAX_LINE_BYTES = 2048
+MAX_REPLY_LINES = 64
 
 
 class AtPort:
@@ -35,6 +39,8 @@ class AtPort:
         self.device = device
         self.timeout = timeout
         self._buffer = b""
+        self._skipping = False  # inside a line too long to keep
+        self.noise_bytes = 0  # bytes dropped as line noise
         try:
             self.serial = serial.Serial(device, baud, timeout=POLL_SECONDS,
                                         write_timeout=timeout, exclusive=True)
@@ -54,18 +60,29 @@ class AtPort:
                 return self.command("AT", timeout=min(2.0, self.timeout))
             except errors.LinkTimeout:
                 continue  # a stick just plugged in may ignore the first commands
-        raise errors.ModemNotFound(f"no modem answers on {self.device}")
+            except errors.AtError as error:  # every modem answers a bare AT with OK
+                raise errors.ModemNotFound(f"{self.device} does not answer as a modem does "
+                                           f"({error}); is serial_port the stick's modem port?") from None
+        noise = f" (it sent {self.noise_bytes} bytes that are not AT replies: is serial_port the " \
+                f"stick's modem port?)" if self.noise_bytes else ""
+        raise errors.ModemNotFound(f"no modem answers on {self.device}{noise}")
 
-    def command(self, command, timeout=None):
-        """Send one command; return its information lines (and a CONNECT line)."""
-        self._write(command.encode("ascii") + b"\r")
+    def command(self, command, timeout=None, shown=None):
+        """Send one command; return its information lines (and a CONNECT line).
+        `shown` names the command in errors and logs instead (a PIN is not for them)."""
+        shown = shown or command
+        try:
+            data = command.encode("ascii")
+        except UnicodeEncodeError:
+            raise errors.LinkConfigError(f"{shown}: a modem takes only ASCII in commands") from None
+        self._write(data + b"\r")
         deadline = time.monotonic() + (timeout or self.timeout)
         prefix = _expected_prefix(command)
         lines = []
         while True:
             line = self._read_line(deadline)
             if line is None:
-                raise errors.LinkTimeout(f"{command}: no reply from the modem within "
+                raise errors.LinkTimeout(f"{shown}: no reply from the modem within "
                                          f"{timeout or self.timeout:g} s")
             if line == command or _is_unsolicited(line, prefix):
                 continue  # an echo (before ATE0) or a line the modem sent on its own
@@ -73,7 +90,9 @@ class AtPort:
                 return lines
             if line.startswith("CONNECT"):
                 return lines + [line]
-            _raise_if_final_error(command, line)
+            _raise_if_final_error(shown, line)
+            if len(lines) == MAX_REPLY_LINES:
+                raise errors.AtError(shown, f"more than {MAX_REPLY_LINES} lines without a result code")
             lines.append(line)
 
     def escape_to_command_mode(self, guard):
@@ -87,6 +106,9 @@ class AtPort:
     def _write(self, data):
         try:
             self.serial.write(data)
+        except serial.SerialTimeoutException:
+            raise errors.LinkTimeout(f"{self.device} takes no data: the modem does not read its port, "
+                                     f"plug it in again") from None
         except (serial.SerialException, OSError) as error:
             raise errors.ModemVanished(f"writing to {self.device} failed: {error}") from None
 
@@ -95,16 +117,22 @@ class AtPort:
             line, found, rest = _split_line(self._buffer)
             if found:
                 self._buffer = rest
+                if self._skipping:  # the end of an overlong line: noise too
+                    self._skipping = False
+                    continue
                 if line:
                     return line
                 continue
+            if len(self._buffer) > MAX_LINE_BYTES:
+                self.noise_bytes += len(self._buffer)
+                self._buffer, self._skipping = b"", True
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return None
             try:
                 # Setting the timeout reconfigures the port: it fails too once the stick is gone.
                 self.serial.timeout = min(remaining, POLL_SECONDS)
-                self._buffer += self.serial.read(self.serial.in_waiting or 1)
+                self._buffer += self.serial.read(min(self.serial.in_waiting, MAX_LINE_BYTES) or 1)
             except (serial.SerialException, OSError) as error:
                 raise errors.ModemVanished(f"reading from {self.device} failed: {error}") from None
 
@@ -115,8 +143,9 @@ def _split_line(buffer):
     if not ends:
         return "", False, buffer
     end = min(ends)
-    text = buffer[:end].decode("ascii", "ignore")
-    text = "".join(char for char in text if " " <= char < "\x7f").strip()
+    # UTF-8 where it is valid (an operator's name may need it), controls and broken bytes dropped.
+    text = buffer[:end].decode("utf-8", "ignore")
+    text = "".join(char for char in text if char.isprintable()).strip()
     return text, True, buffer[end + 1:]
 
 

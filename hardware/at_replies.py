@@ -10,7 +10,9 @@ REGISTRATION = {0: "idle", 1: "home", 2: "searching", 3: "denied", 4: "unknown",
 # +COPS access technology: 3GPP TS 27.007 section 7.3.
 TECHNOLOGY = {0: "GSM", 1: "GSM", 2: "UMTS", 3: "EDGE", 4: "HSPA", 5: "HSPA", 6: "HSPA", 7: "LTE",
               13: "5G"}
-CPIN = {"READY": "ready", "SIM PIN": "pin-required", "SIM PUK": "puk-required"}
+# +CPIN answers (3GPP TS 27.007 section 8.3) as LinkState.sim; PIN2 guards no data.
+CPIN = {"READY": "ready", "SIM PIN": "pin-required", "SIM PUK": "puk-required", "SIM PIN2": "ready",
+        "SIM PUK2": "ready", "NOT INSERTED": "missing", "SIM NOT INSERTED": "missing", "NO SIM": "missing"}
 CSQ_UNKNOWN = 99
 
 _CSQ = re.compile(r"\+CSQ: *(\d+) *, *(\d+)$")
@@ -20,11 +22,14 @@ _COPS = re.compile(r'\+COPS: *(\d+)(?: *, *(\d+) *, *"([^"]*)"(?: *, *(\d+))?)?$
 
 
 def _match(pattern, lines, command):
-    """The one information line a query returns, in its documented shape."""
-    found = pattern.match(lines[0]) if len(lines) == 1 else None
-    if not found:
+    """The information line a query returns, in its documented shape.  An unsolicited line
+    with the query's own prefix may come with it (`+CREG: 1` beside `+CREG: 0,1` while the
+    registration changes; they differ in shape): the last line of the right shape is the answer."""
+    prefix = command[2:].rstrip("?") + ":"  # AT+CREG? -> +CREG:
+    found = [match for match in map(pattern.match, lines) if match]
+    if not found or not all(line.startswith(prefix) for line in lines):
         raise AtError(command, f"an unexpected reply {lines!r}")
-    return found
+    return found[-1]
 
 
 def signal_from_csq(lines):
@@ -43,9 +48,14 @@ def registration(lines, command):
     return REGISTRATION.get(stat, "unknown")
 
 
+def sim_answer(lines):
+    """What `+CPIN: <code>` says, e.g. `SIM PIN`, `PH-NET PIN` (the stick locked to an operator)."""
+    return _match(_CPIN, lines, "AT+CPIN?").group(1).strip().upper()
+
+
 def sim_state(lines):
-    value = _match(_CPIN, lines, "AT+CPIN?").group(1).strip()
-    return CPIN.get(value, value.lower())
+    """ready, pin-required, puk-required, missing; error for what else the SIM or stick asks for."""
+    return CPIN.get(sim_answer(lines), "error")
 
 
 def operator(lines):

@@ -5,17 +5,15 @@ from hardware.always_on import AlwaysOnLink
 from hardware.at_link import AtLink
 from hardware.dbus_client import DBusClient
 from hardware.modemmanager import SERVICE, ModemManagerLink
-from hardware.settings import IP_TYPES, KINDS
+from hardware.settings import check
 
 LINKS = {"modemmanager": ModemManagerLink, "at": AtLink, "always-on": AlwaysOnLink}
 
 
 async def make_link(settings):
-    """A `Link` for `settings`; raises `LinkConfigError` for a kind or IP type that does not exist."""
-    if settings.kind not in KINDS:
-        raise errors.LinkConfigError(f"unknown link kind '{settings.kind}' (one of {', '.join(KINDS)})")
-    if settings.ip_type not in IP_TYPES:
-        raise errors.LinkConfigError(f"unknown ip_type '{settings.ip_type}' (one of {', '.join(IP_TYPES)})")
+    """A `Link` for `settings`; raises `LinkConfigError` for settings no link can use
+    (a kind or IP type that does not exist, a PIN or APN a modem cannot take)."""
+    check(settings)
     kind = settings.kind
     if kind == "auto":
         kind = "modemmanager" if await modemmanager_running(settings) else "always-on"

@@ -1,12 +1,19 @@
 """The link's settings: a plain dataclass, so `hardware` depends on no other
 package.  The box fills it from the `[modem]` section of its settings file."""
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
+
+from hardware.errors import LinkConfigError
 
 KINDS = ("auto", "modemmanager", "at", "always-on")
 IP_TYPES = ("ipv4", "ipv6", "ipv4v6")
 PROVIDERS_FILE = Path("/usr/share/mobile-broadband-provider-info/serviceproviders.xml")
+# 3GPP TS 23.003 section 9.1: an APN is labels of letters, digits and dashes (some operators'
+# have underscores), at most 100 bytes; a SIM's PIN is 4 to 8 digits (TS 31.101).
+APN = re.compile(r"[A-Za-z0-9._-]{0,100}")
+PIN = re.compile(r"([0-9]{4,8})?")
 
 
 @dataclass(frozen=True)
@@ -28,3 +35,20 @@ class LinkSettings:
     register_timeout: float = 60.0  # finding a network
     connect_timeout: float = 60.0  # from dialling to a working interface
     providers_file: Path = PROVIDERS_FILE  # Debian's mobile-broadband-provider-info
+
+
+def check(settings):
+    """Raise `LinkConfigError` for settings no link can use, before they reach a modem."""
+    if settings.kind not in KINDS:
+        raise LinkConfigError(f"unknown link kind '{settings.kind}' (one of {', '.join(KINDS)})")
+    if settings.ip_type not in IP_TYPES:
+        raise LinkConfigError(f"unknown ip_type '{settings.ip_type}' (one of {', '.join(IP_TYPES)})")
+    if not PIN.fullmatch(settings.pin):
+        raise LinkConfigError("the SIM's pin must be 4 to 8 digits")  # the PIN itself stays unsaid
+    check_apn(settings.apn)
+
+
+def check_apn(apn):
+    if not APN.fullmatch(apn):
+        raise LinkConfigError(f"the APN {apn[:100]!r} is not one: up to 100 letters, digits, dots, "
+                              f"dashes and underscores")

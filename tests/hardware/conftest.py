@@ -10,6 +10,7 @@ from dbusmock.testcase import DBusTestCase
 
 from hardware import LinkSettings
 from hardware.modemmanager import SERVICE
+from tests.hardware.odd_modem import flooding_port, odd_modem  # noqa: F401 - fixtures
 
 TEMPLATE = Path(__file__).with_name("modemmanager_mock.py")
 STOP_SECONDS = 5

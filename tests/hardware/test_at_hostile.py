@@ -1,0 +1,140 @@
+"""The AT-command link against sticks and ports that behave as real ones do: unsolicited lines
+beside the answers, lines framed in CR alone or arriving a byte at a time, operator names in
+UTF-8 among NUL bytes, SIMs and sticks asking for what a PIN cannot give, a port that floods,
+settings a modem cannot take.  Each ends in an error of its class with a message an admin can act
+on, and never shows the SIM's PIN."""
+
+import tracemalloc
+
+import pytest
+
+from hardware import (ConnectFailed, LinkConfigError, LinkSettings, LinkTimeout, ModemNotFound, SimError, SimMissing,
+                      SimPinRequired, WrongPin, make_link)
+from hardware.at_link import AtLink
+from tests.hardware.helpers import run
+from tests.hardware.test_at_link import PPP_FRAME, at_settings, fake_pppd  # noqa: F401 - a fixture
+
+URCS = [b"\r\n+CREG: 1\r\n", b"\r\n+CGREG: 1\r\n", b'\r\n+CMTI: "SM",3\r\n', b"\r\nRING\r\n",
+        b"\r\n^RSSI:17\r\n", b"\x00\x00"]
+FLOOD_PEAK_BYTES = 1_000_000  # what reading a port may hold however much it floods
+
+
+@pytest.mark.parametrize("framing, byte_by_byte", [(b"\r\n", False), (b"\r", True)])
+def test_unsolicited_lines_with_the_answers_own_prefix_are_set_aside(odd_modem, fake_pppd, framing,
+                                                                     byte_by_byte):
+    odd_modem.chatter = URCS  # registration changing while the box asks about it
+    odd_modem.framing, odd_modem.byte_by_byte = framing, byte_by_byte
+    link = AtLink(at_settings(odd_modem, pppd=fake_pppd()), sys_net=fake_pppd.net, escape_guard=0.1)
+
+    async def scenario():
+        before = await link.state()
+        async with link.connected():
+            return before, await link.state()
+
+    before, connected = run(scenario())
+    assert before.last_error == ""
+    assert (before.registration, before.operator, before.signal_percent) == ("home", "Vodacom CD", 55)
+    assert connected.connected and odd_modem.data.startswith(PPP_FRAME)
+
+
+def test_an_operator_name_in_utf8_among_nul_bytes(odd_modem):
+    odd_modem.operator = ("Moov Côte d'Ivoire", "61202", 7)
+    odd_modem.before = {"AT+COPS?": b"\x00\xff\r\n\x00"}
+    state = run(AtLink(at_settings(odd_modem)).state())
+    assert (state.operator, state.operator_code, state.technology) == ("Moov Côte d'Ivoire", "61202", "LTE")
+
+
+def test_the_pin_is_never_shown(odd_modem):
+    odd_modem.sim = "locked"
+    link = AtLink(at_settings(odd_modem, pin="9731"))
+    with pytest.raises(WrongPin) as refused:
+        run(link.up())
+    assert 'AT+CPIN="****": +CME ERROR: 16' in str(refused.value)
+    odd_modem.silent = {'AT+CPIN="9731"'}
+    state = run(link.state())
+    with pytest.raises(LinkTimeout) as unanswered:
+        run(link.up())
+    assert "no reply from the modem" in str(unanswered.value)
+    shown = [str(refused.value), str(unanswered.value), state.last_error, link.last_connect.error]
+    assert not any("9731" in text for text in shown)
+
+
+@pytest.mark.parametrize("answer, error, reason, sim", [
+    ("NOT INSERTED", SimMissing, r"no SIM card in the modem \(\+CPIN: NOT INSERTED\)", "missing"),
+    ("SIM PUK", SimPinRequired, "blocked and asks for its PUK", "puk-required"),
+    ("PH-NET PIN", SimError, r"asks for PH-NET PIN: .*locked to one operator", "error"),
+])
+def test_what_else_a_sim_asks_for_is_said_in_words(odd_modem, answer, error, reason, sim):
+    odd_modem.cpin = answer
+    link = AtLink(at_settings(odd_modem, pin="1234"))
+    with pytest.raises(error, match=reason):
+        run(link.up())
+    assert run(link.state()).sim == sim
+    assert not any(command.startswith(("AT+CPIN=", "ATD")) for command in odd_modem.commands)
+
+
+def test_a_sim_asking_for_pin2_does_not_stop_the_link(odd_modem, fake_pppd):
+    odd_modem.cpin = "SIM PIN2"
+    link = AtLink(at_settings(odd_modem, pppd=fake_pppd()), sys_net=fake_pppd.net, escape_guard=0.1)
+
+    async def scenario():
+        async with link.connected():
+            return await link.state()
+
+    assert run(scenario()).connected
+
+
+def test_a_locked_sim_still_shows_the_signal(odd_modem):
+    odd_modem.sim = "locked"
+    odd_modem.cops_needs_pin = True  # as most sticks answer +COPS before the PIN
+    state = run(AtLink(at_settings(odd_modem)).state())
+    assert state.last_error == ""
+    assert (state.sim, state.signal_percent, state.bars) == ("pin-required", 55, 3)
+
+
+@pytest.mark.parametrize("answer", ["BUSY", "NO CARRIER", "NO ANSWER"])
+def test_a_refused_call_is_hung_up_and_said(odd_modem, fake_pppd, answer):
+    odd_modem.dial_result = answer
+    link = AtLink(at_settings(odd_modem, pppd=fake_pppd()), sys_net=fake_pppd.net, escape_guard=0.1)
+    with pytest.raises(ConnectFailed, match=f"the modem answered {answer}"):
+        run(link.up())
+    assert not fake_pppd.arguments.exists()  # no pppd on a line that is no call
+
+
+@pytest.mark.parametrize("flood", ["lines", "binary"])
+def test_a_port_that_floods_is_no_modem_and_costs_little_memory(flooding_port, flood):
+    link = AtLink(LinkSettings(kind="at", serial_port=flooding_port(flood), command_timeout=1.0))
+    tracemalloc.start()
+    try:
+        with pytest.raises(ModemNotFound, match="is serial_port the stick's modem port"):
+            run(link.up())
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < FLOOD_PEAK_BYTES
+    state = run(link.state())
+    assert not state.present or "modem port" in state.last_error
+
+
+@pytest.mark.parametrize("setting, shown", [
+    (dict(pin='12"34'), "pin must be 4 to 8 digits"),
+    (dict(pin="123"), "pin must be 4 to 8 digits"),
+    (dict(apn='vodanet";+CFUN=0'), "is not one"),
+    (dict(apn="интернет"), "is not one"),
+    (dict(kind="modemmanager", apn="web\r\nATH"), "is not one"),
+])
+def test_settings_a_modem_cannot_take_are_refused_before_it_gets_them(setting, shown):
+    with pytest.raises(LinkConfigError, match=shown) as refused:
+        run(make_link(LinkSettings(**{"kind": "at", **setting})))
+    assert "12\"34" not in str(refused.value)
+
+
+def test_an_apn_from_elsewhere_that_is_not_ascii_is_a_config_error(odd_modem, tmp_path):
+    providers = tmp_path / "serviceproviders.xml"  # what the link is given to suggest from
+    providers.write_text('<serviceproviders format="2.0"><country code="cd"><provider>'
+                         '<name>Vodacom</name><gsm><network-id mcc="630" mnc="01"/>'
+                         '<apn value="интернет"/></gsm></provider></country></serviceproviders>')
+    link = AtLink(at_settings(odd_modem, providers_file=providers))
+    with pytest.raises(LinkConfigError, match="is not one"):
+        run(link.up())
+    assert not any(command.startswith("ATD") for command in odd_modem.commands)
