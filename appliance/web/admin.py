@@ -46,7 +46,7 @@ class UsersHandler(AdminHandler):
             self.set_status(400)
             self.get(error=self.error_text(error))
             return
-        self.redirect(f"/admin/users?page={self.page_number()}")
+        self.redirect(f"/admin/users?page={self.page_number(strict=False)}")
 
 
 class BoxHandler(AdminHandler):

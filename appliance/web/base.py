@@ -108,14 +108,19 @@ class BaseHandler(BoxHandler):
         text = self.locale.translate(error.template)
         return text % error.params if error.params else text
 
-    def page_number(self):
-        """The page asked for; a number past any real page is a 400, not a database error."""
+    def page_number(self, strict=True):
+        """The page asked for; a number past any real page (or not UTF-8) is a 400, not a
+        database error.  Not ``strict`` (the redirect after an action done): page 1 instead."""
         try:
             page = max(1, int(self.get_argument("page", "1")))
         except ValueError:
             return 1
+        except tornado.web.HTTPError:
+            page = MAX_PAGE + 1
         if page > MAX_PAGE:
-            raise tornado.web.HTTPError(400, "no such page")
+            if strict:
+                raise tornado.web.HTTPError(400, "no such page")
+            return 1
         return page
 
     def paging(self):

@@ -35,7 +35,7 @@ class HeldActionHandler(BaseHandler):
             if row is None:
                 raise tornado.web.HTTPError(404)
             ACTIONS[action](conn, row, user["email"])
-        self.redirect(f"/folder/held?page={self.page_number()}#h{row['id']}")
+        self.redirect(f"/folder/held?page={self.page_number(strict=False)}#h{row['id']}")
 
 
 def held_routes():

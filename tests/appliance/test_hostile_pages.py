@@ -7,7 +7,7 @@ import re
 import requests
 import sqlalchemy as sa
 
-from appliance.store import addresses
+from appliance.store import addresses, users
 from appliance.store.tables import messages
 from pouch.records import MessageRecord
 from tests.appliance.conftest import DOMAIN, PASSWORD
@@ -181,3 +181,15 @@ def test_a_folder_row_stays_a_line_whatever_the_subject_and_recipients(client, m
     assert "Minutes of the meeting of the meeting" in outbox.text and subject not in outbox.text
     thread = re.search(r'href="(/thread/\d+)#m\d+"', outbox.text).group(1)
     assert subject[:998] in html.unescape(asha.get(thread).text)  # the message's page: all the box keeps
+
+
+def test_an_action_done_is_not_answered_with_an_error_for_its_page_number(client, make_user, store):
+    make_user("mama", is_admin=True)
+    juma = make_user("juma")
+    mama = client("mama")
+    for page in ("9" * 30, "%ff"):
+        answer = raw_form(mama, f"/admin/users?page={page}", f"user_id={juma['id']}&action=suspend".encode(),
+                          allow_redirects=False)
+        assert answer.status_code == 302 and answer.headers["Location"] == "/admin/users?page=1"
+    with store.read() as conn:
+        assert users.find_by_id(conn, juma["id"])["suspended"]
