@@ -95,7 +95,16 @@ def _text(fields, name, charsets):
     """A text field, decoded as its charset says (or as it best reads); None when absent."""
     if name not in fields:
         return None
-    return decode_text(fields[name][0], charsets.get(name))
+    return _decoded(fields[name][0], charsets.get(name))
+
+
+def _decoded(data, charset):
+    """``data`` as text, whatever charset the post names: a sender's Content-Type names it, and
+    Python codecs such as 'idna' or 'punycode' raise even with errors='replace'."""
+    try:
+        return decode_text(data, charset)
+    except (UnicodeError, LookupError):
+        return decode_text(data)
 
 
 def _json_object(fields, name, default):
@@ -168,7 +177,7 @@ def _kept_headers(block, charset):
         if not line.strip():
             continue
         if not line.isascii():
-            line = decode_text(line, charset).encode("utf-8")
+            line = _decoded(line, charset).encode("utf-8")
         if _HEADER_START.match(line):
             keeping = line.split(b":", 1)[0].strip().lower() not in STRUCTURE_HEADERS
         elif line[:1] not in b" \t":

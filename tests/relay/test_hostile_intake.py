@@ -109,3 +109,18 @@ async def test_a_content_length_that_is_not_a_number_is_a_400_with_the_reason(re
         assert status.startswith("HTTP/1.1 400"), (length, status, body)
         assert "Content-Length" in json.loads(body)["error"]
     assert (await box.sync())["downloads"] == []  # the relay goes on
+
+
+@pytest.mark.gen_test(timeout=60)
+async def test_parsed_mode_fields_in_a_charset_python_cannot_replace_in_still_arrive(relay, tmp_path):
+    box = await relay.register("goma")
+    # SendGrid's 'charsets' repeats what the sender's Content-Type said: anything Python names.
+    for charset in ("idna", "punycode"):
+        response = await relay.webhook({
+            "headers": f"Subject: Caf\xe9 {charset}\r\nMessage-ID: <{charset}@example.org>\r\n".encode("latin-1"),
+            "text": "Caf\xe9 au lait".encode("latin-1"), "envelope": inbound_parse.envelope([TO]),
+            "charsets": json.dumps({"headers": charset, "text": charset})})
+        assert response.code == 200, (charset, response.body)
+    _, records = await box.receive(tmp_path)
+    assert sorted((m.subject, m.body) for m in messages(records)) == [
+        ("Café idna", "Café au lait"), ("Café punycode", "Café au lait")]
