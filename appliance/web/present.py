@@ -8,7 +8,7 @@ import tornado.escape
 from babel.dates import get_month_names
 
 from appliance.store import addresses
-from appliance.store.safe_text import neutral
+from appliance.store.safe_text import neutral, safe_name
 from appliance.web.sanitize import clean_html
 
 LINK_PARAMS = 'rel="noopener noreferrer nofollow" target="_blank"'
@@ -64,6 +64,12 @@ class Presenter:
         pairs = addresses.loads(json_text)
         shown = cls.short(", ".join(name or email for name, email in pairs[:LIST_PEOPLE]))
         return shown + (f" +{len(pairs) - LIST_PEOPLE}" if len(pairs) > LIST_PEOPLE else "")
+
+    @staticmethod
+    def file_name(name):
+        """An attachment's name as the box sends it on download: no path, controls or bidi
+        controls, at most 255 characters, whoever named it (a sender's mail or an upload)."""
+        return safe_name(name)
 
     @staticmethod
     def short(text, most=200):

@@ -1,6 +1,7 @@
 """The web pages against odd and hostile requests: never a server error or a blank page, and a
 name in a message can never add or change an address."""
 
+import hashlib
 import html
 import re
 
@@ -9,7 +10,7 @@ import sqlalchemy as sa
 
 from appliance.store import addresses, users
 from appliance.store.tables import messages
-from pouch.records import MessageRecord
+from pouch.records import Attachment, MessageRecord
 from tests.appliance.conftest import DOMAIN, PASSWORD
 
 
@@ -193,3 +194,26 @@ def test_an_action_done_is_not_answered_with_an_error_for_its_page_number(client
         assert answer.status_code == 302 and answer.headers["Location"] == "/admin/users?page=1"
     with store.read() as conn:
         assert users.find_by_id(conn, juma["id"])["suspended"]
+
+
+def test_attachment_names_from_mail_show_as_they_download(client, make_user, store):
+    make_user("asha")
+    asha = client("asha")
+    names = {"../../etc/cron.d/job.pdf": "job.pdf", "C:\\Users\\x\\report.doc": "report.doc",
+             "bad\x00\r\nname.txt": "badname.txt", "invoice\u202efdp.exe": "invoicefdp.exe",
+             "n" * 10000 + ".pdf": "n" * 255}
+    files, blobs = [], {}
+    for number, name in enumerate(names):
+        data = f"file {number}".encode()
+        digest = hashlib.sha256(data).digest()
+        files.append(Attachment(name, "application/pdf", len(data), digest))
+        blobs[digest] = data
+    store.deliver_incoming(MessageRecord(
+        id="named", from_=[("M", "m@example.org")], to=[("", f"asha@{DOMAIN}")], subject="Files",
+        date=1700000000, message_id="named@example.org", body="see files", body_type="text",
+        recipients=[f"asha@{DOMAIN}"], attachments=files), blobs)
+    thread = re.search(r'href="(/thread/\d+)#m\d+"', asha.get("/").text).group(1)
+    page = asha.get(thread).text
+    shown = [html.unescape(name) for name in re.findall(r'href="/attachment/\d+" download>([^<]*)</a>', page)]
+    assert sorted(shown) == sorted(names.values())
+    assert "cron.d" not in page and "\u202e" not in page and "Users" not in page
