@@ -121,8 +121,8 @@ class StreamedForm:
             return False
         try:  # UTF-8 names as browsers send them (HTTPHeaders would want Latin-1 only)
             lines = self.buffer[:at].decode("utf-8").split("\r\n")
-        except UnicodeDecodeError:
-            raise bad_form("a form part's headers are not readable") from None
+        except UnicodeDecodeError:  # an older client's Latin-1 file name: the mail still goes
+            lines = self.buffer[:at].decode("latin-1").split("\r\n")
         head = {}
         for line in lines:
             name, _, value = line.partition(":")

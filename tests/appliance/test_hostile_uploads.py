@@ -113,3 +113,20 @@ def test_a_long_paste_in_the_editor_comes_back_after_the_refusal(new_page, make_
     assert "too long to send" in page.get_by_role("alert").inner_text()
     assert page.get_by_label("Subject").input_value() == "The report"
     assert page.locator(".editor").inner_text().startswith("A pasted report line.")
+
+
+def test_a_file_name_in_latin_1_still_sends_the_mail(client, make_user, store):
+    make_user("asha")
+    asha = client("asha")
+    asha.get("/login")
+    token = new_form(asha)
+    fields = {"_xsrf": asha.cookies["_xsrf"], "form_token": token, "to": "friend@example.org",
+              "subject": "Menu", "body": "see file", "action": "send"}
+    body = b"".join(b'--B\r\nContent-Disposition: form-data; name="%s"\r\n\r\n%s\r\n' % (name.encode(), value.encode())
+                    for name, value in fields.items())
+    body += b'--B\r\nContent-Disposition: form-data; name="files"; filename="caf\xe9.txt"\r\n' \
+            b"Content-Type: text/plain\r\n\r\nmenu\r\n--B--\r\n"
+    sent = requests.post(asha.base_url + "/compose", data=body, cookies=asha.cookies, timeout=20,
+                         headers={"Content-Type": "multipart/form-data; boundary=B"})
+    assert sent.url.endswith("/folder/outbox"), sent.text[:500]
+    assert queued_files(store) == {"caf\u00e9.txt": ("text/plain", b"menu")}
