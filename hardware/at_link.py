@@ -3,8 +3,10 @@ set the APN, dial, and hand the line to pppd.  All serial I/O runs in a
 worker thread so the IOLoop keeps serving the web client meanwhile."""
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
+import threading
 import time
 
 from hardware import apn, at_replies, errors, pppd
@@ -27,6 +29,7 @@ class AtLink(Link):
         self.sys_net = sys_net
         self.escape_guard = escape_guard  # V.250's silence around "+++"
         self._lock = asyncio.Lock()  # one conversation with the modem at a time
+        self._abort = threading.Event()  # set: the worker thread's step gives up at its next read
         self._port = None
         self._pppd = None
         self._dialled = False
@@ -35,7 +38,7 @@ class AtLink(Link):
     async def _up(self):
         async with self._lock:
             if not (self._pppd and self._pppd.running()):
-                await _in_thread(self._dial)
+                await self._run(self._dial)
 
     async def _state(self):
         if self._lock.locked():  # dialling or hanging up: answer at once from the last reading
@@ -45,7 +48,7 @@ class AtLink(Link):
                 return dataclasses.replace(self._reading, connected=True,
                                            interface=self.settings.interface)
             try:
-                return await _in_thread(self._read_once)
+                return await self._run(self._read_once)
             except errors.ModemNotFound as error:
                 return LinkState(self.kind, present=False, last_error=str(error))
             except errors.LinkError as error:
@@ -53,7 +56,21 @@ class AtLink(Link):
 
     async def _down(self):
         async with self._lock:
-            await _in_thread(self._hang_up)
+            await self._run(self._hang_up)
+
+    async def _run(self, blocking):
+        """Run a blocking step in a worker thread.  A caller that stops waiting (a deadline)
+        tells the worker to give up at its next read and waits for it, lock held: the port is
+        never used by two threads, nor held by one nobody waits for, nor pppd left running."""
+        self._abort.clear()
+        work = asyncio.get_running_loop().run_in_executor(None, blocking)
+        try:
+            return await asyncio.shield(work)
+        except asyncio.CancelledError:
+            self._abort.set()
+            with contextlib.suppress(errors.LinkError):  # why it gave up: nobody asks any more
+                await work
+            raise
 
     # Blocking steps, run in a worker thread.
 
@@ -68,8 +85,9 @@ class AtLink(Link):
             self._dialled = True  # from here on the line may be in a call, even on a timeout
             self._port.command(DIAL, timeout=self.settings.connect_timeout)
             self._pppd = pppd.Pppd(self.settings, self._port.fileno(), self.sys_net)
-            self._pppd.wait_for_interface(self.settings.connect_timeout)
+            self._pppd.wait_for_interface(self.settings.connect_timeout, self._abort)
         except BaseException:
+            self._abort.clear()  # a dial given up still hangs up: a call left open costs money
             self._hang_up()
             raise
 
@@ -82,7 +100,8 @@ class AtLink(Link):
             port.close()
 
     def _open(self):
-        port = AtPort(self.settings.serial_port, self.settings.baud, self.settings.command_timeout)
+        port = AtPort(self.settings.serial_port, self.settings.baud, self.settings.command_timeout,
+                      self._abort)
         try:
             port.probe()
             port.command("ATE0")  # no echo: replies are easier to read strictly
@@ -122,7 +141,8 @@ class AtLink(Link):
             if time.monotonic() + REGISTRATION_POLL_SECONDS > deadline:
                 raise errors.NoNetwork(f"no data network found within "
                                        f"{self.settings.register_timeout:g} s ({state})")
-            time.sleep(REGISTRATION_POLL_SECONDS)
+            if self._abort.wait(REGISTRATION_POLL_SECONDS):
+                raise errors.LinkTimeout("given up waiting for a network: the caller stopped")
 
     def _set_context(self):
         access_point = self.settings.apn or apn.suggest_apn(self.settings, self._reading.operator_code)
@@ -166,6 +186,3 @@ class AtLink(Link):
             self._port = None
             self._dialled = False
 
-
-async def _in_thread(blocking):
-    return await asyncio.get_running_loop().run_in_executor(None, blocking)

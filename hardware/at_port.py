@@ -35,9 +35,10 @@ MAX_REPLY_LINES = 64
 
 
 class AtPort:
-    def __init__(self, device, baud, timeout):
+    def __init__(self, device, baud, timeout, abort=None):
         self.device = device
         self.timeout = timeout
+        self.abort = abort  # a threading.Event: set, the command under way gives up at once
         self._buffer = b""
         self._skipping = False  # inside a line too long to keep
         self.noise_bytes = 0  # bytes dropped as line noise
@@ -129,6 +130,8 @@ class AtPort:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return None
+            if self.abort is not None and self.abort.is_set():
+                raise errors.LinkTimeout("given up: the caller stopped waiting")
             try:
                 # Setting the timeout reconfigures the port: it fails too once the stick is gone.
                 self.serial.timeout = min(remaining, POLL_SECONDS)

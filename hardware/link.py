@@ -88,6 +88,10 @@ class Link(abc.ABC):
             self._record(started, error)
             await self._down_after_failure()
             raise
+        except asyncio.CancelledError:  # a caller's deadline (the sync's watchdog): down all the same
+            self._record(started, LinkTimeout("stopped before the link was up (a caller's deadline)"))
+            await self._down_after_failure()
+            raise
         self._record(started, None)
 
     async def state(self) -> LinkState:

@@ -4,6 +4,7 @@ Blocking: callers run it in a thread, off the IOLoop."""
 import shlex
 import signal
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -38,8 +39,10 @@ class Pppd:
         except OSError as error:
             raise ConnectFailed(f"cannot start pppd ({settings.pppd}): {error}") from None
 
-    def wait_for_interface(self, timeout):
+    def wait_for_interface(self, timeout, abort=None):
+        """Until the interface exists; `abort` (a threading.Event) set: give up at once."""
         deadline = time.monotonic() + timeout
+        abort = abort or threading.Event()
         while not self.interface.exists():
             status = self.process.poll()
             if status is not None:
@@ -48,7 +51,8 @@ class Pppd:
             if time.monotonic() > deadline:
                 self.stop(timeout=POLL_SECONDS * 20)
                 raise ConnectTimeout(f"{self.interface.name} did not come up within {timeout:g} s")
-            time.sleep(POLL_SECONDS)
+            if abort.wait(POLL_SECONDS):
+                raise ConnectTimeout(f"given up waiting for {self.interface.name}: the caller stopped")
 
     def running(self):
         return self.process.poll() is None and self.interface.exists()

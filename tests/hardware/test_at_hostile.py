@@ -4,6 +4,7 @@ UTF-8 among NUL bytes, SIMs and sticks asking for what a PIN cannot give, a port
 settings a modem cannot take.  Each ends in an error of its class with a message an admin can act
 on, and never shows the SIM's PIN."""
 
+import asyncio
 import tracemalloc
 
 import pytest
@@ -138,3 +139,24 @@ def test_an_apn_from_elsewhere_that_is_not_ascii_is_a_config_error(odd_modem, tm
     with pytest.raises(LinkConfigError, match="is not one"):
         run(link.up())
     assert not any(command.startswith("ATD") for command in odd_modem.commands)
+
+
+def test_a_caller_giving_up_mid_dial_hangs_up_and_frees_the_port(odd_modem, fake_pppd):
+    odd_modem.silent = {"ATD*99***1#"}  # the network takes its time over the call
+    link = AtLink(at_settings(odd_modem, pppd=fake_pppd(), connect_timeout=60), sys_net=fake_pppd.net,
+                  escape_guard=0.1)
+
+    async def scenario():
+        dialling = asyncio.ensure_future(link.up())
+        while "ATD*99***1#" not in odd_modem.commands:
+            await asyncio.sleep(0.05)
+        dialling.cancel()  # as the sync's watchdog does (asyncio.wait_for)
+        with pytest.raises(asyncio.CancelledError):
+            await dialling
+        return list(odd_modem.commands), await link.state()
+
+    commands, state = run(scenario())  # within the test's deadline, not the connect timeout
+    assert commands[-1] == "ATH"  # hung up before up() returned
+    assert state.present and state.operator == "Vodacom CD"  # read afresh: the port is free
+    assert not link.last_connect.ok and "a caller's deadline" in link.last_connect.error
+    assert not fake_pppd.arguments.exists()

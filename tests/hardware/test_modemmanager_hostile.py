@@ -97,3 +97,21 @@ def test_a_modem_that_reports_late_is_waited_for(modemmanager, scenario):
 
     state = run(scenario())
     assert state.connected and state.interface == "wwan0"
+
+
+def test_a_caller_giving_up_mid_connect_brings_the_modem_down(modemmanager):
+    mock = modemmanager(Bearer="never")
+    link = ModemManagerLink(mock.settings(connect_timeout=60))
+
+    async def scenario():
+        connecting = asyncio.ensure_future(link.up())
+        while not await asyncio.to_thread(mock.calls, MODEM_PATH, "Connect"):
+            await asyncio.sleep(0.05)
+        connecting.cancel()  # as the sync's watchdog does (asyncio.wait_for)
+        with pytest.raises(asyncio.CancelledError):
+            await connecting
+
+    run(scenario())  # within the test's deadline, not the connect timeout
+    assert mock.calls(MODEM_PATH, "Disconnect") == [["/"]]
+    assert mock.calls(MODEM_PATH, "Enable")[-1] == [False]
+    assert not link.last_connect.ok
