@@ -49,6 +49,8 @@ def _operation(summary, query=(), result=None, body=None, path_id=None, statuses
         operation["parameters"].append({"name": "id", "in": "path", "required": True, "schema": {
             "type": "string", "pattern": PATH_IDS.get(path_id, NUMBER)}})
         statuses = (*statuses, 404)
+    if body is not None:  # routes.OverLimit; a JSON body also 415 when compressed
+        statuses = (*statuses, 413, *((415,) if "application/json" in body else ()))
     for status in statuses:
         operation["responses"][str(status)] = {"description": "Error", "content": _json(_ref("Error"))}
     if body is not None:
@@ -143,7 +145,8 @@ def paths():
         "/files": {
             "get": _operation("Files", resources.FileListHandler.PARAMS["GET"], _list(_ref("file"))),
             "post": _operation("Upload files (multipart/form-data); smaller=true shrinks photos to "
-                               "1600 px first", resources.FileListHandler.PARAMS["POST"], result={
+                               "1600 px first", resources.FileListHandler.PARAMS["POST"],
+                               statuses=(400, 401, 429), result={
                 "type": "array", "items": _ref("file")}, body={"multipart/form-data": {"schema": {
                     "type": "object", "required": ["file"], "properties": {"file": {"type": "string",
                                                               "format": "binary"}}}}})},

@@ -129,6 +129,9 @@ class FileListHandler(ApiHandler):
         if smaller:
             files = await photos.made_smaller(files)
         with self.store.write() as conn:
+            if uploads.day_bytes(conn, self.user_id) + sum(len(f.data) for f in files) > uploads.DAY_BYTES:
+                raise APIError(429, f"Uploads are limited to {uploads.DAY_BYTES:,} bytes a day: "
+                                    "attach what you uploaded, or upload again tomorrow")
             rows = [uploads.add(self.store, conn, self.user_id, f.name, f.type, f.data) for f in files]
         self.reply([encode.file(self.user_id, row, "u", shown=UPLOADED) for row in rows])
 

@@ -4,8 +4,22 @@ import time
 
 import sqlalchemy as sa
 
+from pouch.limits import MAX_MESSAGE_BYTES
+
 from appliance.store.api_tables import api_uploads
 from appliance.store.tables import attachments, user_messages
+
+# Uploads stay on the card: a day's of one user's are bounded, so a client that uploads in a loop
+# cannot fill it.  Ten of the largest messages a day is more than a person mails from a box.
+DAY_BYTES = 10 * MAX_MESSAGE_BYTES
+DAY_S = 24 * 3600
+
+
+def day_bytes(conn, user_id):
+    """What ``user_id`` uploaded in the last day, in bytes."""
+    since = int(time.time()) - DAY_S
+    return conn.execute(sa.select(sa.func.coalesce(sa.func.sum(api_uploads.c.size), 0)).where(
+        api_uploads.c.user_id == user_id, api_uploads.c.created_at > since)).scalar_one()
 
 
 def add(store, conn, user_id, name, type_, data):

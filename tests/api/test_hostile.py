@@ -9,7 +9,7 @@ import json
 import requests
 
 from appliance.http_headers import HEADERS
-from appliance.store import boxinfo
+from appliance.store import boxinfo, uploads
 from pouch.records import Attachment
 
 FRIEND = [{"name": "Friend", "email": "friend@example.org"}]
@@ -162,3 +162,14 @@ def test_a_compressed_body_is_refused_saying_so(api):
                                                         "Content-Type": "application/json"})
     assert "uncompressed" in refused(answer, 415)
     assert asha.ok("GET", "/drafts") == []
+
+
+def test_a_client_uploading_in_a_loop_is_stopped_at_the_day_s_bytes(api, monkeypatch):
+    monkeypatch.setattr(uploads, "DAY_BYTES", 5000)  # 300 MB in the box; the rule is the same
+    asha, baraka = api("asha"), api("baraka")
+    for _ in range(2):
+        asha.ok("POST", "/files", files={"file": ("photo.jpg", b"x" * 2000)})
+    stopped = asha.post("/files", files={"file": ("photo.jpg", b"x" * 2000)})
+    assert "a day" in refused(stopped, 429)
+    assert len(asha.ok("GET", "/files")) == 2
+    assert baraka.ok("POST", "/files", files={"file": ("mine.jpg", b"x" * 2000)})[0]["size"] == 2000
