@@ -105,7 +105,10 @@ class AtLink(Link):
         try:
             port.probe()
             port.command("ATE0")  # no echo: replies are easier to read strictly
-            port.command("AT+CMEE=1")  # numeric +CME ERROR codes instead of a bare ERROR
+            try:
+                port.command("AT+CMEE=1")  # numeric +CME ERROR codes instead of a bare ERROR
+            except errors.AtError:
+                log.info("%s gives no numeric error codes: errors will say less", self.settings.serial_port)
         except BaseException:
             port.close()
             raise

@@ -1,5 +1,6 @@
 """Sticks with habits other than the Huawei's, on real ptys: a modem that frames its lines in CR
-alone or sends them a byte at a time, puts an unsolicited line just before a reply, answers
+alone or sends them a byte at a time, keeps echoing after ATE0, has no AT+CMEE, puts an
+unsolicited line just before a reply, answers
 +CPIN with what else a SIM or stick may ask for, refuses +COPS while the SIM is locked; and a
 port that is no modem at all but floods (a GPS port, a diagnostics port).
 
@@ -27,6 +28,8 @@ class OddModem(HuaweiModem):
         self.cpin = None  # what +CPIN: says instead of READY / SIM PIN
         self.cops_needs_pin = False  # +COPS answers +CME ERROR: 11 while the SIM is locked
         self.dial_result = None  # what ATD answers instead of CONNECT (BUSY, ERROR...)
+        self.refused = set()  # commands answered with a bare ERROR (AT+CMEE=1 on an old stick)
+        self.keep_echo = False  # echo stays on whatever ATE0 says
 
     def _send(self, lines):
         data = b"".join(self.framing + line.encode() + self.framing for line in lines)
@@ -38,6 +41,10 @@ class OddModem(HuaweiModem):
 
     def _reply(self, typed):
         command = typed.upper()
+        if command in self.refused:
+            return ["ERROR"]
+        if command == "ATE0" and self.keep_echo:
+            return ["OK"]
         if command in self.before:
             os.write(self.master, self.before[command])
         if self.cpin and command == "AT+CPIN?":

@@ -38,6 +38,21 @@ def test_unsolicited_lines_with_the_answers_own_prefix_are_set_aside(odd_modem, 
     assert connected.connected and odd_modem.data.startswith(PPP_FRAME)
 
 
+def test_an_old_stick_without_numeric_errors_that_keeps_echoing(odd_modem, fake_pppd):
+    odd_modem.refused = {"AT+CMEE=1"}
+    odd_modem.keep_echo = True
+    odd_modem.sim = "locked"
+    link = AtLink(at_settings(odd_modem, pin="1234", pppd=fake_pppd()), sys_net=fake_pppd.net,
+                  escape_guard=0.1)
+
+    async def scenario():
+        async with link.connected():
+            return await link.state()
+
+    state = run(scenario())
+    assert state.connected and state.operator == "Vodacom CD"
+
+
 def test_an_operator_name_in_utf8_among_nul_bytes(odd_modem):
     odd_modem.operator = ("Moov Côte d'Ivoire", "61202", 7)
     odd_modem.before = {"AT+COPS?": b"\x00\xff\r\n\x00"}
