@@ -2,14 +2,17 @@
 a cursor is the id of the last change a client has seen."""
 
 import asyncio
+import collections
+import contextlib
 import json
 import time
+import weakref
 
 import sqlalchemy as sa
 
 from appliance.api import objects, params
 from appliance.api.base import ApiHandler
-from appliance.api.errors import bad_request
+from appliance.api.errors import APIError, bad_request
 from appliance.store import changes
 from appliance.store.tables import changes as change_log
 
@@ -19,6 +22,10 @@ TYPES = (changes.MESSAGE, changes.THREAD, changes.DRAFT, changes.CONTACT)
 POLL_SECONDS = 0.25  # writes come from the web client and the sync job too: poll the log
 MAX_TIMEOUT = 240
 DELTA_PARAMS = ("cursor", "include_types", "exclude_types", "view")
+# Each open longpoll or stream reads the log four times a second: a client that opens them in a
+# loop (reconnecting without closing) would keep the box's disk busy for nothing.
+MAX_WAITING = 8  # a user's at once (a phone that lost the WiFi leaves one open until its timeout)
+_waiting = weakref.WeakKeyDictionary()  # application -> Counter of user ids
 
 
 def latest_cursor(conn, user_id):
@@ -108,6 +115,19 @@ class DeltaBase(ApiHandler):
             return default
         return params.integer("timeout", self.args["timeout"], 0, MAX_TIMEOUT)
 
+    @contextlib.contextmanager
+    def one_of_few(self):
+        """A place among the user's MAX_WAITING open waits, or a 429."""
+        counts = _waiting.setdefault(self.application, collections.Counter())
+        if counts[self.user_id] >= MAX_WAITING:
+            raise APIError(429, f"{MAX_WAITING} longpolls or streams of yours are open already: "
+                                "close one first")
+        counts[self.user_id] += 1
+        try:
+            yield
+        finally:
+            counts[self.user_id] -= 1
+
     def next_page(self, cursor, types):
         with self.store.read() as conn:
             return page(conn, self.user_id, cursor, types)
@@ -145,6 +165,10 @@ class LongPollHandler(DeltaBase):
     async def get(self):
         cursor, types = self.cursor(), self.types()
         deadline = time.monotonic() + self.timeout(MAX_TIMEOUT)
+        with self.one_of_few():
+            await self._wait(cursor, types, deadline)
+
+    async def _wait(self, cursor, types, deadline):
         while True:
             found = self.next_page(cursor, types)
             if found["deltas"] or time.monotonic() >= deadline or self.request.connection.stream.closed():
@@ -161,6 +185,10 @@ class StreamingHandler(DeltaBase):
     async def get(self):
         cursor, types = self.cursor(), self.types()
         deadline = time.monotonic() + self.timeout(MAX_TIMEOUT)
+        with self.one_of_few():
+            await self._stream(cursor, types, deadline)
+
+    async def _stream(self, cursor, types, deadline):
         self.set_header("Content-Type", "application/x-ndjson; charset=UTF-8")
         while time.monotonic() < deadline and not self.request.connection.stream.closed():
             found = self.next_page(cursor, types)

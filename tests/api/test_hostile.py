@@ -5,9 +5,11 @@ connection or a wait for nothing."""
 import gzip
 import hashlib
 import json
+import time
 
 import requests
 
+from appliance.api import delta
 from appliance.http_headers import HEADERS
 from appliance.store import boxinfo, uploads
 from pouch.records import Attachment
@@ -173,3 +175,18 @@ def test_a_client_uploading_in_a_loop_is_stopped_at_the_day_s_bytes(api, monkeyp
     assert "a day" in refused(stopped, 429)
     assert len(asha.ok("GET", "/files")) == 2
     assert baraka.ok("POST", "/files", files={"file": ("mine.jpg", b"x" * 2000)})[0]["size"] == 2000
+
+
+def test_a_client_opening_streams_in_a_loop_gets_a_429_past_a_few(api):
+    asha, baraka = api("asha"), api("baraka")
+    query = {"cursor": "0", "timeout": "60"}
+    open_ones = [asha.get("/delta/streaming", params=query, stream=True) for _ in range(delta.MAX_WAITING)]
+    assert all(answer.status_code == 200 for answer in open_ones)
+    assert "close one" in refused(asha.get("/delta/longpoll", params=query), 429)
+    assert baraka.get("/delta/streaming", params={**query, "timeout": "0"}).status_code == 200
+    for answer in open_ones:
+        answer.close()
+    deadline = time.monotonic() + 20  # the box notices each closed stream at its next poll
+    while asha.get("/delta/longpoll", params={**query, "timeout": "0"}).status_code == 429:
+        assert time.monotonic() < deadline, "the closed streams still count"
+        time.sleep(0.2)
