@@ -32,6 +32,9 @@ MAX_FIELDS = 64
 MAX_ATTACHMENTS = 5000
 MAX_FORM_PARTS = MAX_FIELDS + MAX_ATTACHMENTS
 MAX_PART_HEADER_BYTES = 64 * 1024  # a file part's Content-Disposition holds its (long, encoded) filename
+# A box shows at most 200 characters of a file name (pouch.mime.parts); the email package takes
+# 23 us a character to encode one, so 30 MB of names would hold the relay for minutes.
+MAX_FILENAME_CHARS = 255
 _MIME_TYPE = re.compile(r"[A-Za-z0-9!#$&^_.+-]+/[A-Za-z0-9!#$&^_.+-]+")
 _HEADER_START = re.compile(rb"[!-9;-~]+:")
 _BOUNDARY = re.compile(r'boundary="?([^";]+)"?', re.IGNORECASE)
@@ -204,7 +207,7 @@ def _attachment_info(info, name):
 def _attach(message, upload, info):
     declared = (info.get("type") or upload["content_type"] or "").strip().lower()
     maintype, _, subtype = (declared if _MIME_TYPE.fullmatch(declared) else "application/octet-stream").partition("/")
-    filename = _one_line(info.get("filename") or upload["filename"]) or "attachment"
+    filename = _one_line(info.get("filename") or upload["filename"])[:MAX_FILENAME_CHARS] or "attachment"
     content_id = "".join(_one_line(info.get("content-id")).strip("<>").split()) or None
     if maintype in ("multipart", "message"):  # their bytes are kept as a file, not re-parsed
         maintype, subtype = "application", "octet-stream"

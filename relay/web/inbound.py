@@ -37,7 +37,9 @@ class SendGridInboundHandler(BoundedHandler):
             except signature.SignatureError as error:
                 raise tornado.web.HTTPError(403, str(error)) from None
         try:
-            raw, mail_from, recipients, spam_score = read_post(self.request.headers.get("Content-Type", ""), self.body)
+            # Off the IOLoop: a 30 MB post takes a while to parse, and sync requests wait meanwhile.
+            raw, mail_from, recipients, spam_score = await self.run_blocking(
+                read_post, self.request.headers.get("Content-Type", ""), self.body)
         except InboundParseError as error:
             raise tornado.web.HTTPError(400, str(error)) from None
         if len(raw) > self.settings["relay"].inbound.max_message_bytes:

@@ -124,3 +124,23 @@ async def test_parsed_mode_fields_in_a_charset_python_cannot_replace_in_still_ar
     _, records = await box.receive(tmp_path)
     assert sorted((m.subject, m.body) for m in messages(records)) == [
         ("Café idna", "Café au lait"), ("Café punycode", "Café au lait")]
+
+
+@pytest.mark.gen_test(timeout=90)
+async def test_a_post_of_long_file_names_is_taken_without_holding_the_relay(relay, tmp_path):
+    box = await relay.register("goma")
+    # 18 MB of names: each took the email package 3.5 s to encode, the whole post minutes.
+    names = {f"attachment{n}": f"{n:04} " + "é" * 150_000 + ".txt" for n in range(1, 61)}
+    files = {key: ("a.txt", "text/plain", b"a") for key in names}
+    info = {key: {"filename": name, "type": "text/plain"} for key, name in names.items()}
+    posted = asyncio.ensure_future(relay.webhook(
+        {"headers": "Subject: Long names\r\n", "text": "see attached", "envelope": inbound_parse.envelope([TO]),
+         "attachments": str(len(files)), "attachment-info": json.dumps(info, ensure_ascii=False)}, files))
+    await asyncio.sleep(0.5)
+    assert (await box.sync())["downloads"] == []  # a box's sync is answered meanwhile
+    response = await posted
+    assert response.code == 200, response.body
+    _, records = await box.receive(tmp_path)
+    [message] = messages(records)
+    assert len(message.attachments) == 60
+    assert sorted(a.name for a in message.attachments)[0] == ("0001 " + "é" * 150_000)[:200]
