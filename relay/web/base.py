@@ -104,7 +104,7 @@ def check_basic_auth(handler, user, password, realm="mailpouch relay"):
     if not ok:  # not an HTTPError: send_error would clear the challenge header
         handler.set_status(401)
         handler.set_header("WWW-Authenticate", f'Basic realm="{realm}"')
-        raise tornado.web.Finish({"error": "credentials required"})
+        raise tornado.web.Finish({"error": "wrong user or password" if given else "credentials required"})
 
 
 def bearer_token(request):

@@ -144,3 +144,17 @@ async def test_a_post_of_long_file_names_is_taken_without_holding_the_relay(rela
     [message] = messages(records)
     assert len(message.attachments) == 60
     assert sorted(a.name for a in message.attachments)[0] == ("0001 " + "é" * 150_000)[:200]
+
+
+@pytest.mark.gen_test(timeout=30)
+async def test_webhook_credentials_missing_or_wrong_are_a_401_that_says_which(relay):
+    await relay.register("goma")
+    fields = inbound_parse.raw_fields(email_bytes(TO), [TO])
+    reasons = {}
+    for label, auth in (("none", None), ("wrong", ("sendgrid", "guess")), ("user only", ("sendgrid", ""))):
+        response = await relay.webhook(fields, auth=auth)
+        assert response.code == 401 and response.headers["WWW-Authenticate"] == 'Basic realm="sendgrid"'
+        reasons[label] = json.loads(response.body)["error"]
+    assert reasons == {"none": "credentials required", "wrong": "wrong user or password",
+                       "user only": "wrong user or password"}
+    assert stored_count(relay) == 0
