@@ -217,3 +217,11 @@ def test_attachment_names_from_mail_show_as_they_download(client, make_user, sto
     shown = [html.unescape(name) for name in re.findall(r'href="/attachment/\d+" download>([^<]*)</a>', page)]
     assert sorted(shown) == sorted(names.values())
     assert "cron.d" not in page and "\u202e" not in page and "Users" not in page
+
+
+def test_a_60_kb_address_at_sign_in_is_refused_and_kept_to_an_addresses_length(client, make_user):
+    make_user("asha")
+    typed = "a" * 60000 + f"@{DOMAIN}"
+    refused = client().post("/login", data={"email": typed, "password": PASSWORD})
+    assert refused.status_code == 403 and "Wrong address or password" in refused.text
+    assert "a" * 321 not in refused.text and "a" * 320 in refused.text  # what the throttle keeps, too
