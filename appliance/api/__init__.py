@@ -38,7 +38,8 @@ Decisions, where the sync-engine and the box differ:
 - Every refusal is JSON with the security headers of every answer: a body declared over
   its endpoint's limit (1 MB of JSON; uploads and raw MIME: the attachment limit) gets a 413
   before a byte of it is read (``routes.OverLimit``), where Tornado alone would drop the
-  connection.  HEAD is answered as GET without the body.  A user has at most
+  connection.  HEAD is answered as GET without the body; OPTIONS with Allow, tokenless (it
+  holds no mail).  A user has at most
   ``delta.MAX_WAITING`` longpolls and streams open at once and uploads at most
   ``store.uploads.DAY_BYTES`` a day (429s past them): a client looping cannot wear the box.
 - ``bcc`` (the field, thread participants, the ``bcc`` and ``any_email`` filters) holds

@@ -35,6 +35,8 @@ class ApiHandler(BoxHandler):
 
     def prepare(self):
         method = self._method()
+        if method == "OPTIONS":  # what the path takes (options): no mail in it, no token needed
+            return
         if method not in self.PARAMS:
             raise APIError(405, f"{self.request.method} is not allowed here")
         if self.current_user is None:
@@ -48,9 +50,13 @@ class ApiHandler(BoxHandler):
     def head(self, *args):
         return self.get(*args)
 
+    def options(self, *args):
+        self.set_header("Allow", ", ".join(self.allowed()))
+        self.set_status(204)
+
     def allowed(self):
         methods = list(self.PARAMS)
-        return methods + ["HEAD"] if "GET" in methods else methods
+        return [*methods, *(["HEAD"] if "GET" in methods else []), "OPTIONS"]
 
     def _query(self):
         return {name: self.get_query_arguments(name) for name in self.request.query_arguments}

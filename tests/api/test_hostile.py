@@ -5,6 +5,7 @@ connection or a wait for nothing."""
 import gzip
 import hashlib
 import json
+import threading
 import time
 
 import requests
@@ -100,7 +101,7 @@ def test_a_cursor_the_box_never_gave_out_is_refused_at_once(api, receive):
     assert [d["object"] for d in asha.ok("GET", "/delta", params={"cursor": latest})["deltas"]]
 
 
-def test_head_is_get_without_a_body_and_405_says_what_is_allowed(api, receive):
+def test_head_is_get_without_a_body_and_options_and_405_say_what_is_allowed(api, receive):
     asha = api("asha")
     receive(["asha"], "Hello", 1_700_000_000)
     listed = asha.get("/messages")
@@ -113,9 +114,12 @@ def test_head_is_get_without_a_body_and_405_says_what_is_allowed(api, receive):
     assert asha.head("/nothing").status_code == 404
     not_here = asha.post("/messages")
     refused(not_here, 405)
-    assert not_here.headers["Allow"] == "GET, HEAD"
+    assert not_here.headers["Allow"] == "GET, HEAD, OPTIONS"
     send = asha.head("/send")
-    assert send.status_code == 405 and send.headers["Allow"] == "POST"
+    assert send.status_code == 405 and send.headers["Allow"] == "POST, OPTIONS"
+    options = requests.options(f"{asha.base_url}/drafts/{upload['id'][1:]}", timeout=20)
+    assert options.status_code == 204 and options.headers["Allow"] == "GET, PUT, DELETE, HEAD, OPTIONS"
+    assert options.headers["Content-Security-Policy"] == HEADERS["Content-Security-Policy"]
 
 
 def test_a_multipart_body_tornado_cannot_read_says_why(api):
@@ -190,3 +194,28 @@ def test_a_client_opening_streams_in_a_loop_gets_a_429_past_a_few(api):
     while asha.get("/delta/longpoll", params={**query, "timeout": "0"}).status_code == 429:
         assert time.monotonic() < deadline, "the closed streams still count"
         time.sleep(0.2)
+
+
+def test_concurrent_edits_of_one_draft_one_wins_the_rest_get_409(api):
+    asha = api("asha")
+    draft = asha.ok("POST", "/drafts", json={"subject": "Plan", "to": FRIEND})
+    answers = []
+
+    def edit(number):
+        answers.append(asha.put(f"/drafts/{draft['id']}",
+                                json={"subject": f"Plan {number}", "version": draft["version"]}))
+
+    editors = [threading.Thread(target=edit, args=(number,)) for number in range(6)]
+    for editor in editors:
+        editor.start()
+    for editor in editors:
+        editor.join()
+    won = [answer.json() for answer in answers if answer.status_code == 200]
+    assert len(won) == 1 and sorted(a.status_code for a in answers) == [200] + [409] * 5
+    for answer in answers:
+        if answer.status_code == 409:
+            assert "new version" in refused(answer, 409)
+    assert asha.ok("GET", f"/drafts/{draft['id']}")["subject"] == won[0]["subject"]
+    stale = asha.post("/send", json={"draft_id": draft["id"], "version": draft["version"]})
+    refused(stale, 409)
+    assert asha.ok("GET", "/messages", params={"in": "outbox"}) == []
