@@ -1,6 +1,9 @@
 """A small D-Bus client over dbus-next's low-level API: method calls and
 properties without introspection, each call under its own timeout."""
 
+import asyncio
+import contextlib
+
 from dbus_next import BusType, Message, MessageType, Variant
 from dbus_next.aio import MessageBus
 from dbus_next.errors import InvalidAddressError
@@ -29,6 +32,7 @@ class DBusClient:
         self.bus = bus
         self.service = service
         self.timeout = timeout
+        self._gone = asyncio.ensure_future(_disconnected(bus))
 
     @classmethod
     async def connect(cls, address, service, timeout):
@@ -55,12 +59,7 @@ class DBusClient:
         message = Message(destination=destination or self.service, path=path, interface=interface,
                           member=member, signature=signature, body=list(body))
         what = f"{interface}.{member}"
-        try:
-            reply = await within(timeout or self.timeout, self.bus.call(message), what,
-                                 error=timeout_error)
-        except (EOFError, OSError) as error:  # the bus itself went (dbus-daemon stopped)
-            raise ModemVanished(f"the D-Bus connection broke during {what}: "
-                                f"{error or type(error).__name__}") from None
+        reply = await self._exchange(message, timeout or self.timeout, what, timeout_error)
         if reply.message_type == MessageType.ERROR:
             if reply.error_name in GONE:
                 raise ModemVanished(f"{self.service} left the bus during {what} "
@@ -68,6 +67,25 @@ class DBusClient:
             text = reply.body[0] if reply.body and isinstance(reply.body[0], str) else ""
             raise DBusCallError(reply.error_name, text)
         return [unwrap(value) for value in reply.body]
+
+    async def _exchange(self, message, seconds, what, timeout_error):
+        """The reply to `message`.  When the bus connection breaks (dbus-daemon stopped), dbus-next
+        leaves a pending call waiting: that is noticed at once, not at the call's deadline."""
+        gone = ModemVanished(f"the D-Bus connection broke during {what} (did dbus-daemon stop?)")
+        if self._gone.done():
+            raise gone
+        call = asyncio.ensure_future(self.bus.call(message))
+        try:
+            done, _ = await asyncio.wait({call, self._gone}, timeout=seconds,
+                                         return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            call.cancel()  # nothing once it is done; a caller that gave up leaves no call behind
+        if call in done:
+            with contextlib.suppress(EOFError, OSError):
+                return call.result()
+        if call in done or self._gone in done:
+            raise gone
+        raise timeout_error(f"{what} did not finish within {seconds:g} s")
 
     async def properties(self, path, interface):
         (values,) = await self.call(path, PROPERTIES, "GetAll", "s", [interface])
@@ -78,6 +96,12 @@ class DBusClient:
         (owned,) = await self.call(path, interface, "NameHasOwner", "s", [self.service],
                                    destination=destination)
         return owned
+
+
+async def _disconnected(bus):
+    """Done when the bus connection is gone, whatever the reason (kept, so it is never unheard)."""
+    with contextlib.suppress(Exception):
+        await bus.wait_for_disconnect()
 
 
 def unwrap(value):

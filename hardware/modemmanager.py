@@ -52,13 +52,19 @@ ERRORS = {
     ME_ERROR + "NoNetwork": errors.NoNetwork,
     ME_ERROR + "NetworkTimeout": errors.NoNetwork,
     ME_ERROR + "NetworkNotAllowed": errors.NoNetwork,
+    SERVICE + ".Error.Core.Unauthorized": errors.LinkConfigError,  # polkit: retrying will not help
+    "org.freedesktop.DBus.Error.AccessDenied": errors.LinkConfigError,  # the bus's policy
 }
+NOT_ALLOWED = ("the box's service may not drive modems: ModemManager lets root and users polkit "
+               "allows do that (see hardware/README.md, In production)")
 # What the admin can do about a refused data connection (MobileEquipment errors, 3GPP TS 24.008).
 HINTS = {
     ME_ERROR + "GprsMissingOrUnknownApn": "check the APN on the modem page",
     ME_ERROR + "GprsUnknownPdpAddressOrType": "try another IP type on the modem page",
     ME_ERROR + "GprsUserAuthenticationFailed": "check the APN's user and password",
     ME_ERROR + "GprsServiceOptionNotSubscribed": "the SIM has no data plan for this APN; check the APN",
+    SERVICE + ".Error.Core.Unauthorized": NOT_ALLOWED,
+    "org.freedesktop.DBus.Error.AccessDenied": NOT_ALLOWED,
 }
 
 
@@ -116,7 +122,10 @@ class ModemManagerLink(Link):
         return dbus
 
     async def _find_modem(self, dbus):
-        (objects,) = await dbus.call(ROOT, OBJECT_MANAGER, "GetManagedObjects")
+        try:
+            (objects,) = await dbus.call(ROOT, OBJECT_MANAGER, "GetManagedObjects")
+        except DBusCallError as error:
+            raise _error(error, errors.ModemNotFound, "will not list its modems") from None
         if not isinstance(objects, dict):
             raise errors.ModemFailed(f"ModemManager lists its modems as {type(objects).__name__}")
         modems = sorted(path for path, interfaces in objects.items() if MODEM in interfaces)
@@ -136,9 +145,7 @@ class ModemManagerLink(Link):
         """The LinkError that says what a D-Bus error means for the admin."""
         if not await self._still_there(dbus, modem):
             return errors.ModemVanished("the modem disappeared (unplugged?)")
-        kind = ERRORS.get(error.name, errors.ConnectFailed)
-        hint = f"; {HINTS[error.name]}" if error.name in HINTS else ""
-        return kind(f"ModemManager: {error.text or error.name}{hint}")
+        return _error(error, errors.ConnectFailed)
 
     async def _bring_up(self, dbus, modem):
         props = await dbus.properties(modem, MODEM)
@@ -258,6 +265,14 @@ class ModemManagerLink(Link):
             if isinstance(rssi, (int, float)) and math.isfinite(rssi) and not isinstance(rssi, bool):
                 return round(rssi)
         return None
+
+
+def _error(error, default, doing=""):
+    """The LinkError a D-Bus error of ModemManager's stands for, with what the admin can do."""
+    kind = ERRORS.get(error.name, default)
+    hint = f"; {HINTS[error.name]}" if error.name in HINTS else ""
+    doing = f" {doing}" if doing else ""
+    return kind(f"ModemManager{doing}: {error.text or error.name}{hint}")
 
 
 def _state(props):

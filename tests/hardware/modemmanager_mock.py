@@ -13,6 +13,7 @@ parameters choose the scenario:
   Sim      present | missing | failed (StateFailedReason unknown) | locked-to-network (ph-net-pin)
   Unlock   at-once | late (the modem says it took the PIN a second after SendPin returned)
   Broken   a modem property gone or of the wrong D-Bus type: no-state | state-text | wrong-types
+  Denied   list (the bus's policy refuses GetManagedObjects) | connect (polkit refuses Simple.Connect)
   NoModem  true: ModemManager runs but sees no modem
 As ModemManager, the modem refuses Enable and Disconnect with WrongState while it is failed or
 locked.
@@ -42,6 +43,8 @@ SIM_PATH = "/org/freedesktop/ModemManager1/SIM/0"
 BEARER_PATH = "/org/freedesktop/ModemManager1/Bearer/0"
 ME_ERROR = "org.freedesktop.ModemManager1.Error.MobileEquipment."
 WRONG_STATE = "org.freedesktop.ModemManager1.Error.Core.WrongState"
+UNAUTHORIZED = "org.freedesktop.ModemManager1.Error.Core.Unauthorized"
+ACCESS_DENIED = "org.freedesktop.DBus.Error.AccessDenied"
 LOCK_NONE, LOCK_SIM_PIN, LOCK_PH_NET_PIN = 1, 2, 8  # MMModemLock
 LATE_SECONDS = 1.0
 LTE = 1 << 14  # MMModemAccessTechnology
@@ -66,11 +69,14 @@ def load(mock, parameters):
     mock.AddMethods(MAIN_IFACE, [("ScanDevices", "", "", "")])
     mock.AddProperties(MAIN_IFACE, dbus.Dictionary({"Version": "1.20.4"}, signature="sv"))
     # ModemManager lists its modems (not SIMs or bearers) under .../Modem/N.
-    mock.AddMethod(OBJECT_MANAGER_IFACE, "GetManagedObjects", "", "a{oa{sa{sv}}}",
-                   "ret = {dbus.ObjectPath(k): objects[k].props for k in objects"
-                   " if k.startswith('/org/freedesktop/ModemManager1/Modem/')}")
-    SCENARIO.update(Pin="", Network="home", Bearer="connects", Sim="present", Unlock="at-once", Broken="")
+    SCENARIO.update(Pin="", Network="home", Bearer="connects", Sim="present", Unlock="at-once", Broken="",
+                    Denied="")
     SCENARIO.update(parameters)
+    listing = ("ret = {dbus.ObjectPath(k): objects[k].props for k in objects"
+               " if k.startswith('/org/freedesktop/ModemManager1/Modem/')}")
+    if SCENARIO["Denied"] == "list":
+        listing = f"raise dbus.exceptions.DBusException('Rejected send message', name='{ACCESS_DENIED}')"
+    mock.AddMethod(OBJECT_MANAGER_IFACE, "GetManagedObjects", "", "a{oa{sa{sv}}}", listing)
     if not SCENARIO.get("NoModem"):
         _add_modem(mock)
 
@@ -185,6 +191,8 @@ def enable(modem, on):
 def simple_connect(modem, properties):
     if modem.Get(MODEM, "State") < State.STATE_REGISTERED:
         raise _error("NoNetwork", "No network service")
+    if SCENARIO["Denied"] == "connect":
+        raise dbus.exceptions.DBusException("Not authorized to control the device", name=UNAUTHORIZED)
     bearer = SCENARIO["Bearer"]
     if bearer == "hang":
         time.sleep(HANG_SECONDS)  # the whole mock stalls, as a busy ModemManager answers nothing

@@ -7,10 +7,23 @@ import asyncio
 
 import pytest
 
-from hardware import ConnectFailed, ConnectTimeout, ModemFailed, ModemVanished, SimError
+from hardware import (ConnectFailed, ConnectTimeout, LinkConfigError, ModemFailed, ModemVanished,
+                      SimError)
 from hardware.modemmanager import ModemManagerLink
+from tests.hardware.conftest import ModemManagerMock
 from tests.hardware.helpers import run
 from tests.hardware.modemmanager_mock import MODEM_PATH
+from tests.support import dbus as dbus_support
+
+
+@pytest.fixture
+def bus_to_kill(tmp_path, monkeypatch):
+    """(dbus-daemon's process, its address): a private bus the test may stop."""
+    daemon, address = dbus_support.start_bus(tmp_path)
+    monkeypatch.setenv("DBUS_SYSTEM_BUS_ADDRESS", address)
+    yield daemon, address
+    if daemon.poll() is None:
+        dbus_support.stop(daemon)
 
 
 def test_modemmanager_leaving_the_bus_mid_connect_is_a_vanished_modem(modemmanager):
@@ -29,6 +42,38 @@ def test_modemmanager_leaving_the_bus_mid_connect_is_a_vanished_modem(modemmanag
     state = run(scenario())
     assert not state.present and "ModemManager is not running" in state.last_error
     assert "left the bus" in link.last_connect.error
+
+
+def test_the_bus_itself_stopping_mid_connect_is_noticed_at_once(bus_to_kill):
+    daemon, address = bus_to_kill
+    mock = ModemManagerMock(address, {"Bearer": "never"})
+    link = ModemManagerLink(mock.settings(connect_timeout=60, command_timeout=60))  # past the test's
+
+    async def scenario():
+        connecting = asyncio.ensure_future(link.up())
+        while not await asyncio.to_thread(mock.calls, MODEM_PATH, "Connect"):
+            await asyncio.sleep(0.05)
+        daemon.kill()  # the system bus goes (dbus-daemon crashed, or restarted)
+        with pytest.raises(ModemVanished, match="the D-Bus connection broke"):
+            await connecting
+        return await link.state()
+
+    try:
+        state = run(scenario())
+    finally:
+        mock.stop()
+    assert not state.present and "cannot reach D-Bus" in state.last_error
+
+
+@pytest.mark.parametrize("denied, doing", [("list", "will not list its modems: Rejected send message"),
+                                           ("connect", "Not authorized to control the device")])
+def test_a_service_not_allowed_to_drive_modems_is_told_so(modemmanager, denied, doing):
+    mock = modemmanager(Denied=denied)
+    link = ModemManagerLink(mock.settings())
+    with pytest.raises(LinkConfigError, match=f"{doing}; the box's service may not drive modems"):
+        run(link.up())  # not worth retrying: the sync stops at once
+    state = run(link.state())
+    assert "may not drive modems" in state.last_error  # what the admin page shows
 
 
 def test_a_failed_connect_brings_the_modem_down(modemmanager):
