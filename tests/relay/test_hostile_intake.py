@@ -158,3 +158,35 @@ async def test_webhook_credentials_missing_or_wrong_are_a_401_that_says_which(re
     assert reasons == {"none": "credentials required", "wrong": "wrong user or password",
                        "user only": "wrong user or password"}
     assert stored_count(relay) == 0
+
+
+@pytest.mark.gen_test(timeout=60)
+async def test_smtp_a_client_cut_mid_data_stores_nothing_and_nul_bytes_are_kept(relay, tmp_path):
+    box = await relay.register("goma")
+    port = free_port()
+    server = await smtp.start(relay.engine, smtp_settings(relay, port))
+
+    async def cut_mid_data():
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        await reader.readline()
+        for command in (b"EHLO sender.example", b"MAIL FROM:<ami@example.org>", f"RCPT TO:<{TO}>".encode(), b"DATA"):
+            writer.write(command + b"\r\n")
+            while (await reader.readline())[3:4] == b"-":  # multi-line EHLO answer
+                pass
+        writer.write(b"Subject: Half\r\nMessage-ID: <half@example.org>\r\n\r\nhalf a mess")
+        await writer.drain()
+        writer.close()
+
+    def deliver():
+        with smtplib.SMTP("127.0.0.1", port, timeout=10) as client:
+            client.sendmail("ami@example.org", [TO], b"Subject: With\x00NUL\r\n\r\nA\x00B\r\n")
+
+    try:
+        await cut_mid_data()
+        await asyncio.to_thread(deliver)
+    finally:
+        server.close()
+    assert stored_count(relay) == 1
+    _, records = await box.receive(tmp_path)
+    [message] = messages(records)
+    assert "Half" not in message.subject and "A" in message.body
