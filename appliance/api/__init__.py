@@ -39,9 +39,9 @@ Decisions, where the sync-engine and the box differ:
   its endpoint's limit (1 MB of JSON; uploads and raw MIME: the attachment limit) gets a 413
   before a byte of it is read (``routes.OverLimit``), where Tornado alone would drop the
   connection.  HEAD is answered as GET without the body; OPTIONS with Allow, tokenless (it
-  holds no mail).  A user has at most
-  ``delta.MAX_WAITING`` longpolls and streams open at once and uploads at most
-  ``store.uploads.DAY_BYTES`` a day (429s past them): a client looping cannot wear the box.
+  holds no mail).  A user has at most ``delta.MAX_WAITING`` longpolls and streams open at
+  once and uploads at most ``store.uploads.DAY_BYTES`` a day (429s past them): a client
+  looping cannot wear the box out.
 - ``bcc`` (the field, thread participants, the ``bcc`` and ``any_email`` filters) holds
   something only in the sender's own copy.  ``from`` (or a raw message's From) must be the
   user's box address or one of their other addresses; the store refuses anything else, and
