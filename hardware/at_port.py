@@ -24,7 +24,10 @@ CME_ERRORS = {
     30: (errors.NoNetwork, "no network service"),
 }
 _CME = re.compile(r"\+CME ERROR: *(\d+)$")
-_UNSOLICITED = re.compile(r"^(\^|RING$|\+CRING:|\+CMTI:|\+CUSD:|\+CIEV:)")
+# Lines a modem sends on its own: rings, messages, and what sticks say as they boot (Quectel and
+# SIMCom: RDY, SMS DONE, PB DONE, Call Ready, SMS Ready; Sierra's *EMRDY; Telit's #QSS).
+_UNSOLICITED = re.compile(r"^(\^|\*|#|RING$|\+CRING:|\+CMTI:|\+CUSD:|\+CIEV:|"
+                          r"RDY$|SMS DONE$|PB DONE$|Call Ready$|SMS Ready$)", re.IGNORECASE)
 _EXTENDED = re.compile(r"^AT([+^][A-Z]+)", re.IGNORECASE)
 POLL_SECONDS = 0.1
 PROBE_ATTEMPTS = 3

@@ -38,6 +38,15 @@ def test_unsolicited_lines_with_the_answers_own_prefix_are_set_aside(odd_modem, 
     assert connected.connected and odd_modem.data.startswith(PPP_FRAME)
 
 
+def test_lines_a_stick_sends_as_it_boots_are_set_aside(odd_modem):
+    odd_modem.chatter = [b"\r\nRDY\r\n", b"\r\n*EMRDY: 1\r\n", b"\r\n#QSS: 1\r\n", b"\r\nSMS DONE\r\n",
+                         b"\r\nCall Ready\r\n", b"\r\nPB DONE\r\n"]  # Quectel, Sierra, Telit, SIMCom
+    state = run(AtLink(at_settings(odd_modem)).state())
+    assert state.last_error == ""
+    assert (state.sim, state.registration, state.operator, state.signal_percent) == ("ready", "home",
+                                                                                     "Vodacom CD", 55)
+
+
 def test_an_old_stick_without_numeric_errors_that_keeps_echoing(odd_modem, fake_pppd):
     odd_modem.refused = {"AT+CMEE=1"}
     odd_modem.keep_echo = True
