@@ -38,6 +38,7 @@ MAX_FILENAME_CHARS = 255
 _MIME_TYPE = re.compile(r"[A-Za-z0-9!#$&^_.+-]+/[A-Za-z0-9!#$&^_.+-]+")
 _HEADER_START = re.compile(rb"[!-9;-~]+:")
 _BOUNDARY = re.compile(r'boundary="?([^";]+)"?', re.IGNORECASE)
+_INVALID = "Invalid multipart/form-data: "  # tornado 6.5 says it twice
 
 
 class InboundParseError(ValueError):
@@ -72,13 +73,17 @@ def _form(content_type, body):
     if not content_type.lower().startswith("multipart/form-data"):
         raise InboundParseError("expected multipart/form-data, as SendGrid posts")
     boundary = _BOUNDARY.search(content_type)
-    if boundary and body.count(b"--" + boundary[1].encode("latin-1", "replace")) > MAX_FORM_PARTS + 1:
+    if not boundary:
+        raise InboundParseError("the Content-Type names no multipart boundary")
+    if body.count(b"--" + boundary[1].encode("latin-1", "replace")) > MAX_FORM_PARTS + 1:
         raise InboundParseError(f"the post has more than {MAX_FORM_PARTS} form parts")
     fields, files = {}, {}
+    # Tornado reads only lower-case names; media types and their parameters are case-blind.
+    normal = f"multipart/form-data; boundary={boundary[1]}"
     try:  # tornado 6.2 logs bad form data and returns nothing; later versions raise
-        httputil.parse_body_arguments(content_type, body, fields, files, **_parser_limits())
+        httputil.parse_body_arguments(normal, body, fields, files, **_parser_limits())
     except httputil.HTTPInputError as error:
-        raise InboundParseError(str(error)) from None
+        raise InboundParseError(str(error).replace(_INVALID * 2, _INVALID)) from None
     if not fields and not files:
         raise InboundParseError("the form data could not be read")
     return fields, files

@@ -190,3 +190,17 @@ async def test_smtp_a_client_cut_mid_data_stores_nothing_and_nul_bytes_are_kept(
     _, records = await box.receive(tmp_path)
     [message] = messages(records)
     assert "Half" not in message.subject and "A" in message.body
+
+
+@pytest.mark.gen_test(timeout=30)
+async def test_a_content_type_in_capitals_is_read_and_one_without_boundary_says_so(relay, tmp_path):
+    box = await relay.register("goma")
+    body, _ = multipart(inbound_parse.raw_fields(email_bytes(TO, subject="En capitales"), [TO]), {})
+    auth = ("sendgrid", "webhook-secret")
+    shouted = await relay.request("/inbound/sendgrid", body=body, auth=auth,
+                                  headers={"Content-Type": "Multipart/Form-Data; BOUNDARY=xYzZY"})
+    assert shouted.code == 200, shouted.body
+    bare = await relay.request("/inbound/sendgrid", body=body, auth=auth, headers={"Content-Type": "multipart/form-data"})
+    assert bare.code == 400 and "boundary" in json.loads(bare.body)["error"]
+    _, records = await box.receive(tmp_path)
+    assert [m.subject for m in messages(records)] == ["En capitales"]
