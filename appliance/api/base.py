@@ -1,8 +1,11 @@
 """What every API handler shares: token authentication, JSON in and out, checked
 query parameters, and errors as ``{"message", "type"}``."""
 
+import errno
 import json
+import sqlite3
 
+import sqlalchemy.exc
 import tornado.web
 
 from appliance.api import auth, params
@@ -91,6 +94,10 @@ class ApiHandler(BoxHandler):
         error = kwargs.get("exc_info", (None, None))[1]
         if isinstance(error, APIError):
             body = {"message": error.message, "type": error.type}
+        elif _disk_full(error):  # the write's transaction was rolled back: say what to do
+            self.set_status(507)
+            body = {"message": "The box's storage is full, so nothing was saved: tell its admin.",
+                    "type": "api_error"}
         elif status_code >= 500:
             body = {"message": "Internal error", "type": "api_error"}
         else:  # Tornado's own refusals (a multipart body it cannot read...) say why in log_message
@@ -101,6 +108,15 @@ class ApiHandler(BoxHandler):
             self.set_header("WWW-Authenticate", auth.CHALLENGE)
         self.set_header("Content-Type", "application/json; charset=UTF-8")
         self.finish(json.dumps(body, ensure_ascii=False))
+
+
+def _disk_full(error):
+    """A file write (ENOSPC) or SQLite (SQLITE_FULL) that found the card full."""
+    if isinstance(error, sqlalchemy.exc.OperationalError):
+        error = error.orig
+    if isinstance(error, sqlite3.OperationalError):
+        return "full" in str(error)
+    return isinstance(error, OSError) and error.errno == errno.ENOSPC
 
 
 def _told(error):

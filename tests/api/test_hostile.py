@@ -5,9 +5,11 @@ connection or a wait for nothing."""
 import gzip
 import hashlib
 import json
+import subprocess
 import threading
 import time
 
+import pytest
 import requests
 
 from appliance.api import delta
@@ -219,3 +221,21 @@ def test_concurrent_edits_of_one_draft_one_wins_the_rest_get_409(api):
     stale = asha.post("/send", json={"draft_id": draft["id"], "version": draft["version"]})
     refused(stale, 409)
     assert asha.ok("GET", "/messages", params={"in": "outbox"}) == []
+
+
+def test_a_full_card_is_a_507_that_says_so_and_saves_nothing(api, store, tmp_path):
+    asha = api("asha")
+    files = store.attachment_files.directory
+    files.mkdir(parents=True, exist_ok=True)
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(files)],
+                             capture_output=True)
+    if mounted.returncode:
+        pytest.skip(f"cannot mount a small tmpfs here: {mounted.stderr.decode().strip()}")
+    try:
+        assert asha.ok("POST", "/files", files={"file": ("note.txt", b"x" * 1000)})[0]["size"] == 1000
+        full = asha.post("/files", files={"file": ("photo.jpg", b"x" * 100_000)})
+        assert full.status_code == 507 and "storage is full" in full.json()["message"]
+        assert full.headers["Content-Security-Policy"] == HEADERS["Content-Security-Policy"]
+        assert [f["filename"] for f in asha.ok("GET", "/files")] == ["note.txt"]
+    finally:
+        subprocess.run(["umount", str(files)], check=True)
