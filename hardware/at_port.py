@@ -110,9 +110,6 @@ class AtPort:
     def _write(self, data):
         try:
             self.serial.write(data)
-        except serial.SerialTimeoutException:
-            raise errors.LinkTimeout(f"{self.device} takes no data: the modem does not read its port, "
-                                     f"plug it in again") from None
         except (serial.SerialException, OSError) as error:
             raise errors.ModemVanished(f"writing to {self.device} failed: {error}") from None
 
