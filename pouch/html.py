@@ -33,6 +33,9 @@ PROTOCOLS = frozenset({"http", "https", "mailto", "cid"})
 # Real mail nests at most 64 elements deep (the corpus); html5lib's time grows with the
 # square of the depth (50,000 nested <div>, 350 KB, take minutes), so deeper is refused.
 MAX_DEPTH = 512
+# A tag with more attributes is no markup a mail program wrote: html5lib checks each new attribute
+# against all before it (1 MB of "<script x" is one tag of 110,000 attributes, 22 s), so it goes.
+MAX_ATTRIBUTES = 256
 # Elements whose content is never text worth showing.
 INVISIBLE_TAGS = frozenset({"script", "style", "title", "head", "template", "noscript", "xml"})
 
@@ -56,7 +59,11 @@ _NO_OP_WHEN_BARE = frozenset({"span", "font"})
 _TAG_TOKENS = frozenset({"StartTag", "EndTag", "EmptyTag"})
 _TEXT_TOKENS = frozenset({"Characters", "SpaceCharacters"})
 _HTML_SPACE = re.compile(r"[ \t\n\r\f]+")  # not \s: a no-break space is text
-_TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9]*)[^>]*?(/?)>")
+# [^<>]: a tag's end is looked for up to the next "<" only, so that text of "<x" never closed
+# costs one look at each character, not one look to the end of the text for each "<".
+_TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9]*)[^<>]*?(/?)>")
+_TAG_HEAD = re.compile(r"<[a-zA-Z][^>]*>?")  # a start tag with its ">" (or up to the text's end)
+_QUOTED = re.compile(r""""[^"]*"|'[^']*'""")
 _RAW_TEXT = frozenset({"script", "style", "title", "textarea", "xmp", "iframe", "noembed", "noframes"})
 # Elements that never hold others, or that the next of their kind closes.
 _NEVER_NEST = frozenset({
@@ -143,6 +150,19 @@ def _without_remote_source(attrs):
         del attrs[(None, "src")]
 
 
+def without_attribute_floods(markup):
+    """``markup`` less each start tag of over MAX_ATTRIBUTES attributes, in one linear scan:
+    html5lib would take quadratic time over it."""
+    return _TAG_HEAD.sub(lambda tag: "" if _attributes_over_max(tag[0]) else tag[0], markup)
+
+
+def _attributes_over_max(tag):
+    """Whether ``tag`` has more attributes than MAX_ATTRIBUTES: the spaces between them, not
+    those inside quoted values (a long inline style)."""
+    return (len(_HTML_SPACE.findall(tag)) > MAX_ATTRIBUTES
+            and len(_HTML_SPACE.findall(_QUOTED.sub("", tag))) > MAX_ATTRIBUTES)
+
+
 def nesting_depth(markup):
     """How deep the elements of ``markup`` nest, estimated in one linear scan of its tags."""
     depth = deepest = position = 0
@@ -169,4 +189,4 @@ def reduce_html(markup: str) -> str:
     # their content with them (bleach would keep it as text).
     cleaner = bleach.Cleaner(tags=TAGS | INVISIBLE_TAGS, attributes=ATTRIBUTES, protocols=PROTOCOLS,
                              strip=True, strip_comments=True, filters=[_Reducer])
-    return cleaner.clean(markup)
+    return cleaner.clean(without_attribute_floods(markup))

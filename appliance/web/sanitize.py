@@ -12,7 +12,7 @@ import bleach
 from bleach.html5lib_shim import Filter
 
 # The allowlist is shared with pouch.html, which drops before the modem what is not shown here.
-from pouch.html import ATTRIBUTES, INVISIBLE_TAGS, PROTOCOLS, TAGS, shows_image
+from pouch.html import ATTRIBUTES, INVISIBLE_TAGS, PROTOCOLS, TAGS, shows_image, without_attribute_floods
 
 # Content of these elements is never text worth showing; bleach would keep it as text.
 INVISIBLE_START = re.compile(r"<(%s)\b" % "|".join(sorted(INVISIBLE_TAGS)), re.IGNORECASE)
@@ -67,4 +67,4 @@ def clean_html(markup, cid_url=None):
     """Safe HTML for ``markup``; ``cid_url(cid)`` gives the box URL of an inline image."""
     cleaner = bleach.Cleaner(tags=TAGS, attributes=ATTRIBUTES, protocols=PROTOCOLS, strip=True,
                              strip_comments=True, filters=[_link_filter(cid_url)])
-    return cleaner.clean(without_invisible(markup))
+    return cleaner.clean(without_invisible(without_attribute_floods(markup)))

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from appliance.web.sanitize import clean_html
-from pouch.html import INVISIBLE_TAGS, MAX_DEPTH, MarkupTooDeep, reduce_html
+from pouch.html import INVISIBLE_TAGS, MAX_ATTRIBUTES, MAX_DEPTH, MarkupTooDeep, reduce_html
 from pouch.mime import parts
 from pouch.mime.bodytext import html_to_text
 
@@ -143,6 +143,8 @@ PATHOLOGICAL = [
     "<p>" * 50_000 + "paragraphs the next one closes",
     "<span>x</span>" * 30_000,  # dropped tags around every letter
     "\x00<p>nul\x00</p>\ud800 lone surrogate",
+    "<script x" * 20_000,  # no ">" anywhere: each "<" looked to the end for one (4 minutes)
+    "<p " + "a " * 100_000 + ">one tag, 100,000 attributes",  # html5lib's check of each against all
 ]
 TOO_DEEP = ["<div>" * 50_000 + "deep" + "</div>" * 50_000, "<b>" * 50_000 + "formatting",
             "<table><tr><td>" * 20_000]
@@ -166,6 +168,14 @@ for markup in {PATHOLOGICAL!r}:
     print("ok")
 """)
     assert checked.split() == ["ok"] * len(PATHOLOGICAL)
+
+
+def test_a_tag_of_attributes_by_the_thousand_goes_and_a_long_inline_style_stays():
+    style = "; ".join(f"padding-{n}: 0 0 0 0" for n in range(MAX_ATTRIBUTES))  # spaces inside quotes
+    flood = "<td " + " ".join(f"a{n}" for n in range(MAX_ATTRIBUTES + 1)) + ">"
+    reduced = reduce_html(f"<p style='{style}'>kept</p><b>{flood}text beside</b>")
+    assert visible_words(reduced) == ["kept", "text", "beside"]
+    assert "<p>" in reduced and "<td" not in reduced
 
 
 def test_deep_nesting_is_refused_before_parsing():
