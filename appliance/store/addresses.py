@@ -8,7 +8,10 @@ from appliance.store.errors import N_, StoreError
 
 CHUNK = re.compile(r'(?:"(?:[^"\\]|\\.)*"|[^,;"])+')  # one address each, commas and \" inside quotes kept
 CONTROLS = re.compile(r"[\x00-\x1f\x7f]")
-ADDRESS = re.compile(r"^[^@\s<>,;\"]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+$")
+# Printable ASCII only (the lookahead): mail leaves 7-bit clean, and "ａ@example.org" (a fullwidth
+# a) or a control character in the local part is no address any server takes without SMTPUTF8.
+ADDRESS = re.compile(r"^(?=[\x21-\x7e]+\Z)[^@<>,;\"]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+                     r"(?:\.[A-Za-z0-9-]+)+\Z")  # \Z: "$" would let a final line break through
 
 
 def parse(text, strict=True):

@@ -239,3 +239,13 @@ def test_a_full_card_is_a_507_that_says_so_and_saves_nothing(api, store, tmp_pat
         assert [f["filename"] for f in asha.ok("GET", "/files")] == ["note.txt"]
     finally:
         subprocess.run(["umount", str(files)], check=True)
+
+
+def test_an_address_mail_cannot_carry_7_bit_is_refused_before_it_queues(api):
+    asha = api("asha")
+    for address in ("\uff41@example.org", "a\x01b@example.org", "caf\u00e9@example.org"):
+        answer = asha.post("/send", json={"to": [{"email": address}], "subject": "Hello"})
+        assert "not an email address" in refused(answer), address
+    assert asha.ok("GET", "/messages", params={"in": "outbox"}) == []
+    fine = asha.ok("POST", "/send", json={"to": [{"email": "o'brien+news@mail.example.ie"}]})
+    assert fine["to"][0]["email"] == "o'brien+news@mail.example.ie"
