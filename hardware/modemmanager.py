@@ -55,8 +55,7 @@ ERRORS = {
     SERVICE + ".Error.Core.Unauthorized": errors.LinkConfigError,  # polkit: retrying will not help
     "org.freedesktop.DBus.Error.AccessDenied": errors.LinkConfigError,  # the bus's policy
 }
-NOT_ALLOWED = ("the box's service may not drive modems: ModemManager lets root and users polkit "
-               "allows do that (see hardware/README.md, In production)")
+NOT_ALLOWED = "the box's service may not drive modems: ModemManager lets only root and users polkit allows"
 # What the admin can do about a refused data connection (MobileEquipment errors, 3GPP TS 24.008).
 HINTS = {
     ME_ERROR + "GprsMissingOrUnknownApn": "check the APN on the modem page",

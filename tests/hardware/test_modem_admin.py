@@ -2,6 +2,7 @@
 mock on a private bus or the always-on link."""
 
 import dataclasses
+import html
 import re
 import socket
 import time
@@ -184,3 +185,18 @@ def test_no_modem_is_said_plainly(modemmanager, admin):
     page = admin.get("/admin/modem").text
     assert fact(page, "Modem") == "not found" and fact(page, "SIM") is None
     assert "modem" in fact(page, "Error").lower()
+
+
+@pytest.mark.parametrize("scenario, error", [
+    (dict(Broken="no-state"), "ModemManager gives the modem no usable State"),
+    (dict(Denied="list"), "the box's service may not drive modems"),
+    (dict(Sim="locked-to-network"), None),
+])
+def test_a_misbehaving_modemmanager_is_explained_on_the_page(modemmanager, admin, scenario, error):
+    modemmanager(**scenario)
+    page = admin.get("/admin/modem")
+    assert page.status_code == 200
+    if error:
+        assert error in html.unescape(fact(page.text, "Error"))
+    tested = html.unescape(fact(run_connection_test(admin), "Last connection"))
+    assert tested.startswith("failed after ") and (error or "locked to one operator") in tested
