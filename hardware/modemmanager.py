@@ -25,9 +25,8 @@ BEARER = SERVICE + ".Bearer"
 OBJECT_MANAGER = "org.freedesktop.DBus.ObjectManager"
 
 # MMModemState, MMModemLock, MMModemStateFailedReason, MMModem3gppRegistrationState.
-STATE_FAILED, STATE_LOCKED, STATE_DISABLED, STATE_ENABLED, STATE_REGISTERED, STATE_CONNECTED = -1, 2, 3, 6, 8, 11
-LOCK_NONE, LOCK_SIM_PIN, LOCK_SIM_PIN2, LOCK_SIM_PUK, LOCK_SIM_PUK2 = 1, 2, 3, 4, 5
-UNBLOCKING = (0, LOCK_NONE, LOCK_SIM_PIN2, LOCK_SIM_PUK2)  # PIN2 guards only phone book and such
+STATE_FAILED, STATE_DISABLED, STATE_ENABLED, STATE_REGISTERED, STATE_CONNECTED = -1, 3, 6, 8, 11
+LOCK_SIM_PIN, LOCK_SIM_PUK = 2, 4  # sim-pin2 and sim-puk2 (3, 5) guard no data: not in the way
 # Locks of the stick itself (MMModemLock 6-16): a stick sold locked to one operator, say.
 DEVICE_LOCKS = {6: "ph-sp-pin", 7: "ph-sp-puk", 8: "ph-net-pin", 9: "ph-net-puk", 10: "ph-sim-pin",
                 11: "ph-corp-pin", 12: "ph-corp-puk", 13: "ph-fsim-pin", 14: "ph-fsim-puk",
