@@ -83,7 +83,7 @@ class AtLink(Link):
             self._reading = self._read(self._port)
             self._set_context()
             self._dialled = True  # from here on the line may be in a call, even on a timeout
-            self._port.command(DIAL, timeout=self.settings.connect_timeout)
+            self._port.command(DIAL, timeout=self.settings.connect_timeout, timeout_error=errors.ConnectTimeout)
             self._pppd = pppd.Pppd(self.settings, self._port.fileno(), self.sys_net)
             self._pppd.wait_for_interface(self.settings.connect_timeout, self._abort)
         except BaseException:

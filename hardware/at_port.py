@@ -71,7 +71,7 @@ class AtPort:
                 f"stick's modem port?)" if self.noise_bytes else ""
         raise errors.ModemNotFound(f"no modem answers on {self.device}{noise}")
 
-    def command(self, command, timeout=None, shown=None):
+    def command(self, command, timeout=None, shown=None, timeout_error=errors.LinkTimeout):
         """Send one command; return its information lines (and a CONNECT line).
         `shown` names the command in errors and logs instead (a PIN is not for them)."""
         shown = shown or command
@@ -86,8 +86,7 @@ class AtPort:
         while True:
             line = self._read_line(deadline)
             if line is None:
-                raise errors.LinkTimeout(f"{shown}: no reply from the modem within "
-                                         f"{timeout or self.timeout:g} s")
+                raise timeout_error(f"{shown}: no reply from the modem within {timeout or self.timeout:g} s")
             if line == command or _is_unsolicited(line, prefix):
                 continue  # an echo (before ATE0) or a line the modem sent on its own
             if line == "OK":

@@ -9,8 +9,8 @@ import tracemalloc
 
 import pytest
 
-from hardware import (ConnectFailed, LinkConfigError, LinkSettings, LinkTimeout, ModemNotFound, SimError, SimMissing,
-                      SimPinRequired, WrongPin, make_link)
+from hardware import (ConnectFailed, ConnectTimeout, LinkConfigError, LinkSettings, LinkTimeout, ModemNotFound,
+                      SimError, SimMissing, SimPinRequired, WrongPin, make_link)
 from hardware.at_link import AtLink
 from tests.hardware.helpers import run
 from tests.hardware.test_at_link import PPP_FRAME, at_settings, fake_pppd  # noqa: F401 - a fixture
@@ -124,6 +124,15 @@ def test_a_refused_call_is_hung_up_and_said(odd_modem, fake_pppd, answer):
     with pytest.raises(ConnectFailed, match=f"the modem answered {answer}"):
         run(link.up())
     assert not fake_pppd.arguments.exists()  # no pppd on a line that is no call
+
+
+def test_a_dial_the_network_never_answers_is_a_connect_timeout(odd_modem, fake_pppd):
+    odd_modem.silent = {"ATD*99***1#"}
+    link = AtLink(at_settings(odd_modem, pppd=fake_pppd(), connect_timeout=0.5), sys_net=fake_pppd.net,
+                  escape_guard=0.1)
+    with pytest.raises(ConnectTimeout, match=r"ATD\*99\*\*\*1#: no reply from the modem within 0.5 s"):
+        run(link.up())
+    assert odd_modem.commands[-1] == "ATH"
 
 
 @pytest.mark.parametrize("flood", ["lines", "binary"])
