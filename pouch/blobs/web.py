@@ -164,6 +164,8 @@ class BlobHandler(tornado.web.RequestHandler):
         length = self.request.headers.get("Content-Length")
         if length is None:
             raise AzureError(411, "MissingContentLengthHeader", "Content-Length is required.")
+        if not (length.isascii() and length.isdigit()):  # "²" is a digit to isdigit, not to int
+            raise AzureError(400, "InvalidHeaderValue", "Content-Length is not a number of bytes.")
         if int(length) > limit:
             raise AzureError(413, "RequestBodyTooLarge",
                              f"The request body is too large; the limit is {limit} bytes"

@@ -40,6 +40,7 @@ _ASCII_LABELS = {"us-ascii", "ascii", "ansi_x3.4-1968"}
 _MULTI_BYTE_GUESSES = ("cp932", "gb18030")
 
 
+@functools.lru_cache(maxsize=256)
 def codec_for(label):
     """The Python codec name for a MIME charset label, or None if unusable."""
     if not label:
@@ -53,12 +54,15 @@ def codec_for(label):
 
 
 def _check_text_encoding(name):
-    # Python also has bytes-to-bytes codecs ("base64", "zlib"); decoding
-    # refuses them, while a text codec at most finds one byte invalid.
+    """LookupError unless ``name`` is a text codec that reads any bytes, a bad one replaced.
+    Python also has bytes-to-bytes codecs ("base64", "zlib"), which decoding refuses, and
+    text codecs that raise even with "replace" ("idna", "punycode")."""
     try:
-        b"a".decode(name)
-    except UnicodeDecodeError:
-        pass
+        bytes(range(256)).decode(name, "replace")
+    except LookupError:
+        raise
+    except Exception as error:  # noqa: BLE001 - whatever a codec raises, mail cannot be read with it
+        raise LookupError(f"{name}: {error}") from None
 
 
 def _label(label):

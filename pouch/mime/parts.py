@@ -41,7 +41,7 @@ def content_type(part):
 
 
 def is_container(part):
-    return part.get_content_maintype() == "multipart" and isinstance(part.get_payload(), list)
+    return part.get_content_maintype() == "multipart" and part.is_multipart()
 
 
 def leaves(part):
@@ -56,7 +56,7 @@ def leaves(part):
 def is_body_text(part):
     # A multipart whose boundary never shows up is left as text by the parser.
     if part.get_content_maintype() == "multipart":
-        return not isinstance(part.get_payload(), list)
+        return not part.is_multipart()
     return (
         content_type(part) in BODY_TYPES
         and part.get_content_disposition() != "attachment"
@@ -96,7 +96,9 @@ def charset(part):
 
 def content_bytes(part):
     """The part's content with its transfer encoding undone."""
-    if part.get_content_maintype() == "message" or isinstance(part.get_payload(), list):
+    # is_multipart, not get_payload(): that decodes a string payload in its charset, and for
+    # "idna" or "punycode" raises even with "replace".
+    if part.get_content_maintype() == "message" or part.is_multipart():
         return _message_bytes(part)
     return part.get_payload(decode=True) or b""
 
@@ -180,7 +182,7 @@ def _made_up_name(part, index):
 
 
 def _inner_subject(part):
-    payload = part.get_payload()
-    if isinstance(payload, list) and payload:
+    payload = part.get_payload() if part.is_multipart() else None
+    if payload:
         return headers.decoded(payload[0].get("subject"))
     return ""

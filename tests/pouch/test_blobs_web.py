@@ -105,8 +105,11 @@ async def test_bad_block_id_and_oversized_block_are_refused(folder_store, http_c
     # With 100-continue the refusal comes before the body is sent, as a client would want.
     too_big = await call(http_client, "PUT", with_query(url, comp="block", blockid=block_id("b1")),
                          b"x" * (MAX_BLOCK_BYTES + 1), headers={"Expect": "100-continue"})
+    not_a_number = await call(http_client, "PUT", with_query(url, comp="block", blockid=block_id("b1")), b"x",
+                              headers={"Content-Length": "\u00b2"})  # "²": a digit to str.isdigit
     assert error_code(bad_id) == (400, "InvalidQueryParameterValue")
     assert error_code(too_big) == (413, "RequestBodyTooLarge")
+    assert error_code(not_a_number) == (400, "InvalidHeaderValue")
     assert list((folder_store.root / ".staging").rglob("*.tmp")) == []
     # ... and the server still serves.
     assert (await stage(http_client, url, "b1", b"fine")).code == 201

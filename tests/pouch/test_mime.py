@@ -59,10 +59,13 @@ def test_unknown_label_on_windows_1252_bytes_falls_back_to_it():
     assert parse(raw, "m1").record.body == "Voilà l’été"
 
 
-@pytest.mark.parametrize("declared", ["zlib", "base64", "rot13", "unicode-1-1-utf-7", "\"\""])
+@pytest.mark.parametrize("declared", ["zlib", "base64", "rot13", "unicode-1-1-utf-7", "\"\"", "idna", "punycode"])
 def test_odd_charset_labels_never_raise(declared):
     raw = message(body="Bonjour, ça va".encode(), content_type=f"text/plain; charset={declared}".encode())
     assert parse(raw, "m1").record.body == "Bonjour, ça va"
+    # "idna" and "punycode" raise even with errors="replace": such mail was set aside for good.
+    subject = f"=?{declared}?q?Caf=E9?=".encode()
+    assert parse(message(b"Subject: " + subject + b" \xff", body=b"x"), "m2").record.subject
 
 
 def test_invalid_bytes_for_the_declared_charset_still_give_text():
