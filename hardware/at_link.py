@@ -9,7 +9,7 @@ import logging
 import threading
 import time
 
-from hardware import apn, at_replies, errors, pppd
+from hardware import apn, at_replies, errors, pins, pppd
 from hardware.at_port import AtPort
 from hardware.link import Link, LinkState
 from hardware.settings import check_apn
@@ -128,9 +128,14 @@ class AtLink(Link):
                                   f"(locked to one operator?); use that operator's SIM or an unlocked modem")
         if not self.settings.pin:
             raise errors.SimPinRequired("the SIM asks for a PIN and none is configured")
+        pins.check_not_refused(self.settings.serial_port, self.settings.pin)
         try:
             self._port.command(f'AT+CPIN="{self.settings.pin}"', shown='AT+CPIN="****"')
+        except errors.WrongPin:
+            pins.refused(self.settings.serial_port, self.settings.pin)
+            raise
         except errors.AtError as error:
+            pins.refused(self.settings.serial_port, self.settings.pin)
             raise errors.WrongPin(f"the SIM refused the PIN ({error})") from None
 
     def _wait_for_network(self):

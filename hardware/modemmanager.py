@@ -8,7 +8,7 @@ import time
 
 from dbus_next import Variant
 
-from hardware import apn, errors
+from hardware import apn, errors, pins
 from hardware.dbus_client import DBusCallError, DBusClient
 from hardware.link import Link, LinkState, within
 
@@ -171,7 +171,14 @@ class ModemManagerLink(Link):
         sim = props.get("Sim")
         if not isinstance(sim, str) or sim == "/":
             raise errors.ModemFailed("ModemManager asks for the PIN but names no SIM to send it to")
-        await dbus.call(sim, SIM, "SendPin", "s", [self.settings.pin])
+        where = (self.settings.bus_address, sim)
+        pins.check_not_refused(where, self.settings.pin)
+        try:
+            await dbus.call(sim, SIM, "SendPin", "s", [self.settings.pin])
+        except DBusCallError as error:
+            if ERRORS.get(error.name) is errors.WrongPin:
+                pins.refused(where, self.settings.pin)
+            raise
         return True
 
     async def _wait_until_unlocked(self, dbus, modem):

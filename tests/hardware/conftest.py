@@ -8,7 +8,7 @@ import pytest
 from dbusmock import MOCK_IFACE
 from dbusmock.testcase import DBusTestCase
 
-from hardware import LinkSettings
+from hardware import LinkSettings, pins
 from hardware.modemmanager import SERVICE
 from tests.hardware.odd_modem import flooding_port, odd_modem  # noqa: F401 - fixtures
 
@@ -45,6 +45,12 @@ class ModemManagerMock:
 
     def _bus(self):
         return dbus.bus.BusConnection(self.address)
+
+
+@pytest.fixture(autouse=True)
+def new_sims():
+    """Each test's modem is a new one: no PIN refused before."""
+    pins.forget()
 
 
 @pytest.fixture

@@ -75,13 +75,15 @@ def test_the_pin_is_never_shown(odd_modem):
     with pytest.raises(WrongPin) as refused:
         run(link.up())
     assert 'AT+CPIN="****": +CME ERROR: 16' in str(refused.value)
-    odd_modem.silent = {'AT+CPIN="9731"'}
     state = run(link.state())
+    odd_modem.silent = {'AT+CPIN="8642"'}
+    other = AtLink(at_settings(odd_modem, pin="8642"))
     with pytest.raises(LinkTimeout) as unanswered:
-        run(link.up())
+        run(other.up())
     assert "no reply from the modem" in str(unanswered.value)
-    shown = [str(refused.value), str(unanswered.value), state.last_error, link.last_connect.error]
-    assert not any("9731" in text for text in shown)
+    shown = [str(refused.value), str(unanswered.value), state.last_error, link.last_connect.error,
+             other.last_connect.error]
+    assert not any(pin in text for text in shown for pin in ("9731", "8642"))
 
 
 @pytest.mark.parametrize("answer, error, reason, sim", [
@@ -193,3 +195,21 @@ def test_a_caller_giving_up_mid_dial_hangs_up_and_frees_the_port(odd_modem, fake
     assert state.present and state.operator == "Vodacom CD"  # read afresh: the port is free
     assert not link.last_connect.ok and "a caller's deadline" in link.last_connect.error
     assert not fake_pppd.arguments.exists()
+
+
+def test_a_refused_pin_is_never_sent_again(odd_modem, fake_pppd):
+    odd_modem.sim = "locked"
+    for _attempt in range(3):  # the sync's retries, the next syncs, "test connection": each a new link
+        with pytest.raises(WrongPin):
+            run(AtLink(at_settings(odd_modem, pin="0000")).up())
+    assert odd_modem.commands.count('AT+CPIN="0000"') == 1  # two more and the SIM wants its PUK
+    with pytest.raises(WrongPin, match="not sent again .*set the right PIN"):
+        run(AtLink(at_settings(odd_modem, pin="0000")).up())
+    right = AtLink(at_settings(odd_modem, pin="1234", pppd=fake_pppd()), sys_net=fake_pppd.net,
+                   escape_guard=0.1)
+
+    async def scenario():  # the admin set the right one: it is tried
+        async with right.connected():
+            return await right.state()
+
+    assert run(scenario()).connected and odd_modem.sim == "ready"

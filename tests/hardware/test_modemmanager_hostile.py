@@ -8,11 +8,11 @@ import asyncio
 import pytest
 
 from hardware import (ConnectFailed, ConnectTimeout, LinkConfigError, ModemFailed, ModemVanished,
-                      SimError)
+                      SimError, WrongPin)
 from hardware.modemmanager import ModemManagerLink
 from tests.hardware.conftest import ModemManagerMock
-from tests.hardware.helpers import run
-from tests.hardware.modemmanager_mock import MODEM_PATH
+from tests.hardware.helpers import connecting, run
+from tests.hardware.modemmanager_mock import MODEM_PATH, SIM_PATH
 from tests.support import dbus as dbus_support
 
 
@@ -31,12 +31,10 @@ def test_modemmanager_leaving_the_bus_mid_connect_is_a_vanished_modem(modemmanag
     link = ModemManagerLink(mock.settings(connect_timeout=10))
 
     async def scenario():
-        connecting = asyncio.ensure_future(link.up())
-        while not await asyncio.to_thread(mock.calls, MODEM_PATH, "Connect"):
-            await asyncio.sleep(0.05)
+        up = await connecting(link, mock)
         await asyncio.to_thread(mock.stop)  # ModemManager crashes while the bearer comes up
         with pytest.raises(ModemVanished, match="org.freedesktop.ModemManager1 left the bus"):
-            await connecting
+            await up
         return await link.state()
 
     state = run(scenario())
@@ -50,12 +48,10 @@ def test_the_bus_itself_stopping_mid_connect_is_noticed_at_once(bus_to_kill):
     link = ModemManagerLink(mock.settings(connect_timeout=60, command_timeout=60))  # past the test's
 
     async def scenario():
-        connecting = asyncio.ensure_future(link.up())
-        while not await asyncio.to_thread(mock.calls, MODEM_PATH, "Connect"):
-            await asyncio.sleep(0.05)
+        up = await connecting(link, mock)
         daemon.kill()  # the system bus goes (dbus-daemon crashed, or restarted)
         with pytest.raises(ModemVanished, match="the D-Bus connection broke"):
-            await connecting
+            await up
         return await link.state()
 
     try:
@@ -149,14 +145,22 @@ def test_a_caller_giving_up_mid_connect_brings_the_modem_down(modemmanager):
     link = ModemManagerLink(mock.settings(connect_timeout=60))
 
     async def scenario():
-        connecting = asyncio.ensure_future(link.up())
-        while not await asyncio.to_thread(mock.calls, MODEM_PATH, "Connect"):
-            await asyncio.sleep(0.05)
-        connecting.cancel()  # as the sync's watchdog does (asyncio.wait_for)
+        up = await connecting(link, mock)
+        up.cancel()  # as the sync's watchdog does (asyncio.wait_for)
         with pytest.raises(asyncio.CancelledError):
-            await connecting
+            await up
 
     run(scenario())  # within the test's deadline, not the connect timeout
     assert mock.calls(MODEM_PATH, "Disconnect") == [["/"]]
     assert mock.calls(MODEM_PATH, "Enable")[-1] == [False]
     assert not link.last_connect.ok
+
+
+def test_a_refused_pin_is_never_sent_again(modemmanager):
+    mock = modemmanager(Pin="1234")
+    for _attempt in range(3):  # the sync's retries, the next syncs, "test connection": each a new link
+        with pytest.raises(WrongPin):
+            run(ModemManagerLink(mock.settings(pin="0000")).up())
+    assert mock.calls(SIM_PATH, "SendPin") == [["0000"]]  # two more and the SIM wants its PUK
+    run(ModemManagerLink(mock.settings(pin="1234")).up())
+    assert mock.calls(SIM_PATH, "SendPin") == [["0000"], ["1234"]]
