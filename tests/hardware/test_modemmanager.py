@@ -7,7 +7,7 @@ import pytest
 from hardware import (ConnectTimeout, LinkSettings, ModemNotFound, ModemVanished, NoNetwork, SimMissing,
                       SimPinRequired, WrongPin, make_link)
 from hardware.modemmanager import ModemManagerLink
-from tests.hardware.helpers import run
+from tests.hardware.helpers import connecting, run
 from tests.hardware.modemmanager_mock import MODEM_PATH, SIM_PATH
 
 
@@ -95,12 +95,10 @@ def test_modem_unplugged_while_connecting(modemmanager):
     link = ModemManagerLink(mock.settings(connect_timeout=10))
 
     async def scenario():
-        connecting = asyncio.ensure_future(link.up())
-        while not await asyncio.to_thread(mock.calls, MODEM_PATH, "Connect"):
-            await asyncio.sleep(0.05)
+        up = await connecting(link, mock)
         await asyncio.to_thread(mock.unplug)
         with pytest.raises(ModemVanished, match="disappeared"):
-            await connecting
+            await up
         return await link.state()
 
     state = run(scenario())
