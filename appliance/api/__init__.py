@@ -37,8 +37,9 @@ Decisions, where the sync-engine and the box differ:
   sync-engine's fields: what the relay reported about mail sent from the box.
 - Every refusal is JSON with the security headers of every answer: a body declared over
   its endpoint's limit (1 MB of JSON; uploads and raw MIME: the attachment limit) gets a 413
-  before a byte of it is read (``routes.OverLimit``), where Tornado alone would drop the
-  connection.  HEAD is answered as GET without the body; OPTIONS with Allow, tokenless (it
+  from its Content-Length (``routes.OverLimit``), its body dropped as it comes so that a client
+  sending it whole hears the answer (up to 30 MB; past that the connection closes after it),
+  where Tornado alone would drop the connection.  HEAD is answered as GET without the body; OPTIONS with Allow, tokenless (it
   holds no mail).  A user has at most ``delta.MAX_WAITING`` longpolls and streams open at
   once and uploads at most ``store.uploads.DAY_BYTES`` a day (429s past them): a client
   looping cannot wear the box out.

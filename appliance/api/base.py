@@ -8,6 +8,8 @@ import sqlite3
 import sqlalchemy.exc
 import tornado.web
 
+from pouch.limits import MAX_MESSAGE_BYTES
+
 from appliance.api import auth, params
 from appliance.api.errors import APIError, bad_request
 from appliance.http_base import BoxHandler
@@ -135,19 +137,35 @@ class NotFoundHandler(ApiHandler):
         raise APIError(404, "No such endpoint")
 
 
+# A body declared up to this is read and dropped before the 413: a client that sends all of it
+# before it reads (Python's requests) would otherwise meet a reset connection, not the answer.
+DRAINED_MOST = MAX_MESSAGE_BYTES
+
+
 @tornado.web.stream_request_body  # its prepare runs once the headers are in, before the body
 class TooLargeHandler(ApiHandler):
-    """A request whose declared body is over its endpoint's limit (routes.OverLimit): a JSON 413
-    before any of the body is read, where Tornado would only drop the connection."""
+    """A request whose declared body is over its endpoint's limit (routes.OverLimit): a JSON 413,
+    its body dropped as it comes (never kept), or at once past DRAINED_MOST."""
 
     def prepare(self):
         limit = int(self.path_kwargs["limit"])
-        message = f"The request body is too large: at most {limit:,} bytes here"
+        self.refusal = f"The request body is too large: at most {limit:,} bytes here"
         if self.path_kwargs["files"]:
             with self.store.read() as conn:
-                message += f", a file at most {boxinfo.max_attachment_bytes(conn):,} bytes"
-        raise APIError(413, message)
+                self.refusal += f", a file at most {boxinfo.max_attachment_bytes(conn):,} bytes"
+        declared = int(self.request.headers["Content-Length"])  # OverLimit read it as digits
+        if declared > DRAINED_MOST:
+            raise APIError(413, self.refusal)
+        self.request.connection.set_max_body_size(declared)
+
+    def data_received(self, chunk):
+        pass  # dropped
+
+    def _refuse(self, *args, **kwargs):
+        raise APIError(413, self.refusal)
+
+    get = head = post = put = patch = delete = options = _refuse
 
     def write_error(self, status_code, **kwargs):
-        self.set_header("Connection", "close")  # the unread body ends this connection
+        self.set_header("Connection", "close")  # a body unread past DRAINED_MOST ends this connection
         super().write_error(status_code, **kwargs)

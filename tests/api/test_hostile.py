@@ -125,11 +125,18 @@ def test_head_is_get_without_a_body_and_options_and_405_say_what_is_allowed(api,
 
 
 def test_a_multipart_body_tornado_cannot_read_says_why(api):
+    """Tornado 6.5 and later refuse such part headers (the relay's); 6.2, Debian's and the box's,
+    reads them: either way the client hears why, or the file keeps a name safe to show."""
     asha = api("asha")
     for name in ("x" * 10240, "a\x00b.txt"):  # a part header over 10 KB; a NUL in a header
-        message = refused(asha.post("/files", files={"file": (name, b"data")}))
-        assert "multipart" in message and message != "Bad Request"
-    assert asha.ok("GET", "/files") == []
+        answer = asha.post("/files", files={"file": (name, b"data")})
+        if answer.status_code == 200:
+            [kept] = answer.json()
+            assert "\x00" not in kept["filename"] and 0 < len(kept["filename"]) <= 255
+        else:
+            message = refused(answer)
+            assert "multipart" in message and message != "Bad Request"
+    assert all(len(kept["filename"]) <= 255 for kept in asha.ok("GET", "/files"))
 
 
 def test_line_breaks_in_a_subject_or_name_are_spaces_as_the_mail_carries_them(api):

@@ -3,6 +3,7 @@ box's automatic limit reaches the box as a placeholder; "Get it" on the message 
 next sync's upload and the bytes come down in that sync; the download is the original file.
 A phone photo comes shrunk, and its original the same way.  A real relay (Azurite, SendGrid stand-in), a real box and its web pages; each sync's bytes counted."""
 
+import html
 import json
 import os
 import re
@@ -126,8 +127,8 @@ async def test_get_it_for_bytes_the_relay_cleared_says_why_and_the_request_besid
     async with signed_in_on_sync_pages(goma, marie) as browser:
         pages = await thread_pages(browser)
         assert "asked for" not in pages["Old survey"]
-        assert ("The relay could not bring it: the relay no longer keeps this message&#x27;s attachments "
-                "(its retention period is over)") in pages["Old survey"]
+        assert ("The relay could not bring it: the relay no longer keeps this message's attachments "
+                "(its retention period is over)") in html.unescape(pages["Old survey"])
         assert "Get it" in pages["Old survey"]  # asking again stays possible (and is answered again)
         download = await browser.get(re.search(r'href="(/attachment/\d+)"', pages["New survey"]).group(1))
         assert download.content == new
