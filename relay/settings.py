@@ -60,6 +60,11 @@ class Inbound:
     max_message_bytes: int = 30 * MB  # SendGrid's own limit for a whole inbound message
     smtp_host: str = ""  # empty: no SMTP listener
     smtp_port: int = 2525
+    # Open SMTP connections, in all and from one client address (Postfix's default_process_limit and
+    # smtpd_client_connection_count_limit); one more is answered 421 (the sender retries). 0: no cap.
+    smtp_max_connections: int = 100
+    smtp_max_connections_per_ip: int = 10
+    smtp_timeout_s: float = 300.0  # a client silent this long is closed (RFC 5321 4.5.3.2.7: 5 minutes)
     # A sender's retry (SendGrid after a timeout or a 5xx, an SMTP server that lost our 250) of mail
     # a recipient got within this many days, same Message-ID or same bytes, is not delivered again.
     dedupe_days: int = 7
