@@ -92,9 +92,11 @@ class IntakeSMTP(SMTP):
         super().data_received(data)
 
     def _timeout_cb(self):
-        # aiosmtpd closes in silence; a sender that hears why retries, and logs it.
+        # aiosmtpd closes in silence, and its close() waits for replies a client may never read (the
+        # slot would be held for good): say why, as a sender retries a 421 and logs it, and drop.
+        log.info("SMTP connection timed out client=%s", self.client)
         self.transport.write(b"421 4.4.2 idle too long; closing\r\n")
-        super()._timeout_cb()
+        self.transport.abort()
 
 
 class InboundHandler:

@@ -224,3 +224,35 @@ async def test_a_long_data_still_arriving_is_not_idle(relay, tmp_path):
     finally:
         server.close()
     assert await subjects(box, tmp_path) == ["Slowly"]
+
+
+@pytest.mark.gen_test(timeout=90)
+async def test_a_client_that_never_reads_its_replies_is_timed_out_and_its_slot_given_back(relay):
+    await relay.register("goma")
+    port, server = await listen(relay, smtp_max_connections_per_ip=1, smtp_timeout_s=1.0)
+
+    def clients():
+        deaf = socket.socket()
+        deaf.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # replies pile up on the relay
+        deaf.connect(("127.0.0.1", port))
+        deaf.settimeout(0.5)
+        commands = b"HELP\r\n" * 10_000
+        try:
+            for _ in range(150):  # until the relay drops it; sends block once its buffers are full
+                try:
+                    deaf.sendall(commands)
+                except TimeoutError:
+                    continue
+        except (ConnectionResetError, BrokenPipeError):
+            pass
+        else:
+            raise AssertionError("the relay kept a connection that never read a reply")
+        finally:
+            deaf.close()
+        with connect(port) as after:
+            return after.noop()[0]
+
+    try:
+        assert await asyncio.to_thread(clients) == 250
+    finally:
+        server.close()
