@@ -97,6 +97,37 @@ async def test_a_client_over_its_cap_hears_421_while_another_clients_mail_is_del
 
 
 @pytest.mark.gen_test(timeout=60)
+async def test_sixty_connections_at_once_from_one_host_get_ten_greetings_and_fifty_421s(relay):
+    port, server = await listen(relay, smtp_max_connections_per_ip=10)
+
+    async def opened():
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        return await reader.readline(), reader, writer
+
+    async def quit(reader, writer):
+        writer.write(b"QUIT\r\n")
+        reply = await reader.read()  # 221, then the relay closes
+        writer.close()
+        return reply[:3]
+
+    try:
+        flood = await asyncio.gather(*(opened() for _ in range(60)))
+        greetings = sorted(greeting[:3] for greeting, _, _ in flood)
+        quits = [await quit(reader, writer) for greeting, reader, writer in flood if greeting.startswith(b"220")]
+        for greeting, _, writer in flood:
+            if greeting.startswith(b"421"):
+                writer.close()
+        again = await asyncio.gather(*(opened() for _ in range(10)))  # every slot was given back
+        for _, reader, writer in again:
+            await quit(reader, writer)
+    finally:
+        server.close()
+    assert greetings == [b"220"] * 10 + [b"421"] * 50
+    assert quits == [b"221"] * 10
+    assert [greeting[:3] for greeting, _, _ in again] == [b"220"] * 10
+
+
+@pytest.mark.gen_test(timeout=60)
 async def test_the_total_cap_counts_every_client_and_a_quit_frees_a_slot(relay, tmp_path):
     box = await relay.register("goma")
     port, server = await listen(relay, smtp_max_connections=2)
