@@ -21,6 +21,7 @@ from aiosmtpd.smtp import SMTP
 from sqlalchemy.exc import SQLAlchemyError
 
 from pouch.limits import MAX_RECIPIENTS
+from pouch.runtime.settings import SettingsError
 from relay import boxes
 from relay.inbound import store as inbound
 
@@ -154,6 +155,8 @@ class InboundHandler:
 async def start(engine, settings):
     """Listen for SMTP on ``[inbound] smtp_host:smtp_port``; returns the asyncio server."""
     config = settings.inbound
+    if not config.smtp_timeout_s > 0:  # aiosmtpd would drop every client at once after its greeting
+        raise SettingsError(f"[inbound] smtp_timeout_s is {config.smtp_timeout_s}: it must be more than 0")
     handler = InboundHandler(engine, config.dedupe_days)
     slots = ConnectionSlots(config.smtp_max_connections, config.smtp_max_connections_per_ip)
     loop = asyncio.get_running_loop()

@@ -11,6 +11,7 @@ import time
 
 import pytest
 
+from pouch.runtime.settings import SettingsError
 from relay.inbound import smtp
 from tests.relay.conftest import email_bytes
 from tests.relay.test_inbound import messages, smtp_settings
@@ -287,3 +288,9 @@ async def test_a_client_that_never_reads_its_replies_is_timed_out_and_its_slot_g
         assert await asyncio.to_thread(clients) == 250
     finally:
         server.close()
+
+
+@pytest.mark.gen_test(timeout=30)
+async def test_an_idle_timeout_of_zero_is_refused_at_start_not_a_relay_that_drops_every_client(relay):
+    with pytest.raises(SettingsError, match="smtp_timeout_s"):
+        await listen(relay, smtp_timeout_s=0.0)
