@@ -73,8 +73,9 @@ from pouch.records import (BODY_HTML, REQUEST_ATTACHMENT, REQUEST_ORIGINAL, Atta
 from appliance.sync import client as sync_client  # noqa: E402
 from appliance.sync.client import RelayClient  # noqa: E402
 from relay import settings as relay_settings  # noqa: E402
-from relay.web import compression as relay_compression  # noqa: E402
-from relay.boxsync import blobstore  # noqa: E402
+from relay.web import transforms as relay_transforms  # noqa: E402
+from relay.boxsync import blobstore, sync as relay_sync  # noqa: E402
+from relay.web.base import BoundedHandler  # noqa: E402
 from relay.boxsync.packing import pack_level, plan  # noqa: E402
 from relay.settings import Sync  # noqa: E402
 
@@ -366,10 +367,11 @@ async def _sync_traffic(downloads, upload):
             offered.append({"name": name, "url": store.download_url(name, 3600), "size": len(pouch),
                             "sha256": hashlib.sha256(pouch).hexdigest()})
         up = {"name": UPLOAD_NAME, "url": store.upload_url(UPLOAD_NAME, 3600, len(outgoing))} if upload else None
-        offer = {"upload": up, "accepted": [], "downloads": offered}
-        answers = iter([offer, {"upload": None, "downloads": [], "accepted": [UPLOAD_NAME] if upload else []}])
+        keep_days = Retention().keep_days
+        answers = iter([relay_sync.answer_document(offered, keep_days, upload=up),
+                        relay_sync.answer_document([], keep_days, accepted=[UPLOAD_NAME] if upload else [])])
         app = tornado.web.Application([(r"/api/v1/sync", _SyncAnswer, {"answers": answers}),
-                                       *blob_routes(store)], transforms=relay_compression.TRANSFORMS)
+                                       *blob_routes(store)], transforms=relay_transforms.TRANSFORMS)
         server = tornado.httpserver.HTTPServer(app)
         server_socket, server_port = tornado.testing.bind_unused_port()
         server.add_socket(server_socket)
@@ -402,14 +404,17 @@ async def _box_sync(client, folder, outgoing):
     await relay.sync(received=[d.name for d in offer.downloads], uploaded=[offer.upload.name] if offer.upload else [])
 
 
-class _SyncAnswer(tornado.web.RequestHandler):
-    """Answers as relay/web/sync.py does (``finish`` with a dict), with canned figures."""
+class _SyncAnswer(BoundedHandler):
+    """Answers as relay/web/sync.py does, with canned figures."""
 
     def initialize(self, answers):
         self.answers = answers
 
+    def max_body_bytes(self):
+        return relay_settings.Web().max_json_bytes
+
     def post(self):
-        self.finish(next(self.answers))
+        self.finish_json(next(self.answers))
 
 
 class _CountingProxy:

@@ -15,6 +15,8 @@ CONNECT_TIMEOUT_S = 30
 # pouches are compressed already.
 HTTP_DEFAULTS = {"user_agent": "mailpouch", "decompress_response": False}
 NO_ACCEPT = {"Accept": ""}  # an empty header: curl sends none of its own
+API_HEADERS = {"Content-Type": "application/json", **NO_ACCEPT,
+               "Accept-Encoding": "gzip"}  # the relay sends no deflate: curl's ",deflate" stays home
 
 
 class RelayError(Exception):
@@ -147,8 +149,13 @@ class RelayClient:
         the relay's public key for sealing external accounts (``account_key``);
         ``unreadable`` tells it what the box set aside ({"name", "error"[, "message"]}), ``missing``
         the attachments it lacks though the relay left their bytes out ({"message", "sha256"})."""
-        document = {"received": list(received), "uploaded": list(uploaded),
-                    "outgoing": None if outgoing_size is None else {"size": outgoing_size}}
+        document = {}  # what is empty stays out: the relay reads an absent field as empty
+        if received:
+            document["received"] = list(received)
+        if uploaded:
+            document["uploaded"] = list(uploaded)
+        if outgoing_size is not None:
+            document["outgoing"] = {"size": outgoing_size}
         if want_account_key:
             document["want_account_key"] = True
         if unreadable:
@@ -159,7 +166,7 @@ class RelayClient:
 
     async def _post(self, path, document):
         body = json.dumps(document, separators=(",", ":")).encode()
-        headers = {"Content-Type": "application/json", **NO_ACCEPT}
+        headers = dict(API_HEADERS)
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
         request = tornado.httpclient.HTTPRequest(

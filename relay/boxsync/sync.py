@@ -159,6 +159,13 @@ def offered(engine, box):
             pouches.c.state == packing.OFFERED).order_by(pouches.c.name)).all()
 
 
+def answer_document(downloads, keep_days, **given):
+    """The answer's fixed fields (``keep_days``: how long after an ack the box may name a blob),
+    and those of ``given`` that say something: an empty list or a null crosses the modem for
+    nothing, and a box reads an absent field as empty."""
+    return {"downloads": downloads, "keep_days": keep_days, **{key: value for key, value in given.items() if value}}
+
+
 async def handle(engine, store, settings, box, request):
     """One sync request of ``box``; returns the response document."""
     received = names_in(request, "received")
@@ -196,8 +203,8 @@ async def handle(engine, store, settings, box, request):
                   "sha256": row.sha256} for row in await asyncio.to_thread(offered, engine, box)]
     log.info("sync box=%s acked=%d accepted=%d rejected=%d downloads=%d upload=%s", box.name,
              len(acked), len(accepted), len(rejected), len(downloads), upload is not None)
-    answer = {"upload": upload, "downloads": downloads, "accepted": accepted, "rejected": rejected,
-              "keep_days": settings.retention.keep_days}  # how long after an ack the box may name a blob
+    answer = answer_document(downloads, settings.retention.keep_days, upload=upload, accepted=accepted,
+                             rejected=rejected)
     if resend := await asyncio.to_thread(holdings.held_back, engine, box, accepted):
         answer["resend"] = resend  # taken over but for these: the box sends them again with their bytes
     if upload_error:

@@ -7,7 +7,7 @@ import tornado.web
 from pouch.blobs.web import blob_routes
 from relay.boxsync import blobstore
 from relay.inbound import signature, store as inbound
-from relay.web import compression
+from relay.web import transforms
 from relay.web.inbound import SendGridInboundHandler
 from relay.web.register import RegisterHandler
 from relay.web.status import MetricsHandler, StatusHandler
@@ -47,5 +47,5 @@ def make_app(settings, engine, store):
         inbound=inbound.GroupCommit(engine, settings.inbound.dedupe_days),
         sendgrid_key=signature.load_key(key) if key else None,
         template_path=str(Path(__file__).parent / "templates"),
-        transforms=compression.TRANSFORMS,
+        transforms=transforms.TRANSFORMS,
     )

@@ -49,12 +49,17 @@ class BoundedHandler(tornado.web.RequestHandler):
                                              "(a lone surrogate) or a NUL character")
         return value
 
+    def finish_json(self, document):
+        """Compact JSON: the answers to a box cross its modem.  application/json takes no
+        charset (RFC 8259: it is UTF-8)."""
+        self.set_header("Content-Type", "application/json")
+        return self.finish(json.dumps(document, separators=(",", ":")).replace("</", "<\\/"))
+
     def write_error(self, status_code, **kwargs):
         # Errors are JSON; the message is in the body, never in the status line.
         error = kwargs.get("exc_info", (None, None))[1]
         message = getattr(error, "log_message", None) or self._reason
-        self.set_header("Content-Type", "application/json; charset=utf-8")
-        self.finish({"error": message})
+        self.finish_json({"error": message})
 
     def run_blocking(self, function, *args):
         """Database work runs off the IOLoop."""

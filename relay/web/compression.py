@@ -17,6 +17,3 @@ class GzipWhereItPays(tornado.web.GZipContentEncoding):
             if any(others):
                 headers["Vary"] = ", ".join(value for value in others if value)
         return status_code, headers, chunk
-
-
-TRANSFORMS = [GzipWhereItPays]

@@ -20,10 +20,10 @@ class RegisterHandler(BoundedHandler):
             box, token = await self.run_blocking(boxes.redeem, self.settings["engine"], code, domain)
         except boxes.WrongDomain as error:  # the box's domain in the answer: what to set
             self.set_status(409)
-            self.finish({"error": str(error), "domain": error.domain})
+            self.finish_json({"error": str(error), "domain": error.domain})
             return
         except boxes.BoxError as error:
             raise tornado.web.HTTPError(403, str(error)) from None
         _, account_key = keys.account_keys(self.settings["relay"])
-        self.finish({"box": box.name, "domain": box.domain, "token": token,
+        self.finish_json({"box": box.name, "domain": box.domain, "token": token,
                      "account_key": base64.b64encode(account_key).decode()})

@@ -19,4 +19,4 @@ class SyncHandler(BoundedHandler):
                                          self.settings["relay"], box, self.json_body())
         except sync.SyncRequestError as error:
             raise tornado.web.HTTPError(400, str(error)) from None
-        self.finish(response)
+        self.finish_json(response)

@@ -52,7 +52,7 @@ async def test_spam_is_held_as_one_line_and_a_request_brings_it_at_the_next_sync
     assert held.until > time.time() + (relay.settings.retention.keep_days - 1) * retention.DAY_S
 
     _, answer = await box.send(tmp_path, [(RequestRecord(REQUEST_HELD, held.id, user="marie"), {})])
-    assert answer["rejected"] == []
+    assert not answer.get("rejected")
     _, records = await box.receive(tmp_path)
     brought, = of_kind(records, MessageRecord)
     assert (brought.id, brought.subject, GTUBE in brought.body) == (held.id, "You won", True)
@@ -84,7 +84,7 @@ async def test_a_verdict_trains_that_boxs_own_bayes_and_not_spam_brings_held_mai
         (VerdictRecord(meeting.id, True, now, "jean"), {}),  # another box's mail: ignored
         (VerdictRecord("../../etc/passwd", True, now), {}), (VerdictRecord("99999999", False, now), {}),
     ])
-    assert answer["rejected"] == []
+    assert not answer.get("rejected")
     assert spamd.learnt(name) == {"nspam": 1, "nham": 1}
     assert spamd.learnt("matadi") == matadi
 
@@ -118,7 +118,7 @@ async def test_a_box_requests_only_its_own_held_mail_and_absurd_settings_are_cla
         (RequestRecord(REQUEST_HELD, held.id), {}), (RequestRecord(REQUEST_HELD, "not a number"), {}),
         (BoxSettingsRecord(500.0, 10**15, {"not an address": 5, "paul@bukavu.relay.test": 10**15}), {}),
     ])
-    assert answer["rejected"] == []
+    assert not answer.get("rejected")
     _, records = await goma.receive(tmp_path)
     assert records == []  # still held: bukavu cannot bring goma's mail
     with relay.engine.connect() as db:

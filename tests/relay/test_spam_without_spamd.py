@@ -45,7 +45,7 @@ async def test_sendgrids_score_alone_holds_at_the_boxs_threshold(relay, tmp_path
                              body="Hello.")
     _, answer = await box.send(tmp_path, [(BoxSettingsRecord(10.0, 200_000), {}),
                                           (VerdictRecord("1", True, 1_790_000_000), {}), (outgoing, {})])
-    assert answer["rejected"] == []
+    assert not answer.get("rejected")
     with relay.engine.connect() as db:
         assert db.execute(sa.select(outbound.c.record_id)).scalars().all() == ["out-1"]  # taken beside them
 

@@ -191,7 +191,7 @@ async def test_a_box_over_its_quota_is_refused_an_upload_and_still_gets_its_mail
     first = await goma.sync(outgoing={"size": 6000})
     await deliver(relay, "marie@goma.relay.test", subject="Still comes")
     answer = await goma.sync(outgoing={"size": 6000})  # the first one is still waiting
-    assert answer["upload"] is None
+    assert answer.get("upload") is None
     assert "quota of 10000" in answer["upload_error"] and "6000 bytes" in answer["upload_error"]
     assert len(answer["downloads"]) == 1  # the rest of the sync went on
 

@@ -1,7 +1,7 @@
 """Syncing over a bad link: a proxy between box and relay throttles to 256 kbit/s
 and cuts the connection at random points.  Every message still arrives exactly
 once, and the bytes carried stay close to what a clean sync needs.  The proxy
-also counts what a sync with nothing to do costs: one request, at most 600 bytes."""
+also counts what a sync with nothing to do costs: one request, at most 400 bytes."""
 
 import json
 import os
@@ -84,8 +84,8 @@ async def test_twenty_cut_offs_lose_and_duplicate_nothing(relay, make_box, proxy
 
 
 @pytest.mark.gen_test(timeout=60)
-async def test_a_sync_with_nothing_to_do_is_one_request_of_at_most_600_bytes(relay, make_box, proxy):
-    """docs/decisions.md: "A sync with nothing to do is one request (524 bytes on the wire)"."""
+async def test_a_sync_with_nothing_to_do_is_one_request_of_at_most_400_bytes(relay, make_box, proxy):
+    """docs/decisions.md: "A sync with nothing to do is one request (357 bytes on the wire)"."""
     goma = await make_box("goma", relay_url=relay.url)
     proxy.rate_bps = RATE_BPS
     for _ in range(2):  # the first and a later one alike
@@ -93,7 +93,7 @@ async def test_a_sync_with_nothing_to_do_is_one_request_of_at_most_600_bytes(rel
         result = await goma.sync()
         assert result.ok and result.requests == 1 and proxy.connections <= 1  # kept alive
         assert result.messages_up == result.messages_down == 0
-        assert carried(proxy) <= 600, carried(proxy)
+        assert carried(proxy) <= 400, carried(proxy)
         assert result.wire_bytes_up + result.wire_bytes_down <= carried(proxy)  # curl sees HTTP only
     print(f"empty sync: {result.requests} request(s), {carried(proxy)} bytes on the wire")
 
