@@ -139,14 +139,14 @@ class FileListHandler(ApiHandler):
 class FileHandler(ApiHandler):
     PARAMS = {"GET": ()}
 
-    def get(self, file_id, download=None):
+    async def get(self, file_id, download=None):
         found = self._find(file_id)
         shown = self._shown(file_id, found)
         if download and shown.state != placeholders.HERE:
             raise APIError(409, f"File {file_id} is not on the box yet ({shown.state}). "
                                 + NOT_HERE[shown.state].replace("{id}", file_id))
         if download:  # the web client's download: same headers, same safety
-            return send_file(self, found, download=True)
+            return await send_file(self, found, download=True)
         self.reply(self._encoded(file_id, found, shown))
 
     def _shown(self, file_id, found, conn=None):

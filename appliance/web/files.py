@@ -10,15 +10,15 @@ from appliance.web.base import BaseHandler
 
 class AttachmentHandler(BaseHandler):
     @tornado.web.authenticated
-    def get(self, attachment_id):
+    async def get(self, attachment_id):
         with self.store.read() as conn:
             found = mailbox.attachment(conn, self.current_user["id"], int(attachment_id))
-        send_file(self, found, download=True)
+        await send_file(self, found, download=True)
 
 
 class InlineImageHandler(BaseHandler):
     @tornado.web.authenticated
-    def get(self, message_id, cid):
+    async def get(self, message_id, cid):
         with self.store.read() as conn:
             found = mailbox.attachment_by_cid(conn, self.current_user["id"], int(message_id), cid)
-        send_file(self, found, download=False)
+        await send_file(self, found, download=False)

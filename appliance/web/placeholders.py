@@ -39,11 +39,11 @@ class OriginalHandler(BaseHandler):
     """The original of a photo the relay shrank, once it came; named for what it is."""
 
     @tornado.web.authenticated
-    def get(self, attachment_id):
+    async def get(self, attachment_id):
         found = mailbox.attachment(self.db, self.current_user["id"], int(attachment_id))
         if found is None or not found["original_sha256"]:
             raise tornado.web.HTTPError(404)
-        send_file(self, original_file(self.store, found), download=True)
+        await send_file(self, original_file(self.store, found), download=True)
 
 
 def original_file(store, row):

@@ -40,6 +40,8 @@ def test_files_upload_list_and_download(api, receive):
     download = asha.get(f"/files/{file_id}/download")
     assert download.content == b"\x89PNG fake"
     assert download.headers["Content-Disposition"].startswith("attachment")
+    head = asha.head(f"/files/{file_id}/download")  # what a client asks before it fetches a file
+    assert head.status_code == 200 and head.headers["Content-Length"] == "9" and head.content == b""
     asha.ok("POST", "/send", json={"subject": "Map", "to": [{"name": "", "email": "a@example.org"}],
                                    "file_ids": [file_id]})
     listed = asha.ok("GET", "/files")

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
+from appliance import downloads
 from appliance.web.throttle import SignInThrottle
 from tests.appliance.conftest import DOMAIN, PASSWORD
 
@@ -257,6 +258,22 @@ def test_attachments_download_as_bytes_and_only_plain_images_show(client, make_u
                      "page.html": ("application/octet-stream", "attachment"),
                      "logo.svg": ("application/octet-stream", "attachment"),
                      "dot.png": ("image/png", "attachment")}
+
+
+def test_a_big_attachment_comes_whole_in_pieces_with_its_size_and_a_second_look_costs_nothing(
+        client, make_user):
+    """It is sent a piece at a time (never whole in the box's memory), with a Content-Length a
+    phone shows progress from; the phone that has it already gets a 304 for its Etag."""
+    make_user("asha"), make_user("baraka")
+    asha, baraka = client("asha"), client("baraka")
+    data = os.urandom(3 * downloads.CHUNK_BYTES + 5)
+    send_with_file(asha, f"baraka@{DOMAIN}", "The photo", "photo.jpg", data, "image/jpeg")
+    _, links = attachment_links(baraka, "The photo")
+    answer = baraka.get(links[0])
+    assert answer.content == data and answer.headers["Content-Length"] == str(len(data))
+    assert "Transfer-Encoding" not in answer.headers
+    again = baraka.get(links[0], headers={"If-None-Match": answer.headers["Etag"]})
+    assert again.status_code == 304 and again.content == b""
 
 
 def test_signing_out_ends_the_session_on_the_box(client, make_user, box_url):
