@@ -397,7 +397,7 @@ async def _box_sync(client, folder, outgoing):
     transfer = BlobTransfer(client)
     if offer.upload:
         (folder / "up.pouch").write_bytes(outgoing)
-        await transfer.upload(offer.upload.url.replace("https:", "http:", 1), folder / "up.pouch")
+        await transfer.upload(offer.upload.url.replace("https:", "http:", 1), folder / "up.pouch", fresh=True)
     for number, download in enumerate(offer.downloads):
         await transfer.download(download.url.replace("https:", "http:", 1), folder / f"{number}.pouch",
                                 download.size, download.sha256)

@@ -42,19 +42,20 @@ class Upload:
     name: str | None = None  # the relay's name for it, once the relay gave one
     url: str | None = None  # where its blocks go
     done: bool = False  # every block is up; the relay has still to take it
+    untouched: bool = False  # no block was ever sent to ``url``: nothing there to ask about
 
     def to_json(self):
         """The flat document kept in ``box_state`` since the first version (a box upgraded
         mid-upload reads its own); fields added since are left out while empty."""
-        owed = {"owed": self.contents.owed} if self.contents.owed else {}
+        added = {key: value for key, value in (("owed", self.contents.owed), ("untouched", self.untouched)) if value}
         return {"path": self.path, "size": self.size, "name": self.name, "url": self.url, "done": self.done,
                 "uids": self.contents.uids, "accounts": self.contents.accounts, "flags": self.contents.flags,
-                **owed}
+                **added}
 
     @classmethod
     def from_json(cls, state):
         return cls(path=state["path"], size=state["size"], name=state.get("name"), url=state.get("url"),
-                   done=bool(state.get("done")),
+                   done=bool(state.get("done")), untouched=state.get("untouched") is True,
                    contents=Contents(uids=state.get("uids", []), accounts=state.get("accounts", {}),
                                      flags=state.get("flags", []), owed=state.get("owed", [])))
 

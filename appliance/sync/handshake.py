@@ -96,7 +96,7 @@ class Handshake:
         if answer.upload_error:
             log.warning("the relay gave no upload slot: %s; the mail waits for the next sync", answer.upload_error)
         if answer.upload and upload and not upload.name:
-            upload.name, upload.url = answer.upload.name, answer.upload.url
+            upload.name, upload.url, upload.untouched = answer.upload.name, answer.upload.url, True
             self._save_upload(upload)
         return upload
 
@@ -122,8 +122,11 @@ class Handshake:
     async def _send(self, upload):
         if not upload or not upload.name or upload.done:
             return False
+        fresh, upload.untouched = upload.untouched, False
+        if fresh:  # saved before the first block goes: after a crash the next attempt asks the store
+            self._save_upload(upload)
         try:
-            report = await self.transfer.upload(upload.url, upload.path)
+            report = await self.transfer.upload(upload.url, upload.path, fresh=fresh)
         except Exception as error:
             self.tally.count_transfer(getattr(error, "report", None), up=True)
             if isinstance(error, PermanentTransferError):  # e.g. the URL expired: ask for a new one

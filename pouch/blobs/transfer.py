@@ -116,11 +116,13 @@ class BlobTransfer:
 
     # -- upload -----------------------------------------------------------------
 
-    async def upload(self, url, path):
-        """Upload the file at ``path`` to the blob of ``url`` (an upload URL)."""
+    async def upload(self, url, path, fresh=False):
+        """Upload the file at ``path`` to the blob of ``url`` (an upload URL); ``fresh``: no
+        block was ever sent there, so the store is not asked which it holds (a request and its
+        404, some 500 bytes over the modem)."""
         report = TransferReport()
         with _reported(report):
-            await self._upload(url, path, report)
+            await self._upload(url, path, report, fresh)
         return report
 
     def _shrink_blocks(self):
@@ -133,9 +135,9 @@ class BlobTransfer:
             self.block_size = min(self.max_block_size, self.block_size * 2)
             self._whole_blocks = 0
 
-    async def _upload(self, url, path, report):
+    async def _upload(self, url, path, report, fresh):
         size, sha256 = _file_digest(path)
-        committed, uncommitted = await self._block_lists(url, report)
+        committed, uncommitted = (None, []) if fresh else await self._block_lists(url, report)
         if committed is not None and _covers(committed, sha256, size):
             report.reused_bytes = size  # committed by an attempt whose answer was lost
             return

@@ -244,6 +244,20 @@ async def test_upload_then_download_round_trip(store, transfer, tmp_path):
     assert not (tmp_path / "in.pouch.partial").exists()
 
 
+async def test_a_fresh_upload_asks_the_store_nothing_and_a_fresh_one_to_a_used_url_still_commits_whole(
+        store, transfer, tmp_path):
+    """A URL no block went to holds nothing: its first upload is the blocks and the commit."""
+    data = content(2 * BLOCK + 5)
+    source = tmp_path / "out.pouch"
+    source.write_bytes(data)
+    sent = await transfer.upload(store.upload_url("box/fresh.pouch", 60), source, fresh=True)
+    assert (sent.sent_bytes, sent.requests) == (len(data), 3 + 1)
+    assert await store.get_bytes("box/fresh.pouch") == data
+    source.write_bytes(data[::-1])  # were a box wrong about it, its blocks still replace what was there
+    await transfer.upload(store.upload_url("box/fresh.pouch", 60), source, fresh=True)
+    assert await store.get_bytes("box/fresh.pouch") == data[::-1]
+
+
 async def test_empty_blob_round_trip(store, transfer, tmp_path):
     (tmp_path / "empty").write_bytes(b"")
     await transfer.upload(store.upload_url("box/empty", 60), tmp_path / "empty")

@@ -118,6 +118,10 @@ async def test_the_relays_answers_carry_only_what_the_box_reads(relay, tmp_path)
     assert refused.code == 401 and json.loads(refused.body)["error"]
     for answer in (offer, pouch, done, refused):
         assert "Server" not in answer.headers
+    slot = json.loads((await relay.http.fetch(relay.url + "/api/v1/sync", body=json.dumps(
+        {"outgoing": {"size": 3}}), **sync)).body)["upload"]
+    block = await relay.http.fetch(slot["url"] + "&comp=block&blockid=QUJD", method="PUT", body=b"abc")
+    assert block.code == 201 and not {"Server", "Content-Type"} & set(block.headers)  # one per block
 
 
 @pytest.mark.parametrize("relay_overrides", [{"sync_big_message_bytes": 20_000}])

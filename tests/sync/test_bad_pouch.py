@@ -195,7 +195,7 @@ async def test_an_upload_the_relay_cannot_read_yet_is_sent_again_not_failed(rela
     async def lost(url, path):  # the box believes the blocks went; the relay has none
         return None
 
-    monkeypatch.setattr("pouch.blobs.transfer.BlobTransfer.upload", lambda self, url, path: lost(url, path))
+    monkeypatch.setattr("pouch.blobs.transfer.BlobTransfer.upload", lambda self, url, path, **_: lost(url, path))
     first = await goma.sync()
     assert first.ok and goma.message(sent_id)["state"] == QUEUED, first.error
     monkeypatch.undo()
