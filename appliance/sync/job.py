@@ -133,6 +133,7 @@ async def _attempt(settings, link, handshake):
 
 def _finish(store, result, client, wire):
     result.finished_at = int(time.time())
+    wire.settle()
     result.api_bytes_up = client.counter.sent_bytes
     result.api_bytes_down = client.counter.received_bytes
     result.wire_bytes_up, result.wire_bytes_down, result.requests = wire.sent, wire.received, wire.requests

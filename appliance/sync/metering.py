@@ -1,8 +1,16 @@
-"""Counting what a sync costs on the wire: HTTP heads and bodies each way, and
-TLS records, as curl hands them over (so a request cut off midway counts what
-it carried).  TCP/IP framing, a few percent more, is not seen from here."""
+"""Counting what a sync costs on the wire, each way.
 
-from dataclasses import dataclass
+Where the kernel says (Linux's TCP_INFO), the count is the TCP payload of the sync's
+connections: every HTTP head and body, every TLS record and handshake, retransmissions
+included.  Elsewhere it is what curl's debug callback hands over: HTTP heads and bodies, and
+TLS handshakes only where curl's TLS library reports them; Debian's python3-pycurl is built on
+GnuTLS, which reports none (some 4 KB a sync the admin's page would not see).  Either way a
+request cut off midway counts what it carried; IP and TCP headers, a few percent more, are not
+seen from here."""
+
+import socket
+import struct
+from dataclasses import dataclass, field
 
 import pycurl
 import tornado.httpclient
@@ -12,17 +20,55 @@ RECEIVED = {pycurl.INFOTYPE_HEADER_IN, pycurl.INFOTYPE_DATA_IN, pycurl.INFOTYPE_
 SENT = {pycurl.INFOTYPE_HEADER_OUT, pycurl.INFOTYPE_DATA_OUT, pycurl.INFOTYPE_SSL_DATA_OUT}
 
 
+# struct tcp_info (linux/tcp.h, which only appends): tcpi_bytes_acked and tcpi_bytes_received
+# (Linux 4.1), tcpi_bytes_sent (4.19: retransmissions included, what the modem carried).
+TCP_INFO_BYTES = 256
+BYTES_ACKED, BYTES_RECEIVED, BYTES_SENT = 120, 128, 200
+
+
+def tcp_bytes(sock):
+    """(sent, received) payload bytes of TCP socket ``sock`` so far; None where the kernel
+    does not say."""
+    try:
+        info = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, TCP_INFO_BYTES)
+    except (AttributeError, OSError):  # not Linux, or not a TCP socket
+        return None
+    if len(info) < BYTES_RECEIVED + 8:
+        return None
+    acked, received = struct.unpack_from("=QQ", info, BYTES_ACKED)
+    if len(info) >= BYTES_SENT + 8:
+        return struct.unpack_from("=Q", info, BYTES_SENT)[0], received
+    return max(0, acked - 1), received  # acked counts the SYN
+
+
 @dataclass
 class WireCount:
     sent: int = 0
     received: int = 0
     requests: int = 0
+    sockets: list = field(default_factory=list)  # a copy of each connection's socket, to read at the end
 
     def debug(self, kind, data):
         if kind in SENT:
             self.sent += len(data)
         elif kind in RECEIVED:
             self.received += len(data)
+
+    def open_socket(self, purpose, address):
+        """curl's OPENSOCKETFUNCTION: pycurl hands curl a duplicate, this one stays to be read."""
+        opened = socket.socket(address.family, address.socktype, address.protocol)
+        self.sockets.append(opened)
+        return opened
+
+    def settle(self):
+        """Once the sync is over: its connections' TCP counts where every one of them says,
+        else curl's; the copies kept are let go (curl closes its own)."""
+        counted = [tcp_bytes(kept) for kept in self.sockets]
+        for kept in self.sockets:
+            kept.close()
+        self.sockets.clear()
+        if counted and None not in counted:
+            self.sent, self.received = (sum(each[way] for each in counted) for way in (0, 1))
 
 
 class MeteredClient:
@@ -41,6 +87,7 @@ class MeteredClient:
         def meter(curl):  # per request: tornado resets each handle after use
             curl.setopt(pycurl.VERBOSE, 1)
             curl.setopt(pycurl.DEBUGFUNCTION, self.wire.debug)
+            curl.setopt(pycurl.OPENSOCKETFUNCTION, self.wire.open_socket)
             if chained is not None:
                 chained(curl)
 

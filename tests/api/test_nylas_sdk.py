@@ -4,7 +4,6 @@ for the Nylas API does, and the mail it sends leaves with the next sync through 
 
 import email
 import hashlib
-import ssl
 
 import pytest
 from tornado.ioloop import IOLoop
@@ -12,7 +11,7 @@ from tornado.ioloop import IOLoop
 from appliance.store import tokens
 from pouch.records import Attachment, MessageRecord
 from tests.api.test_send_leaves import serve_api
-from tests.support.dovecot import _certificate as certificate_for_localhost
+from tests.support.tls import tls_context
 # The sync tests' fixtures: a relay, and boxes registered with it (they win over tests/api's).
 from tests.sync.conftest import (  # noqa: F401 (fixtures)
     app, database_url, direct_urls, engine, make_box, proxy, public_url, relay, relay_overrides,
@@ -31,14 +30,6 @@ def deliver(box, to, subject, body, attachments=(), blobs=None):
         body=body, attachments=list(attachments), recipients=[to])
     box.store.deliver_incoming(record, blobs or {})
     return record.message_id
-
-
-def tls_context(tmp_path):
-    """A server context for 127.0.0.1, and the CA file that trusts it."""
-    ca_file = certificate_for_localhost(tmp_path)
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(tmp_path / "server.pem", tmp_path / "server.key")
-    return context, ca_file
 
 
 def an_app_session(api_server, token, address, message_id_header):
