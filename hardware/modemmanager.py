@@ -190,7 +190,7 @@ class ModemManagerLink(Link):
                 return props
             _refuse_failed(props)
             if time.monotonic() > deadline:
-                raise errors.SimPinRequired(f"the modem still asks for the PIN "
+                raise errors.LinkTimeout(f"the modem still asks for the PIN "
                                             f"{self.settings.command_timeout:g} s after taking it")
             await asyncio.sleep(POLL_SECONDS)
 

@@ -55,12 +55,16 @@ class SyncResult:
             self.blob_bytes_down += report.received_bytes
 
 
+# A SIM that wants a PIN the settings lack, or refused theirs, stays so until the admin acts.
+WAIT_FOR_THE_ADMIN = (hardware.SimPinRequired, hardware.WrongPin)
+
+
 def is_temporary(error):
     """Whether another attempt may succeed.  Every attempt gets fresh blob URLs, so a
     refused or garbled transfer is worth retrying too; a refused API call is not."""
     if isinstance(error, RelayError):
         return error.temporary
-    if isinstance(error, hardware.LinkConfigError):
+    if isinstance(error, (hardware.LinkConfigError, *WAIT_FOR_THE_ADMIN)):
         return False
     return isinstance(error, (TransferError, hardware.LinkError, asyncio.TimeoutError, OSError))
 
