@@ -124,6 +124,24 @@ async def test_the_relays_answers_carry_only_what_the_box_reads(relay, tmp_path)
     assert block.code == 201 and not {"Server", "Content-Type"} & set(block.headers)  # one per block
 
 
+@pytest.mark.gen_test(timeout=30)
+async def test_every_answer_a_browser_could_show_has_a_strict_policy_and_the_boxs_traffic_none(relay):
+    box = await relay.register("goma")
+    await deliver(relay, "m@goma.relay.test", subject="one", body="short")
+    pages = {path: await relay.http.fetch(relay.url + path, raise_error=False)
+             for path in ("/", "/healthz", "/status", "/nowhere", "/blobs/goma/down/x.pouch", "/api/v1/sync")}
+    assert [pages[path].code for path in pages] == [200, 200, 401, 404, 403, 405]
+    for path, page in pages.items():
+        assert "default-src 'none'" in page.headers["Content-Security-Policy"], path
+        assert page.headers["X-Content-Type-Options"] == "nosniff", path
+    offer = await box.sync()
+    pouch = await relay.http.fetch(offer["downloads"][0]["url"])
+    answer = await relay.http.fetch(relay.url + "/api/v1/sync", method="POST", body="{}",
+                                    headers={"Authorization": f"Bearer {box.token}"})
+    for read_by_curl in (pouch, answer):  # never rendered: nothing more over the modem
+        assert not {"Content-Security-Policy", "X-Content-Type-Options"} & set(read_by_curl.headers)
+
+
 @pytest.mark.parametrize("relay_overrides", [{"sync_big_message_bytes": 20_000}])
 @pytest.mark.gen_test(timeout=30)
 async def test_big_mail_sends_its_text_first_and_its_attachments_in_a_later_pouch(relay, tmp_path):
