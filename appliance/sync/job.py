@@ -78,10 +78,11 @@ async def run_sync(settings, store, deadline=None, http=None, link=None, result=
     with sync_lock(settings.box.data_dir):
         url, token = credentials(settings, store)
         own_http = http is None
-        http = http or make_http_client()
+        http = MeteredClient(http or make_http_client())
         try:
             return await _sync(settings, store, url, token, http, link, deadline, result)
         finally:
+            http.wire.settle()  # done already unless the sync was cancelled: its sockets let go
             if own_http:
                 http.close()
 
@@ -89,7 +90,6 @@ async def run_sync(settings, store, deadline=None, http=None, link=None, result=
 async def _sync(settings, store, url, token, http, link, deadline, result):
     deadline = deadline or time.time() + DEFAULT_DURATION_S
     result = result or SyncResult(started_at=int(time.time()))
-    http = MeteredClient(http)
     client = RelayClient(http, url, token)
     transfer = BlobTransfer(http, block_size=settings.sync.block_kib * 1024)
     with store.read() as conn:

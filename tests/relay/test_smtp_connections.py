@@ -237,16 +237,16 @@ async def test_an_idle_client_hears_421_and_is_closed_and_its_slot_given_back(re
 @pytest.mark.gen_test(timeout=60)
 async def test_a_long_data_still_arriving_is_not_idle(relay, tmp_path):
     box = await relay.register("goma")
-    port, server = await listen(relay, smtp_timeout_s=2.0)
+    port, server = await listen(relay, smtp_timeout_s=4.0)
 
-    def slow_sender():  # a big message over a slow link: DATA takes longer than the idle timeout
+    def slow_sender():  # a big message over a slow link: DATA takes twice the idle timeout
         with connect(port) as session:
             session.ehlo()
             session.mail(SENDER)
             session.rcpt(TO)
             assert session.docmd("DATA")[0] == 354
             session.send(f"To: {TO}\r\nSubject: Slowly\r\n\r\n".encode())
-            for n in range(25):
+            for n in range(40):
                 session.send(f"line {n}\r\n".encode())
                 time.sleep(0.2)
             return session.docmd(".")[0]
