@@ -21,15 +21,14 @@ CHUNK_BYTES = 64 * 1024
 
 async def send_file(handler, found, download):
     """Images of INLINE_TYPES keep their type (inline unless ``download``); all else downloads."""
-    try:
-        opened = handler.store.attachment_files.path(found["sha256"]).open("rb") if found else None
-    except OSError:
-        opened = None
-    if opened is None:
+    if found is None:
         raise tornado.web.HTTPError(404)
+    try:
+        opened = handler.store.attachment_files.path(found["sha256"]).open("rb")
+    except OSError:
+        raise tornado.web.HTTPError(404) from None
     with opened:
         _set_headers(handler, found, download, os.fstat(opened.fileno()).st_size)
-        handler.set_header("Etag", f'"{found["sha256"]}"')  # its digest: a phone that has it gets a 304
         if handler.check_etag_header():
             handler.clear_header("Content-Length")
             handler.set_status(304)
@@ -51,3 +50,4 @@ def _set_headers(handler, found, download, size):
     handler.set_header("Content-Disposition", f"{how}; filename*=UTF-8''{quoted}")
     handler.set_header("Cache-Control", "private, max-age=86400")
     handler.set_header("Content-Length", size)  # flushed in pieces, yet not chunked: a phone shows progress
+    handler.set_header("Etag", f'"{found["sha256"]}"')  # its digest: a phone that has it gets a 304

@@ -191,7 +191,7 @@ class ModemManagerLink(Link):
             _refuse_failed(props)
             if time.monotonic() > deadline:
                 raise errors.LinkTimeout(f"the modem still asks for the PIN "
-                                            f"{self.settings.command_timeout:g} s after taking it")
+                                         f"{self.settings.command_timeout:g} s after taking it")
             await asyncio.sleep(POLL_SECONDS)
 
     async def _wait_for_network(self, dbus, modem):

@@ -20,10 +20,10 @@ RECEIVED = {pycurl.INFOTYPE_HEADER_IN, pycurl.INFOTYPE_DATA_IN, pycurl.INFOTYPE_
 SENT = {pycurl.INFOTYPE_HEADER_OUT, pycurl.INFOTYPE_DATA_OUT, pycurl.INFOTYPE_SSL_DATA_OUT}
 
 
-# struct tcp_info (linux/tcp.h, which only appends): tcpi_bytes_acked and tcpi_bytes_received
-# (Linux 4.1), tcpi_bytes_sent (4.19: retransmissions included, what the modem carried).
+# struct tcp_info (linux/tcp.h, which only appends): tcpi_bytes_received (Linux 4.1) and
+# tcpi_bytes_sent (4.19: retransmissions included, what the modem carried).
 TCP_INFO_BYTES = 256
-BYTES_ACKED, BYTES_RECEIVED, BYTES_SENT = 120, 128, 200
+BYTES_RECEIVED, BYTES_SENT = 128, 200
 
 
 def tcp_bytes(sock):
@@ -33,12 +33,9 @@ def tcp_bytes(sock):
         info = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, TCP_INFO_BYTES)
     except (AttributeError, OSError):  # not Linux, or not a TCP socket
         return None
-    if len(info) < BYTES_RECEIVED + 8:
+    if len(info) < BYTES_SENT + 8:
         return None
-    acked, received = struct.unpack_from("=QQ", info, BYTES_ACKED)
-    if len(info) >= BYTES_SENT + 8:
-        return struct.unpack_from("=Q", info, BYTES_SENT)[0], received
-    return max(0, acked - 1), received  # acked counts the SYN
+    return struct.unpack_from("=Q", info, BYTES_SENT)[0], struct.unpack_from("=Q", info, BYTES_RECEIVED)[0]
 
 
 @dataclass
@@ -68,7 +65,7 @@ class WireCount:
             kept.close()
         self.sockets.clear()
         if counted and None not in counted:
-            self.sent, self.received = (sum(each[way] for each in counted) for way in (0, 1))
+            self.sent, self.received = map(sum, zip(*counted))
 
 
 class MeteredClient:

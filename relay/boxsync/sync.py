@@ -203,12 +203,10 @@ async def handle(engine, store, settings, box, request):
                   "sha256": row.sha256} for row in await asyncio.to_thread(offered, engine, box)]
     log.info("sync box=%s acked=%d accepted=%d rejected=%d downloads=%d upload=%s", box.name,
              len(acked), len(accepted), len(rejected), len(downloads), upload is not None)
-    answer = answer_document(downloads, settings.retention.keep_days, upload=upload, accepted=accepted,
-                             rejected=rejected)
-    if resend := await asyncio.to_thread(holdings.held_back, engine, box, accepted):
-        answer["resend"] = resend  # taken over but for these: the box sends them again with their bytes
-    if upload_error:
-        answer["upload_error"] = upload_error
+    # Taken over but for these: the box sends them again with their bytes.
+    resend = await asyncio.to_thread(holdings.held_back, engine, box, accepted)
+    account_key = None
     if request.get("want_account_key") is True:  # a box registered before accounts existed
-        answer["account_key"] = base64.b64encode(keys.account_keys(settings)[1]).decode()
-    return answer
+        account_key = base64.b64encode(keys.account_keys(settings)[1]).decode()
+    return answer_document(downloads, settings.retention.keep_days, upload=upload, accepted=accepted,
+                           rejected=rejected, resend=resend, upload_error=upload_error, account_key=account_key)

@@ -28,6 +28,14 @@ async def listen(relay, **inbound):
     return port, await smtp.start(relay.engine, settings)
 
 
+async def talk(server, clients):
+    """Run the blocking ``clients`` (smtplib, sockets) off the loop; the listener closes however they end."""
+    try:
+        return await asyncio.to_thread(clients)
+    finally:
+        server.close()
+
+
 def connect(port, client="127.0.0.1"):
     return smtplib.SMTP("127.0.0.1", port, timeout=10, source_address=(client, 0))
 
@@ -63,6 +71,20 @@ def reset(session):
     session.close()
 
 
+def envelope(session):
+    """EHLO, MAIL and RCPT; the RCPT's reply code."""
+    session.ehlo()
+    session.mail(SENDER)
+    return session.rcpt(TO)[0]
+
+
+def in_data(session):
+    """A session inside its DATA, the head of a message sent."""
+    envelope(session)
+    assert session.docmd("DATA")[0] == 354
+    session.send(f"To: {TO}\r\nSubject: Slowly\r\n\r\n".encode())
+
+
 def send(session, subject):
     session.sendmail(SENDER, [TO], email_bytes(TO, subject=subject))
 
@@ -89,10 +111,7 @@ async def test_a_client_over_its_cap_hears_421_while_another_clients_mail_is_del
             for session in held:
                 session.quit()
 
-    try:
-        code, reason = await asyncio.to_thread(clients)
-    finally:
-        server.close()
+    code, reason = await talk(server, clients)
     assert code == 421 and reason == "4.7.0 too many connections from 127.0.0.1; try again later"
     assert await subjects(box, tmp_path) == ["From a held connection", "From another client"]
 
@@ -142,10 +161,7 @@ async def test_the_total_cap_counts_every_client_and_a_quit_frees_a_slot(relay, 
         second.quit()
         return refused
 
-    try:
-        code, reason = await asyncio.to_thread(clients)
-    finally:
-        server.close()
+    code, reason = await talk(server, clients)
     assert (code, reason) == (421, "4.7.0 too many connections; try again later")
     assert await subjects(box, tmp_path) == ["After a QUIT"]
 
@@ -154,13 +170,6 @@ async def test_the_total_cap_counts_every_client_and_a_quit_frees_a_slot(relay, 
 async def test_a_connection_hung_up_or_reset_mid_data_gives_its_slot_back(relay, tmp_path):
     box = await relay.register("goma")
     port, server = await listen(relay, smtp_max_connections_per_ip=1)
-
-    def in_data(session):
-        session.ehlo()
-        session.mail(SENDER)
-        session.rcpt(TO)
-        assert session.docmd("DATA")[0] == 354
-        session.send(b"Subject: half a message\r\n\r\nand then")
 
     def clients():
         first = connect(port)
@@ -173,10 +182,7 @@ async def test_a_connection_hung_up_or_reset_mid_data_gives_its_slot_back(relay,
         with connect_when_free(port) as third:  # a reset gives no sign to wait for: retry
             send(third, "After a reset")
 
-    try:
-        await asyncio.to_thread(clients)
-    finally:
-        server.close()
+    await talk(server, clients)
     assert await subjects(box, tmp_path) == ["After a reset"]
 
 
@@ -196,19 +202,14 @@ async def test_a_session_whose_handler_failed_gives_its_slot_back(relay, tmp_pat
 
     def clients():
         first = connect(port)
-        first.ehlo()
-        first.mail(SENDER)
-        code, _ = first.rcpt(TO)
+        code = envelope(first)
         assert refusal(port)[0] == 421  # the failed session still holds its slot
         hang_up(first)  # as a sender that gives up on a 451
         with connect(port) as second:
             send(second, "After a failure")
         return code
 
-    try:
-        assert await asyncio.to_thread(clients) == 451
-    finally:
-        server.close()
+    assert await talk(server, clients) == 451
     assert await subjects(box, tmp_path) == ["After a failure"]
 
 
@@ -226,10 +227,7 @@ async def test_an_idle_client_hears_421_and_is_closed_and_its_slot_given_back(re
         with socket.create_connection(("127.0.0.1", port), timeout=20) as after:
             return heard.decode().splitlines(), after.recv(4096)
 
-    try:
-        lines, greeting = await asyncio.to_thread(clients)
-    finally:
-        server.close()
+    lines, greeting = await talk(server, clients)
     assert lines[0].startswith("220 ") and lines[1:] == ["421 4.4.2 idle too long; closing"]
     assert greeting.startswith(b"220 ")
 
@@ -241,20 +239,13 @@ async def test_a_long_data_still_arriving_is_not_idle(relay, tmp_path):
 
     def slow_sender():  # a big message over a slow link: DATA takes twice the idle timeout
         with connect(port) as session:
-            session.ehlo()
-            session.mail(SENDER)
-            session.rcpt(TO)
-            assert session.docmd("DATA")[0] == 354
-            session.send(f"To: {TO}\r\nSubject: Slowly\r\n\r\n".encode())
+            in_data(session)
             for n in range(40):
                 session.send(f"line {n}\r\n".encode())
                 time.sleep(0.2)
             return session.docmd(".")[0]
 
-    try:
-        assert await asyncio.to_thread(slow_sender) == 250
-    finally:
-        server.close()
+    assert await talk(server, slow_sender) == 250
     assert await subjects(box, tmp_path) == ["Slowly"]
 
 
@@ -284,10 +275,7 @@ async def test_a_client_that_never_reads_its_replies_is_timed_out_and_its_slot_g
         with connect(port) as after:
             return after.noop()[0]
 
-    try:
-        assert await asyncio.to_thread(clients) == 250
-    finally:
-        server.close()
+    assert await talk(server, clients) == 250
 
 
 @pytest.mark.gen_test(timeout=30)
