@@ -27,7 +27,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from relay.boxsync import takeover
+from relay.boxsync import history, takeover
 from relay.spam import holding
 from relay.schema import boxes, deliveries, inbound, outbound, pouches, requested_blobs
 
@@ -71,6 +71,7 @@ def clear_some(engine, keep_days, now=None, limit=500):
             db.execute(inbound.update().where(inbound.c.id.in_(ids), inbound.c.cleared_at.is_(None))
                        .values(raw=b"", prepared=None, cleared_at=now))
         sent = _clear_sent(db, now - keep_days * DAY_S, limit)
+        history.clear(db, now - keep_days * DAY_S)  # the pieces are mail text too
     return len(ids) + sent
 
 

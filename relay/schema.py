@@ -161,6 +161,17 @@ pouches = sa.Table(
     sa.Index("pouches_waiting", "direction", "state", "created_at"),  # uploads to expire
 )
 
+# The text of each pouch packed for a box that keeps pieces, and the newest piece it was packed
+# against (relay.boxsync.history, pouch.container.history; migration r0014).
+pouch_history = sa.Table(
+    "pouch_history", metadata,
+    sa.Column("pouch_name", sa.String(200), sa.ForeignKey("pouches.name"), primary_key=True),
+    sa.Column("box_id", sa.Integer, sa.ForeignKey("boxes.id"), nullable=False, index=True),
+    sa.Column("piece_id", sa.String(16)),  # hex; NULL: the pouch carried no text
+    sa.Column("piece", sa.LargeBinary),  # zstd-compressed
+    sa.Column("against", sa.String(16)),  # hex; NULL: packed against no piece
+)
+
 # Which blobs each box holds (relay.boxsync.holdings), one row per (box, blob, pouch): a pouch
 # going down that carried the bytes or left them out for the box had them, firm (acked_at)
 # once the box acks it; an upload of the box that carried them, firm at once.  That pouch's

@@ -215,3 +215,13 @@ reply_parents = sa.Table(
     sa.Column("body", sa.Text, nullable=False),
     sa.Column("kept_until", sa.Integer, nullable=False, index=True),
 )
+
+# Migration a0016 (appliance.store.history): the text of the pouches the box took, newest last
+# (seq), that the relay packs the next pouches against (pouch.container.history).
+history_pieces = sa.Table(
+    "history_pieces", metadata,
+    sa.Column("seq", sa.Integer, primary_key=True),
+    sa.Column("piece_id", sa.String(16), nullable=False, unique=True),  # hex
+    sa.Column("piece", sa.LargeBinary, nullable=False),
+    sa.Column("taken_at", sa.Integer, nullable=False),
+)

@@ -144,11 +144,12 @@ class RelayClient:
         return answer
 
     async def sync(self, received=(), uploaded=(), outgoing_size=None, want_account_key=False,
-                   unreadable=(), missing=()):
+                   unreadable=(), missing=(), history=None):
         """One handshake request; returns the relay's Answer.  ``want_account_key`` asks for
         the relay's public key for sealing external accounts (``account_key``);
         ``unreadable`` tells it what the box set aside ({"name", "error"[, "message"]}), ``missing``
-        the attachments it lacks though the relay left their bytes out ({"message", "sha256"})."""
+        the attachments it lacks though the relay left their bytes out ({"message", "sha256"}),
+        ``history`` the newest piece it holds ("" for none; None: the box keeps none)."""
         document = {}  # what is empty stays out: the relay reads an absent field as empty
         if received:
             document["received"] = list(received)
@@ -162,6 +163,8 @@ class RelayClient:
             document["unreadable"] = list(unreadable)
         if missing:
             document["missing"] = list(missing)
+        if history is not None:  # even "": a box that keeps pieces, so the relay keeps them too
+            document["history"] = history
         return Answer.parse(await self._post("/api/v1/sync", document))
 
     async def _post(self, path, document):

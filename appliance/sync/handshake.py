@@ -16,7 +16,7 @@ import logging
 import os
 from pathlib import Path
 
-from appliance.store import blob_refs, outbox, set_aside, sync_state
+from appliance.store import blob_refs, history, outbox, set_aside, sync_state
 from appliance.sync import importer, outgoing
 from pouch.blobs.transfer import PermanentTransferError
 
@@ -43,6 +43,7 @@ class Handshake:
         self.sent_acks = []  # names acked in the last request
         self.sent_reports = []  # set_aside rows told to the relay in the last request
         self.sent_missing = []  # missing_blobs rows told to the relay in the last request
+        self.history_lost = False  # a pouch needed pieces the box lacks: the relay is to hear it now
 
     async def run(self):
         await asyncio.to_thread(blob_refs.note_lost, self.store)  # the relay sends a lost file again
@@ -64,7 +65,10 @@ class Handshake:
     # -- requests -------------------------------------------------------------
 
     def _owed(self):
-        """Whether the relay has something to hear: acks, or what the box set aside."""
+        """Whether the relay has something to hear: acks, what the box set aside, or that it
+        lost its pieces (so that what it could not read is packed again in this sync)."""
+        if self.history_lost:
+            return True
         with self.store.read() as conn:
             return bool(sync_state.unacked(conn) or set_aside.unreported(conn, 1) or blob_refs.unreported(conn, 1)[0])
 
@@ -74,9 +78,12 @@ class Handshake:
             self.sent_reports = set_aside.unreported(conn, MAX_REPORTS)
             want_key = sync_state.account_key(conn) is None  # a box registered before accounts
             self.sent_missing, missing = blob_refs.unreported(conn, MAX_REPORTS)
+            newest_piece = history.newest(conn)
+        self.history_lost = False
         uploaded = [upload.name] if upload and upload.done else []
         return await self.client.sync(self.sent_acks, uploaded, outgoing_size, want_account_key=want_key,
-                                      unreadable=[_report(row) for row in self.sent_reports], missing=missing)
+                                      unreadable=[_report(row) for row in self.sent_reports], missing=missing,
+                                      history=newest_piece)
 
     async def _settle(self, answer, upload):
         """Take in what the relay's Answer says; returns the Upload still in flight, if any."""
@@ -218,6 +225,10 @@ class Handshake:
         imported = await after or False  # one pouch at a time, in the order offered
         try:
             result = await asyncio.to_thread(importer.import_pouch, self.store, path, name)
+        except importer.HistoryLacking as error:  # not the pouch's fault: the relay packs it again
+            log.warning("pouch %s waits to be packed again: %s", name, error)
+            self.history_lost = True
+            return imported
         except importer.UnreadablePouch as error:
             await asyncio.to_thread(self._unreadable, path, name, str(error))
             return imported

@@ -14,8 +14,8 @@ import logging
 from dataclasses import dataclass, field
 
 from appliance.store import blob_refs, held, incoming, other_address_records, outbox, relay_requests, set_aside, sync_state
-from appliance.store import reply_parents
-from pouch.container import PouchError, PouchReader, PouchWriter, route
+from appliance.store import history, reply_parents
+from pouch.container import HistoryMissing, PouchError, PouchReader, PouchWriter, route
 from pouch.container.wire import kind_of
 from pouch.replies import ReplyError
 from pouch.records import BlobRecord
@@ -28,6 +28,11 @@ MESSAGE = "message"  # the kind of a record the reader skipped that was mail
 
 class UnreadablePouch(Exception):
     """The pouch cannot be read; nothing of it was imported and it stays unacked."""
+
+
+class HistoryLacking(Exception):
+    """The pouch was packed against pieces the box does not hold (appliance.store.history):
+    nothing of it was imported, and the box forgot its pieces, so the relay packs it again."""
 
 
 @dataclass
@@ -51,6 +56,7 @@ class Contents:
     blobs: dict = field(default_factory=dict)  # sha256 -> bytes
     updates: list = field(default_factory=list)  # records of UPDATES' kinds, in pouch order
     skipped: list = field(default_factory=list)  # pouch.container.reader.SkippedRecord
+    piece: bytes = b""  # its text, which later pouches may be packed against
 
 
 @dataclass(frozen=True)
@@ -86,24 +92,38 @@ def _update(contents, record):
 TAKES = {"message": _message, "blob": _blob, **dict.fromkeys(UPDATES, _update)}
 
 
-def read_pouch(path):
-    """The Contents of the pouch at ``path``; UnreadablePouch if its stream does not read."""
+def read_pouch(path, pieces=lambda ids: None):
+    """The Contents of the pouch at ``path``; UnreadablePouch if its stream does not read,
+    HistoryLacking if it was packed against pieces that ``pieces(ids)`` does not give."""
     contents = Contents()
     try:
         with open(path, "rb") as source:
-            reader = PouchReader(source, max_raw_bytes=MAX_RAW_BYTES, errors="skip")
+            reader = PouchReader(source, max_raw_bytes=MAX_RAW_BYTES, errors="skip", history=pieces, keep_piece=True)
             route(reader, {kind: functools.partial(take, contents) for kind, take in TAKES.items()}, "the box")
+    except HistoryMissing as error:
+        raise HistoryLacking(f"{path.name}: {error}") from None
     except PouchError as error:
         raise UnreadablePouch(f"{path.name}: {error}") from None
     for problem in reader.skipped:
         log.warning("pouch %s: record %d skipped: %s", path.name, problem.index, problem.reason)
     contents.skipped = reader.skipped
+    contents.piece = reader.piece
     return contents
+
+
+def _held_pieces(store, ids):
+    with store.read() as conn:
+        return history.pieces(conn, ids)
 
 
 def import_pouch(store, path, name):
     """Import pouch file ``path`` (relay name ``name``) in one transaction; returns Imported."""
-    contents = read_pouch(path)
+    try:
+        contents = read_pouch(path, functools.partial(_held_pieces, store))
+    except HistoryLacking:
+        with store.write() as conn:
+            history.forget(conn)
+        raise
     result = Imported(skipped=len(contents.skipped))
     with store.write() as conn:
         for record in contents.messages:
@@ -124,6 +144,7 @@ def import_pouch(store, path, name):
         for record in contents.updates:
             update = UPDATES[kind_of(record).name]
             setattr(result, update.counter, getattr(result, update.counter) + update.apply(conn, record))
+        history.keep(conn, contents.piece)
         sync_state.add_unacked(conn, name)
         sync_state.forget_failures(conn, name)
     return result

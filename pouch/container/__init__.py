@@ -4,7 +4,7 @@ Layout::
 
     MPCH | version u8 | flags u8 | header length u16 | header CRC-32 u32     (12 bytes)
     header map (msgpack): id, sender, recipient, created, codec, dict_id,
-                          count, raw_size, stream_size
+                          [history,] count, raw_size, stream_size
     one zstd frame (checksummed): records, each a msgpack bin wrapping a msgpack array
 
 Record kinds: ``message`` (MessageRecord), ``blob`` (attachment bytes keyed by
@@ -35,7 +35,7 @@ nothing after it can be trusted.  ``blob_chunks=True`` yields BlobChunk
 pieces instead of whole blobs, for memory that stays flat with huge blobs.
 """
 
-from .errors import (BadMagic, CorruptPouch, MalformedHeader, MalformedRecord, PouchError,
+from .errors import (BadMagic, CorruptPouch, HistoryMissing, MalformedHeader, MalformedRecord, PouchError,
                      PouchTooLarge, TruncatedPouch, UnsupportedVersion)
 from .header import PouchHeader, read as read_header
 from .reader import DEFAULT_MAX_RAW_BYTES, PouchReader, SkippedRecord
@@ -44,7 +44,7 @@ from .wire import BlobChunk
 from .writer import CHUNK_SIZE, PouchWriter
 
 __all__ = [
-    "BadMagic", "BlobChunk", "CHUNK_SIZE", "CorruptPouch", "DEFAULT_MAX_RAW_BYTES", "MalformedHeader",
+    "BadMagic", "BlobChunk", "CHUNK_SIZE", "CorruptPouch", "DEFAULT_MAX_RAW_BYTES", "HistoryMissing", "MalformedHeader",
     "MalformedRecord", "PouchError", "PouchHeader", "PouchReader", "PouchTooLarge", "PouchWriter",
     "SkippedRecord", "TruncatedPouch", "UnsupportedVersion", "read_header", "route",
 ]

@@ -41,3 +41,8 @@ class MalformedRecord(PouchError):
         self.index = index
         self.kind = kind
         self.reason = reason
+
+
+class HistoryMissing(PouchError):
+    """The pouch was packed against pieces of earlier pouches this reader does not hold
+    (pouch.container.history): not damage, and the writer can pack it again without them."""

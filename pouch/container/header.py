@@ -11,7 +11,7 @@ flipped byte in the header; zstd's own checksum covers the stream.
 
 import struct
 import zlib
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 import msgpack
 
@@ -20,7 +20,9 @@ from .errors import BadMagic, MalformedHeader, TruncatedPouch, UnsupportedVersio
 MAGIC = b"MPCH"
 VERSION = 1
 FLAG_DICTIONARY = 0x01  # the stream was compressed with a dictionary (header dict_id)
-KNOWN_FLAGS = FLAG_DICTIONARY
+FLAG_HISTORY = 0x02  # ... with the pieces of earlier pouches the header names (pouch.container.history)
+KNOWN_FLAGS = FLAG_DICTIONARY | FLAG_HISTORY
+HISTORY_KEY, MAX_PIECES, PIECE_ID_BYTES = "history", 64, 8
 _FIXED = struct.Struct(">4sBBHI")
 MAX_HEADER_SIZE = 0xFFFF
 _TOTALS = ("count", "raw_size", "stream_size")
@@ -39,6 +41,7 @@ class PouchHeader:
     stream_size: int = 0  # bytes of the compressed stream
     version: int = VERSION
     flags: int = 0
+    history: list = field(default_factory=list)  # ids of the pieces packed against, oldest first
 
     @property
     def size(self):
@@ -59,9 +62,11 @@ def _uint64(value):
 
 def pack(header):
     packer = msgpack.Packer(use_bin_type=True)
-    body = packer.pack_map_header(len(_MAP_KEYS) + len(_TOTALS))
+    body = packer.pack_map_header(len(_MAP_KEYS) + len(_TOTALS) + bool(header.history))
     for key, attribute in _MAP_KEYS.items():
         body += packer.pack(key) + packer.pack(getattr(header, attribute))
+    if header.history:  # only where there is one: older readers refuse its flag anyway
+        body += packer.pack(HISTORY_KEY) + packer.pack([bytes(piece) for piece in header.history])
     for key in _TOTALS:
         body += packer.pack(key) + _uint64(getattr(header, key))
     if len(body) > MAX_HEADER_SIZE:
@@ -111,4 +116,15 @@ def _from_map(fields, version, flags):
         if not isinstance(value, expected) or isinstance(value, bool):
             raise MalformedHeader(f"header field {key!r} is missing or not {expected.__name__}")
         values[attribute] = value
-    return PouchHeader(version=version, flags=flags, **values)
+    return PouchHeader(version=version, flags=flags, history=_history(fields, flags), **values)
+
+
+def _history(fields, flags):
+    history = fields.get(HISTORY_KEY, [])
+    if not isinstance(history, list) or len(history) > MAX_PIECES or not all(
+            isinstance(piece, bytes) and len(piece) == PIECE_ID_BYTES for piece in history):
+        raise MalformedHeader(f"header field {HISTORY_KEY!r} is not a list of at most {MAX_PIECES} "
+                              f"{PIECE_ID_BYTES}-byte piece ids")
+    if bool(history) != bool(flags & FLAG_HISTORY):
+        raise MalformedHeader(f"header field {HISTORY_KEY!r} and the history flag disagree")
+    return history

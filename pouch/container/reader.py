@@ -16,8 +16,8 @@ import zstandard
 
 from pouch.records import BlobRecord
 
-from . import codec, header as pouch_header, wire
-from .errors import CorruptPouch, MalformedRecord, PouchError, PouchTooLarge, TruncatedPouch
+from . import codec, header as pouch_header, history as pouch_history, wire
+from .errors import CorruptPouch, HistoryMissing, MalformedRecord, PouchError, PouchTooLarge, TruncatedPouch
 
 log = logging.getLogger(__name__)
 
@@ -47,11 +47,15 @@ class PouchReader:
     memory whole).  ``errors="skip"`` steps over records that do not decode
     and lists them in ``skipped``; damage to the stream itself always raises.
     Records of a kind this reader does not know are skipped in both modes.
+
+    ``history(ids)``: the pieces a pouch packed against them names (bytes, in the order
+    given), or None when the caller lacks one (HistoryMissing).  ``keep_piece``: once read
+    to its end, ``piece`` is the pouch's own piece (pouch.container.history).
     """
 
     def __init__(self, fileobj, *, max_raw_bytes=DEFAULT_MAX_RAW_BYTES,
                  max_record_bytes=DEFAULT_MAX_RECORD_BYTES, max_blob_bytes=DEFAULT_MAX_BLOB_BYTES,
-                 errors="raise", blob_chunks=False, dictionaries=()):
+                 errors="raise", blob_chunks=False, dictionaries=(), history=None, keep_piece=False):
         if errors not in ERRORS:
             raise ValueError(f"errors should be one of {ERRORS}, not {errors!r}")
         self._file = fileobj
@@ -62,7 +66,9 @@ class PouchReader:
         self._max_blob = max_blob_bytes
         self._errors = errors
         self._blob_chunks = blob_chunks
-        self._dictionary = self._find_dictionary(dictionaries)
+        self._dictionary = self._history(history) if self.header.history else self._find_dictionary(dictionaries)
+        self._keep_piece = keep_piece
+        self.piece = None
         self.skipped = []
         self._check_declared_sizes()
 
@@ -92,6 +98,7 @@ class PouchReader:
                                     max_map_len=0, max_ext_len=0)
         cap = min(self._max_raw, self.header.raw_size)
         raw_size = count = 0
+        frames = [] if self._keep_piece else None
         for piece in self._pieces(stream, source):
             raw_size += len(piece)
             if raw_size > cap:
@@ -101,9 +108,14 @@ class PouchReader:
             while (framed := self._next_frame(unpacker, count)) is not None:
                 if count == self.header.count:  # said at once: a caller's memory may go by the count
                     raise CorruptPouch(f"stream holds more records than the {count} its header declares")
-                yield self._unframe(framed, count)
+                fields = self._unframe(framed, count)
+                if frames is not None and _kind(fields) != "blob":  # as the writer made the piece
+                    frames.append(msgpack.packb(framed, use_bin_type=True))
+                yield fields
                 count += 1
         self._check_end(source, unpacker, raw_size, count)
+        if frames is not None:
+            self.piece = pouch_history.piece_of(frames)
 
     def _pieces(self, stream, source):
         while True:
@@ -207,6 +219,16 @@ class PouchReader:
         if self._file.read(1):
             raise CorruptPouch(f"unexpected bytes after the pouch's end (byte {where})")
 
+    def _history(self, history):
+        ids = self.header.history
+        pieces = history(list(ids)) if history else None
+        if pieces is None or len(pieces) != len(ids) or any(
+                pouch_history.piece_id(piece) != wanted for piece, wanted in zip(pieces, ids)):
+            raise HistoryMissing(f"pouch was packed against {len(ids)} earlier pouches' text "
+                                 f"({', '.join(i.hex() for i in ids[:3])}{'…' if len(ids) > 3 else ''}), "
+                                 "which this reader does not hold")
+        return pouch_history.dictionary(pieces)
+
     def _find_dictionary(self, dictionaries):
         if not self.header.dict_id:
             return None
@@ -219,6 +241,10 @@ class PouchReader:
 
 def _raise(error):
     raise error
+
+
+def _kind(fields):
+    return fields.kind if isinstance(fields, _Undecodable) else wire.kind_name(fields)
 
 
 def _message_id(fields):

@@ -8,7 +8,7 @@ import msgpack
 
 from pouch.records import BlobRecord
 
-from . import codec, header as pouch_header, wire
+from . import codec, header as pouch_header, history as pouch_history, wire
 
 CHUNK_SIZE = 1 << 20  # blobs travel in pieces of at most this, so neither side holds a whole blob
 
@@ -17,27 +17,35 @@ class PouchWriter:
     """Write a pouch to a seekable binary file; use as a context manager.
 
     ``dictionary``: ``"shipped"`` (the default: pouch/data's, when present),
-    ``None`` for none, or a ``zstandard.ZstdCompressionDict``.
+    ``None`` for none, or a ``zstandard.ZstdCompressionDict``.  ``history``: pieces of
+    pouches the reader took before (bytes, oldest first), packed against with the shipped
+    dictionary instead (pouch.container.history).  ``keep_piece``: ``piece`` is this
+    pouch's own piece once it is closed.
     """
 
     def __init__(self, fileobj, *, sender, recipient, pouch_id=None, created=None,
                  level=codec.DEFAULT_LEVEL, window_log=codec.DEFAULT_WINDOW_LOG,
-                 dictionary="shipped", chunk_size=CHUNK_SIZE):
+                 dictionary="shipped", chunk_size=CHUNK_SIZE, history=(), keep_piece=False):
         if not fileobj.seekable():
             raise ValueError("a pouch is written to a seekable file (its header is filled in at the end)")
         if dictionary == "shipped":
             dictionary = codec.shipped_dictionary()
+        if history:
+            dictionary = pouch_history.dictionary(history)
         self._file = fileobj
         self._start = fileobj.tell()
         self._chunk_size = chunk_size
         self._blobs = set()
         self._packer = msgpack.Packer(use_bin_type=True)
-        self._compress = codec.compressor(level, window_log, dictionary).compressobj()
+        self._compress = codec.compressor(level, window_log, dictionary, write_dict_id=not history).compressobj()
+        self._frames = [] if keep_piece else None
+        self.piece = None
         self.header = pouch_header.PouchHeader(
             pouch_id=pouch_id or uuid.uuid4().hex, sender=sender, recipient=recipient,
             created=int(time.time()) if created is None else created, codec=codec.CODEC,
-            dict_id=codec.dictionary_id(dictionary),
-            flags=pouch_header.FLAG_DICTIONARY if dictionary is not None else 0)
+            dict_id=0 if history else codec.dictionary_id(dictionary),
+            flags=pouch_header.FLAG_HISTORY if history else pouch_header.FLAG_DICTIONARY if dictionary else 0,
+            history=[pouch_history.piece_id(piece) for piece in history])
         self._closed = False
         self._broken = None  # why this pouch can no longer be finished, once it cannot
         fileobj.write(pouch_header.pack(self.header))  # totals reserved, filled in by close()
@@ -78,6 +86,8 @@ class PouchWriter:
         if self._broken:
             raise ValueError(self._broken)
         self._emit(self._compress.flush())
+        if self._frames is not None:
+            self.piece = pouch_history.piece_of(self._frames)
         end = self._file.tell()
         self._file.seek(self._start)
         self._file.write(pouch_header.pack(self.header))
@@ -91,7 +101,7 @@ class PouchWriter:
             raise ValueError(f"blob {sha256.hex()[:16]}…: data does not match the sha256 given")
         for offset in range(0, max(len(data), 1), self._chunk_size):
             piece = data[offset:offset + self._chunk_size]
-            self._write(wire.encode(wire.BlobChunk(sha256, len(data), offset, piece)))
+            self._write(wire.encode(wire.BlobChunk(sha256, len(data), offset, piece)), in_piece=False)
 
     def _add_blob_file(self, sha256, fileobj):
         # Large attachments stay on disk: size first, then hash and copy piece by piece.
@@ -102,13 +112,13 @@ class PouchWriter:
         for offset in range(0, max(size, 1), self._chunk_size):
             piece = fileobj.read(min(self._chunk_size, size - offset))
             digest.update(piece)
-            self._write(wire.encode(wire.BlobChunk(sha256, size, offset, piece)))
+            self._write(wire.encode(wire.BlobChunk(sha256, size, offset, piece)), in_piece=False)
         if digest.digest() != sha256:
             self._broken = (f"blob {sha256.hex()[:16]}…: data does not match the sha256 given; "
                             "this pouch is unusable")
             raise ValueError(self._broken)
 
-    def _write(self, fields, check=False):
+    def _write(self, fields, check=False, in_piece=True):
         if self._closed:
             raise ValueError("this pouch is closed")
         if self._broken:
@@ -119,6 +129,8 @@ class PouchWriter:
         # Each record is wrapped in a msgpack bin: a length prefix that lets a reader
         # step over one bad record and keep going.
         framed = self._packer.pack(packed)
+        if in_piece and self._frames is not None:
+            self._frames.append(framed)
         self.header.count += 1
         self.header.raw_size += len(framed)
         self._emit(self._compress.compress(framed))

@@ -33,14 +33,13 @@ import sqlalchemy as sa
 from pouch.container.writer import PouchWriter
 from pouch.records import BlobRecord
 from relay import owed, payload, quarantine
-from relay.boxsync import holdings, placeholders, requests
+from relay.boxsync import history, holdings, placeholders, requests
 from relay.boxsync import reply_parents
 from relay.inbound import preparation
 from relay.spam import holding
 from relay.schema import deliveries, inbound, pouches, records_owed, requested_blobs
 
-DOWN = "down"
-OFFERED, ACKED = "offered", "acked"
+DOWN, OFFERED, ACKED = history.DOWN, history.OFFERED, history.ACKED
 
 
 class PackingConflict(Exception):
@@ -104,6 +103,10 @@ class Contents:
     mail_bytes: int = 0
     # (delivery id, pouch column, reason, inbound id if it was converted here) of mail that would not pack
     set_aside: list = field(default_factory=list)
+    keeps_history: bool = False  # the box keeps pieces: this pouch's is kept (relay.boxsync.history)
+    history: list = field(default_factory=list)  # the pieces it is packed against, oldest first
+    against: str | None = None  # the newest of them, hex
+    piece: bytes = b""  # its own, once written
 
     def empty(self):
         return not (self.records or self.attachments or self.owed or self.requested)
@@ -130,7 +133,8 @@ def write_pouch(engine, settings, box, name, contents, extra=no_extra):
     ``extra(engine, delivery ids)``: {delivery id: what its MessageRecord.extra gains}."""
     buffer = io.BytesIO()
     with PouchWriter(buffer, sender=settings.relay.domain, recipient=box.name, pouch_id=name,
-                     level=pack_level(settings.sync, contents.mail_bytes)) as pouch, \
+                     level=pack_level(settings.sync, contents.mail_bytes), history=contents.history,
+                     keep_piece=contents.keeps_history) as pouch, \
             holdings.withholding(engine, box, name, pouch) as writer:  # blobs the box holds stay out
         for row in contents.owed:
             writer.add(owed.record_of(row))
@@ -141,6 +145,7 @@ def write_pouch(engine, settings, box, name, contents, extra=no_extra):
                                      lambda row: _add_attachments(writer, placeholders.sent(
                                          *_payload(engine, row), row.packed_limit)))
         contents.requested = requests.write(engine, writer, box, contents.requested)
+    contents.piece = pouch.piece or b""
     return buffer.getvalue()
 
 
@@ -232,12 +237,15 @@ def record_pouch(engine, box, name, data, contents):
             db.execute(deliveries.update().where(deliveries.c.id == sa.bindparam("packed_id"))
                        .values(packed_limit=sa.bindparam("limit_used")),
                        [{"packed_id": d, "limit_used": contents.packed_limits[d]} for d in contents.records])
+        if contents.keeps_history:
+            history.record(db, box, name, contents.piece, contents.against)
 
 
-async def pack_pending(engine, store, settings, box, extra=no_extra):
+async def pack_pending(engine, store, settings, box, extra=no_extra, newest_piece=None):
     """Pack everything pending for ``box`` into new pouches, records before the attachments
     that follow them; returns the pouches' names.  ``extra``: as for write_pouch (the sync
-    handshake passes the external accounts' tags)."""
+    handshake passes the external accounts' tags).  ``newest_piece``: what the box's request
+    said of its pieces (relay.boxsync.history.announced)."""
     config = settings.sync
     await asyncio.to_thread(holding.hold, engine, settings, box)  # spam stays on the relay (relay.spam)
     box_limits = functools.partial(placeholders.of_box, default=config.attachment_limit)
@@ -249,6 +257,10 @@ async def pack_pending(engine, store, settings, box, extra=no_extra):
     if owed_rows:
         chunks = chunks or [Contents()]
         chunks[0].owed = owed_rows
+    if newest_piece is not None and chunks:
+        pieces, against = await asyncio.to_thread(history.pieces_for, engine, box, newest_piece)
+        for contents in chunks:  # attachments' pouches gain little from text: they go without
+            contents.keeps_history, contents.history, contents.against = True, pieces, against
     names, finished = await _pack(engine, store, settings, box, chunks, extra)
     if not finished:
         return names

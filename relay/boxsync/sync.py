@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from relay import keys, owed, quarantine
 from relay.accounts import mailmap
-from relay.boxsync import holdings, packing, requests, takeover
+from relay.boxsync import history, holdings, packing, requests, takeover
 from relay.schema import boxes, deliveries, pouches, records_owed, requested_blobs
 
 log = logging.getLogger(__name__)
@@ -173,13 +173,20 @@ async def handle(engine, store, settings, box, request):
     size = outgoing_size(request, settings.sync.max_upload_bytes)
     unreadable, refused_messages = unreadable_in(request)
     missing = missing_in(request)
+    try:
+        newest_piece = history.announced(request)
+    except history.HistoryRequestError as error:
+        raise SyncRequestError(str(error)) from None
     acked = await asyncio.to_thread(acknowledge, engine, box, received)
     await asyncio.to_thread(park, engine, box, unreadable)
+    replaced = []  # offered, packed against what the box no longer holds: packed again below
+    if newest_piece is not None:
+        replaced = await asyncio.to_thread(history.replace_unreadable, engine, box, newest_piece)
     await asyncio.to_thread(holdings.send_again, engine, box, missing)
     for pouch_name, message, reason in refused_messages[:MAX_LOGGED]:  # its mail was acked: for the log
         log.error("message set aside by the box box=%s pouch=%s message=%r reason=%r",
                   box.name, pouch_name, message, reason)
-    for name in acked:
+    for name in acked + replaced:
         await store.delete(name)
     accepted, rejected = [], []
     for name in uploaded:
@@ -197,7 +204,8 @@ async def handle(engine, store, settings, box, request):
         except OverQuota as error:
             log.warning("sync box=%s upload refused: %s", box.name, error)
             upload_error = str(error)
-    await packing.pack_pending(engine, store, settings, box, extra=mailmap.tags)  # mail from an external account
+    await packing.pack_pending(engine, store, settings, box, extra=mailmap.tags,  # mail from an external account
+                               newest_piece=newest_piece)
     lifetime = settings.storage.url_lifetime_s
     downloads = [{"name": row.name, "url": store.download_url(row.name, lifetime), "size": row.size,
                   "sha256": row.sha256} for row in await asyncio.to_thread(offered, engine, box)]

@@ -1,0 +1,56 @@
+"""A pouch packed against the text of pouches its reader took before.
+
+A box's mail repeats itself from one sync to the next: the same lists' headers and
+footers, the same correspondents' signatures, threads quoting yesterday's
+messages.  The relay may therefore pack a pouch with, as zstd raw-content
+dictionary, the shipped dictionary followed by *pieces*: the text of pouches the
+box acknowledged.  A piece is every record of a pouch but its blob chunks, each
+exactly as the decompressed stream framed it, in stream order (its last
+``MAX_PIECE_BYTES`` when longer): the writer and the reader of a pouch make the
+same bytes without agreeing on anything else.  A piece is named by the first 8
+bytes of its sha256; the header of a pouch packed so lists its pieces, oldest
+first (``history``), and a reader lacking one refuses the pouch with
+HistoryMissing before reading a byte of its stream.
+
+Which pieces a box holds, and for how long, is the sync's business
+(relay.boxsync.history, appliance.store.history).  Measured (bench/bandwidth.py,
+batches of 50 mixed mail, the box holding the syncs before): see docs/decisions.md.
+"""
+
+import hashlib
+
+import zstandard
+
+from . import codec
+from .header import MAX_PIECES, PIECE_ID_BYTES
+
+MAX_PIECE_BYTES = 1 << 20  # of one pouch's text: its tail, when longer
+MAX_HISTORY_BYTES = 1 << 20  # of pieces one pouch is packed against (the newest that fit)
+
+
+def piece_id(piece):
+    return hashlib.sha256(piece).digest()[:PIECE_ID_BYTES]
+
+
+def piece_of(frames):
+    """The piece of a pouch whose non-blob records were framed as ``frames``."""
+    return b"".join(frames)[-MAX_PIECE_BYTES:]
+
+
+def dictionary(pieces):
+    """The zstd dictionary of a pouch packed against ``pieces`` (bytes, oldest first)."""
+    shipped = codec.shipped_dictionary()
+    prefix = shipped.as_bytes() if shipped is not None else b""
+    return zstandard.ZstdCompressionDict(prefix + b"".join(pieces), dict_type=zstandard.DICT_TYPE_RAWCONTENT)
+
+
+def newest_that_fit(pieces, budget=MAX_HISTORY_BYTES):
+    """Of ``pieces`` (oldest first), the newest whose sizes add up to at most ``budget``
+    (and at most MAX_PIECES of them), oldest first."""
+    chosen, total = [], 0
+    for piece in reversed(pieces):
+        if len(chosen) == MAX_PIECES or total + len(piece) > budget:
+            break
+        chosen.append(piece)
+        total += len(piece)
+    return chosen[::-1]
