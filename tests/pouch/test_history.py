@@ -82,7 +82,7 @@ def test_a_reader_that_skips_a_record_rebuilds_the_piece_it_was_sent():
     reader, _ = read_all(pouch, errors="skip", keep_piece=True)
     assert reader.piece == piece
 
-    sha, data = blob(b"attachment bytes " * 100)
+    sha, data = blob(os.urandom(100_000))  # a photo, say: repeats nothing
     records = [GOOD_STATUS, [1, 42, [["", "a@example.org"]]], [99, "from the future"], [2, sha, len(data), 0, data]]
     frames = [msgpack.packb(msgpack.packb(record)) for record in records]
     reader, read = read_all(raw_pouch(records), errors="skip", keep_piece=True)
@@ -199,11 +199,10 @@ def test_a_header_may_name_64_pieces():
 # --- which pieces ---
 
 def test_a_pouch_is_packed_against_the_newest_pieces_that_fit():
-    sizes = [400_000, 300_000, 500_000, 200_000]
-    pieces = [bytes([n]) * size for n, size in enumerate(sizes)]
-    assert sum(sizes[1:]) <= MAX_HISTORY_BYTES < sum(sizes)
-    assert newest_that_fit(pieces) == pieces[1:]
-    assert newest_that_fit(pieces, budget=700_000) == pieces[2:]
+    tenth = MAX_HISTORY_BYTES // 10
+    pieces = [bytes([n]) * (tenths * tenth) for n, tenths in enumerate([4, 3, 5, 2])]
+    assert newest_that_fit(pieces) == pieces[1:]  # 3 + 5 + 2 tenths fit, not 4 more
+    assert newest_that_fit(pieces, budget=7 * tenth) == pieces[2:]
     assert newest_that_fit(pieces + [b"x" * (MAX_HISTORY_BYTES + 1)]) == []  # none older than one that does not fit
     small = [f"piece {n}".encode() for n in range(70)]
     assert newest_that_fit(small) == small[-64:]
