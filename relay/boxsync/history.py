@@ -109,7 +109,17 @@ def replace_unreadable(engine, box, newest):
                  if held_up_to is None or order.get(row.against) is None or order[row.against] > held_up_to]
         for name in stale:
             _release(db, box, name)
+        _forget_lost(db, box, held_up_to)
     return stale
+
+
+def _forget_lost(db, box, held_up_to):
+    """The box holds no piece newer than pouch ``held_up_to``'s (none at all when None): the
+    relay's copies of them go, or it would pack the box's next pouches against them again."""
+    gone = sa.select(pouches.c.name).where(pouches.c.state != OFFERED)
+    if held_up_to is not None:
+        gone = gone.where(pouches.c.name > held_up_to)
+    db.execute(pieces_table.delete().where(pieces_table.c.box_id == box.id, pieces_table.c.pouch_name.in_(gone)))
 
 
 def _release(db, box, name):

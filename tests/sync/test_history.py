@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from appliance.store import history as box_history
 from appliance.store.messages import INBOX
-from appliance.store.tables import set_aside
+from appliance.store.tables import history_pieces, set_aside
 from appliance.sync import importer
 from appliance.sync.registration import credentials
 from pouch.container import read_header
@@ -122,8 +122,38 @@ async def test_a_box_that_lost_its_pieces_before_importing_gets_the_mail_packed_
     nothing_held_back(relay, goma)
     [_, against, again] = pouch_rows(relay, "goma")
     assert (against.state, again.state) == (REPLACED, "acked")
-    with goma.store.read() as conn:  # the pouch packed again left its piece: the next is packed against it
-        assert box_history.newest(conn) != ""
+
+
+@pytest.mark.gen_test(timeout=120)
+async def test_a_box_that_lost_its_pieces_gets_the_next_pouches_packed_against_those_it_took_since(
+        relay, make_box, monkeypatch, taken):
+    goma, marie = await goma_with_the_list(relay, make_box)
+    forgetting_first(monkeypatch)
+    await posts_down(relay, goma, "goma", [4])  # packed again, without pieces: its own is the box's only one
+    with goma.store.read() as conn:
+        held = box_history.newest(conn)
+    await posts_down(relay, goma, "goma", [5])
+    assert [row.state for row in pouch_rows(relay, "goma")] == ["acked", REPLACED, "acked", "acked"]
+    assert [header.history for header in taken[-2:]] == [[], [bytes.fromhex(held)]]
+    assert stored(goma, list_post(5)[0])["body"] == list_post(5)[1]
+
+
+@pytest.mark.gen_test(timeout=120)
+async def test_a_box_put_back_to_older_pieces_gets_its_next_pouches_packed_against_those_it_holds(
+        relay, make_box, taken):
+    goma, marie = await goma_with_the_list(relay, make_box)
+    with goma.store.read() as conn:
+        older = box_history.newest(conn)
+    await posts_down(relay, goma, "goma", [4])
+    with goma.store.write() as conn:  # its pieces as a copy taken before that sync holds them
+        conn.execute(history_pieces.delete().where(history_pieces.c.piece_id != older))
+    await posts_down(relay, goma, "goma", [5])  # packed against the older piece alone
+    with goma.store.read() as conn:
+        held = [older, box_history.newest(conn)]
+    await posts_down(relay, goma, "goma", [6])
+    assert [row.state for row in pouch_rows(relay, "goma")] == ["acked"] * 4
+    assert [header.history for header in taken[-2:]] == [[bytes.fromhex(older)], [bytes.fromhex(h) for h in held]]
+    assert len(subjects(goma, marie)) == 6
 
 
 @pytest.mark.gen_test(timeout=120)
