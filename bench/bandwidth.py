@@ -64,7 +64,7 @@ sys.path.insert(0, str(ROOT))
 from pouch import images, mime  # noqa: E402
 from pouch.blobs.transfer import BlobTransfer  # noqa: E402
 from pouch.blobs.web import blob_routes  # noqa: E402
-from pouch.container import PouchWriter, codec, wire  # noqa: E402
+from pouch.container import PouchWriter, codec, history as pouch_history, wire  # noqa: E402
 from pouch.html import MarkupTooDeep, reduce_html  # noqa: E402
 from pouch.mime import parts as mime_parts  # noqa: E402
 from pouch.mime.parse import trimmed_references  # noqa: E402
@@ -162,9 +162,15 @@ def load(root, paths, first_id=1):
     return mails, failed
 
 
-def batches_of(mails, size, count):
+def stream_of(mails, size):
+    """The order mail comes down in, for batches of ``size``."""
     order = list(mails)
     random.Random(SEED + size).shuffle(order)
+    return order
+
+
+def batches_of(mails, size, count):
+    order = stream_of(mails, size)
     return [order[i * size:(i + 1) * size] for i in range(min(count, len(order) // size))]
 
 
@@ -336,22 +342,24 @@ RELAY_HOST = "relay.mailpouch.example"
 POUCH_NAME = "box1/down/000123-5c2f1a9e.pouch"
 UPLOAD_NAME = "box1/up/000045-7d3e2b1f.pouch"
 BOX_TOKEN = "t" * 43
+PIECE_ID = "5c2f1a9e0b7d3e2b"  # the newest piece a box names (pouch.container.history)
 
 
 @functools.cache
-def pouch_handshake(downloads=1, upload=False):
+def pouch_handshake(downloads=1, upload=False, holding=False):
     """DESIGN.md's sync as the box will make it: one TLS connection to the relay host carries
     POST /api/v1/sync, the ranged GET of each offered pouch (the relay serves its blobs through
     its own host), the upload's blocks when the box has one, and POST /api/v1/sync again.
     Measured, not modelled: the box's curl client against a real Tornado server with the relay's
-    blob routes, through a proxy that counts every byte but the pouches' and every connection."""
-    traffic, connections = asyncio.run(_sync_traffic(downloads, upload))
+    blob routes, through a proxy that counts every byte but the pouches' and every connection.
+    ``holding``: the box holds pieces already (pouch.container.history), and names the newest."""
+    traffic, connections = asyncio.run(_sync_traffic(downloads, upload, holding))
     if connections != 1:
         sys.exit(f"bandwidth.py: the sync took {connections} connections, the model assumes one")
     return TLS_HANDSHAKE_BYTES + traffic
 
 
-async def _sync_traffic(downloads, upload):
+async def _sync_traffic(downloads, upload, holding):
     for name in ("tornado.access", "tornado.general"):  # the upload's first 404 is how resume asks
         logging.getLogger(name).setLevel(logging.ERROR)
     pouches = [os.urandom(4096) for _ in range(downloads)]  # their bytes are the payload, counted elsewhere
@@ -381,7 +389,7 @@ async def _sync_traffic(downloads, upload):
             **sync_client.HTTP_DEFAULTS, "prepare_curl_callback": lambda curl: curl.setopt(
                 pycurl.CONNECT_TO, [f"{RELAY_HOST}:80:127.0.0.1:{proxy_port}"])})
         try:
-            await _box_sync(client, Path(folder), outgoing)
+            await _box_sync(client, Path(folder), outgoing, holding)
         finally:
             client.close()
             server.stop()
@@ -389,11 +397,11 @@ async def _sync_traffic(downloads, upload):
     return proxy.bytes - sum(map(len, pouches)) - len(outgoing), proxy.connections
 
 
-async def _box_sync(client, folder, outgoing):
+async def _box_sync(client, folder, outgoing, holding):
     """The box's own relay client and blob transfer, its requests' heads as it sends them."""
     # Plain http only because the test relay has no certificate; the heads are the same.
     relay = RelayClient(client, f"http://{RELAY_HOST}", BOX_TOKEN)
-    offer = await relay.sync(outgoing_size=len(outgoing) if outgoing else None)
+    offer = await relay.sync(outgoing_size=len(outgoing) if outgoing else None, history=PIECE_ID if holding else "")
     transfer = BlobTransfer(client)
     if offer.upload:
         (folder / "up.pouch").write_bytes(outgoing)
@@ -401,7 +409,8 @@ async def _box_sync(client, folder, outgoing):
     for number, download in enumerate(offer.downloads):
         await transfer.download(download.url.replace("https:", "http:", 1), folder / f"{number}.pouch",
                                 download.size, download.sha256)
-    await relay.sync(received=[d.name for d in offer.downloads], uploaded=[offer.upload.name] if offer.upload else [])
+    await relay.sync(received=[d.name for d in offer.downloads], uploaded=[offer.upload.name] if offer.upload else [],
+                     history=PIECE_ID)  # the box took a pouch: it names its piece
 
 
 class _SyncAnswer(BoundedHandler):
@@ -453,9 +462,10 @@ class _CountingProxy:
 
 
 def pouch_payload(batch, text_only, *, order=None, shape=None, blobs_last=False, as_sent=False,
-                  **writer_options):
+                  held=frozenset(), **writer_options):
     """Bytes of a pouch of the batch; ``shape`` rewrites each record, ``order`` sorts the batch,
-    ``as_sent`` carries the bodies as sent rather than as the box shows them."""
+    ``as_sent`` carries the bodies as sent rather than as the box shows them, the blobs ``held``
+    (sha256) stay out."""
     out = io.BytesIO()
     with PouchWriter(out, sender="relay", recipient="box1", **writer_options) as pouch:
         for mail in sorted(batch, key=order) if order else batch:
@@ -464,16 +474,17 @@ def pouch_payload(batch, text_only, *, order=None, shape=None, blobs_last=False,
                 record.attachments = []
             pouch.add(shape(record) if shape else record)
             if not (text_only or blobs_last):
-                _add_blobs(pouch, mail)
+                _add_blobs(pouch, mail, held)
         if blobs_last and not text_only:
             for mail in batch:
-                _add_blobs(pouch, mail)
+                _add_blobs(pouch, mail, held)
     return len(out.getvalue())
 
 
-def _add_blobs(pouch, mail):
+def _add_blobs(pouch, mail, held=frozenset()):
     for attachment in mail.record.attachments:
-        pouch.add(BlobRecord(attachment.sha256, mail.blobs[attachment.sha256]))
+        if attachment.sha256 not in held:
+            pouch.add(BlobRecord(attachment.sha256, mail.blobs[attachment.sha256]))
 
 
 # --- what the pouch carries: field choice ---
@@ -577,14 +588,17 @@ def per_email(batches, measure):
     return sum(measure(batch) for batch in batches) / sum(len(batch) for batch in batches)
 
 
-def headline(batches, shapes=lambda batch: None):
-    """``shapes(batch)``: the shape the relay packs that batch's records with (None: as they are)."""
+def headline(batches, shapes=lambda batch: None, earlier=None):
+    """``shapes(batch)``: the shape the relay packs that batch's records with (None: as they are);
+    ``earlier``: {a batch's first path: Earlier} (None: a box's first sync)."""
     figures = {}
+    before = (lambda b: earlier[b[0].path]) if earlier else (lambda b: Earlier([], frozenset()))
     for kind, text_only in (("text", True), ("all", False)):
         imap = per_email(batches, lambda b: imap_payload(b, text_only) + imap_handshake(b))
         lokole = per_email(batches, lambda b: lokole_payload(b, text_only) + lokole_handshake())
-        pouch = per_email(batches, lambda b: pouch_payload(b, text_only, level=download_level(b), shape=shapes(b))
-                          + pouch_handshake())
+        pouch = per_email(batches, lambda b: pouch_payload(
+            b, text_only, level=download_level(b), shape=shapes(b), history=before(b).pieces, held=before(b).blobs)
+            + pouch_handshake(holding=earlier is not None))
         figures.update({f"imap_{kind}_bytes_per_email": round(imap), f"lokole_{kind}_bytes_per_email": round(lokole),
                         f"pouch_{kind}_bytes_per_email": round(pouch), f"{kind}_ratio": round(pouch / lokole, 3)})
     return figures
@@ -664,6 +678,46 @@ def candidates(batches, mails):
     return {idea: {f"{kind}_bytes_per_email": round(per_email(
         batches, lambda b: pouch_payload(b, kind == "text", shape=shaped(shape, b))) - base[kind], 1) for kind in base}
         for idea, shape in ideas.items()}
+
+
+EARLIER_SYNCS = 32  # of the box holding the rest: the pouches of 50 it took before, at most
+HOLDING = {  # the figures of a box's later syncs, by what they are packed against
+    "box_holding_the_rest": "a box holding the rest: packed against the pieces of the syncs before",
+    "box_holding_the_rest_no_pieces": "the same, for a box that keeps no pieces (older): mail packed "
+                                      "against its parent, else the sender's last letter",
+}
+
+
+@dataclass
+class Earlier:
+    """What a box took in the syncs before a batch, as the relay packs that batch against it."""
+
+    pieces: list  # pouch.container.history's, the newest that fit
+    blobs: frozenset  # sha256 of the attachments it holds: the relay leaves them out (relay.boxsync.holdings)
+
+
+def earlier_syncs(mails, size, count):
+    """{first path of each batch of batches_of(mails, size, count): Earlier} of the pouches of
+    ``size`` mail before it in the same stream (wrapping round, never to the batch itself)."""
+    order = stream_of(mails, size)
+    syncs = min(EARLIER_SYNCS, len(order) // size - 1)
+    found = {}
+    for start in range(0, min(count, len(order) // size) * size, size):
+        pouches = [[order[(start - back * size + k) % len(order)] for k in range(size)]
+                   for back in range(syncs, 0, -1)]
+        found[order[start].path] = Earlier(pouch_history.newest_that_fit([_piece_of(p) for p in pouches]),
+                                           frozenset(a.sha256 for p in pouches for m in p for a in m.record.attachments))
+    return found
+
+
+def _piece_of(mails):
+    """The piece of the pouch that brought ``mails`` (pouch.container.history)."""
+    writer = PouchWriter(io.BytesIO(), sender="relay", recipient="box1", level=1, keep_piece=True)
+    for mail in mails:
+        writer.add(mail.record)
+        _add_blobs(writer, mail)
+    writer.close()
+    return writer.piece
 
 
 def held_parents(mails):
@@ -1116,12 +1170,12 @@ def print_table(report):
               f"{row['pouch_text_bytes_per_email']:>8,} {row['text_ratio']:>6.3f} | "
               f"{row['imap_all_bytes_per_email']:>12,} {row['lokole_all_bytes_per_email']:>8,} "
               f"{row['pouch_all_bytes_per_email']:>8,} {row['all_ratio']:>6.3f}")
-    warm = report[f"batch_{LADDER_BATCH}_box_holding_the_rest"]
-    print(f"{LADDER_BATCH:>6} | {warm['imap_text_bytes_per_email']:>15,} {warm['lokole_text_bytes_per_email']:>8,} "
-          f"{warm['pouch_text_bytes_per_email']:>8,} {warm['text_ratio']:>6.3f} | "
-          f"{warm['imap_all_bytes_per_email']:>12,} {warm['lokole_all_bytes_per_email']:>8,} "
-          f"{warm['pouch_all_bytes_per_email']:>8,} {warm['all_ratio']:>6.3f}  a box holding the rest: mail "
-          "packed against its parent, else the sender's last letter")
+    for key, what in HOLDING.items():
+        warm = report[f"batch_{LADDER_BATCH}_{key}"]
+        print(f"{LADDER_BATCH:>6} | {warm['imap_text_bytes_per_email']:>15,} {warm['lokole_text_bytes_per_email']:>8,} "
+              f"{warm['pouch_text_bytes_per_email']:>8,} {warm['text_ratio']:>6.3f} | "
+              f"{warm['imap_all_bytes_per_email']:>12,} {warm['lokole_all_bytes_per_email']:>8,} "
+              f"{warm['pouch_all_bytes_per_email']:>8,} {warm['all_ratio']:>6.3f}  {what}")
     print(f"\nWhere the difference comes from (batch {LADDER_BATCH}, payload only; ratio to Lokole's batch):")
     print(f"{'':86} {'text B/email':>12} {'ratio':>6} {'all B/email':>11} {'ratio':>6}")
     for row in report["ladder_batch_50"]:
@@ -1201,7 +1255,10 @@ def main(argv=None):
     for size in BATCH_SIZES:
         report[f"batch_{size}"] = headline(batches_of(mails, size, count if size < 200 else max(1, count // 2)))
     parents, senders = held_parents(mails), senders_last(mails)
+    # Against the pieces the relay packs no reply: no mail measured here was the box's own.
     report[f"batch_{LADDER_BATCH}_box_holding_the_rest"] = headline(
+        batches_of(mails, LADDER_BATCH, count), earlier=earlier_syncs(mails, LADDER_BATCH, count))
+    report[f"batch_{LADDER_BATCH}_box_holding_the_rest_no_pieces"] = headline(
         batches_of(mails, LADDER_BATCH, count), functools.partial(packed_as_the_relay_packs, parents, senders))
     ladder_batches = batches_of(mails, LADDER_BATCH, count)
     report["ladder_batch_50"] = ladder(ladder_batches, args.quick)

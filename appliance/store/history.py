@@ -4,7 +4,7 @@ Each pouch the box imports leaves its piece here, in the import's transaction.
 Each sync request names the newest (``newest``), which tells the relay that the
 box holds every piece it took in the ``KEEP_DAYS`` before, at most
 ``KEEP_BYTES`` of them; the relay packs against pieces acked at most 14 days
-before, at most 1 MiB (relay.boxsync.history).  A pouch naming a piece the box
+before, at most 4 MiB (relay.boxsync.history).  A pouch naming a piece the box
 lacks all the same (a store put back from a backup) makes the box forget them
 all: its next request names none, and the relay packs what that pouch held
 again, without them.  The pieces hold mail a user may delete: like a deleted
@@ -21,7 +21,7 @@ from pouch.container import history
 
 DAY_S = 86400
 KEEP_DAYS = 30
-KEEP_BYTES = 4 * history.MAX_HISTORY_BYTES
+KEEP_BYTES = 3 * history.MAX_HISTORY_BYTES  # what pouches offered long ago were packed against too
 
 
 def keep(conn, piece, now=None):

@@ -4,10 +4,11 @@ A box's mail repeats itself from one sync to the next: the same lists' headers a
 footers, the same correspondents' signatures, threads quoting yesterday's
 messages.  The relay may therefore pack a pouch with, as zstd raw-content
 dictionary, the shipped dictionary followed by *pieces*: the text of pouches the
-box acknowledged.  A piece is every record of a pouch but its blob chunks, each
-exactly as the decompressed stream framed it, in stream order (its last
-``MAX_PIECE_BYTES`` when longer): the writer and the reader of a pouch make the
-same bytes without agreeing on anything else.  A piece is named by the first 8
+box acknowledged.  A piece is every record of a pouch but the chunks of blobs over
+``PIECE_BLOB_BYTES`` (photos and documents repeat nothing; a delivery report, a
+patch or a signature's logo may), each exactly as the decompressed stream framed
+it, in stream order (its last ``MAX_PIECE_BYTES`` when longer): the writer and
+the reader of a pouch make the same bytes without agreeing on anything else.  A piece is named by the first 8
 bytes of its sha256; the header of a pouch packed so lists its pieces, oldest
 first (``history``), and a reader lacking one refuses the pouch with
 HistoryMissing before reading a byte of its stream.
@@ -25,11 +26,17 @@ from . import codec
 from .header import MAX_PIECES, PIECE_ID_BYTES
 
 MAX_PIECE_BYTES = 1 << 20  # of one pouch's text: its tail, when longer
-MAX_HISTORY_BYTES = 1 << 20  # of pieces one pouch is packed against (the newest that fit)
+MAX_HISTORY_BYTES = 4 << 20  # of pieces one pouch is packed against (the newest that fit)
+PIECE_BLOB_BYTES = 16 << 10  # a blob this small is part of its pouch's piece
 
 
 def piece_id(piece):
     return hashlib.sha256(piece).digest()[:PIECE_ID_BYTES]
+
+
+def in_piece(blob_size):
+    """Whether the chunks of a blob of ``blob_size`` bytes are part of the piece."""
+    return blob_size <= PIECE_BLOB_BYTES
 
 
 def piece_of(frames):
@@ -44,9 +51,10 @@ def dictionary(pieces):
     return zstandard.ZstdCompressionDict(prefix + b"".join(pieces), dict_type=zstandard.DICT_TYPE_RAWCONTENT)
 
 
-def newest_that_fit(pieces, budget=MAX_HISTORY_BYTES):
+def newest_that_fit(pieces, budget=None):
     """Of ``pieces`` (oldest first), the newest whose sizes add up to at most ``budget``
     (and at most MAX_PIECES of them), oldest first."""
+    budget = MAX_HISTORY_BYTES if budget is None else budget
     chosen, total = [], 0
     for piece in reversed(pieces):
         if len(chosen) == MAX_PIECES or total + len(piece) > budget:

@@ -109,7 +109,7 @@ class PouchReader:
                 if count == self.header.count:  # said at once: a caller's memory may go by the count
                     raise CorruptPouch(f"stream holds more records than the {count} its header declares")
                 fields = self._unframe(framed, count)
-                if frames is not None and _kind(fields) != "blob":  # as the writer made the piece
+                if frames is not None and _in_piece(fields):
                     frames.append(msgpack.packb(framed, use_bin_type=True))
                 yield fields
                 count += 1
@@ -243,8 +243,14 @@ def _raise(error):
     raise error
 
 
-def _kind(fields):
-    return fields.kind if isinstance(fields, _Undecodable) else wire.kind_name(fields)
+def _in_piece(fields):
+    """Whether a record is part of the piece, as the writer decided (pouch.container.history)."""
+    if isinstance(fields, _Undecodable):
+        return fields.kind != "blob"
+    if wire.kind_name(fields) != "blob":
+        return True
+    size = fields[2] if len(fields) > 2 else None  # [kind, sha256, size, offset, data]
+    return isinstance(size, int) and not isinstance(size, bool) and pouch_history.in_piece(size)
 
 
 def _message_id(fields):

@@ -101,7 +101,8 @@ class PouchWriter:
             raise ValueError(f"blob {sha256.hex()[:16]}…: data does not match the sha256 given")
         for offset in range(0, max(len(data), 1), self._chunk_size):
             piece = data[offset:offset + self._chunk_size]
-            self._write(wire.encode(wire.BlobChunk(sha256, len(data), offset, piece)), in_piece=False)
+            self._write(wire.encode(wire.BlobChunk(sha256, len(data), offset, piece)),
+                        in_piece=pouch_history.in_piece(len(data)))
 
     def _add_blob_file(self, sha256, fileobj):
         # Large attachments stay on disk: size first, then hash and copy piece by piece.
@@ -112,7 +113,7 @@ class PouchWriter:
         for offset in range(0, max(size, 1), self._chunk_size):
             piece = fileobj.read(min(self._chunk_size, size - offset))
             digest.update(piece)
-            self._write(wire.encode(wire.BlobChunk(sha256, size, offset, piece)), in_piece=False)
+            self._write(wire.encode(wire.BlobChunk(sha256, size, offset, piece)), in_piece=pouch_history.in_piece(size))
         if digest.digest() != sha256:
             self._broken = (f"blob {sha256.hex()[:16]}…: data does not match the sha256 given; "
                             "this pouch is unusable")

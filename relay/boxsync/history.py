@@ -7,7 +7,7 @@ relay keeps each pouch's piece, compressed, with the pouch it came from; once
 the box names it, the relay packs the next pouches against it and the pieces
 before it: of pouches the box acked at most ``DAYS`` before, the newest that
 fit pouch.container.history's budget.  The box keeps its pieces longer (30 days,
-4 MiB), so a pouch offered now still reads when the box fetches it later.
+12 MiB), so a pouch offered now still reads when the box fetches it later.
 
 A box that no longer holds what an offered pouch was packed against (it names an
 older piece, or none: it forgot them, or was put back from a backup) has that
@@ -53,9 +53,9 @@ def announced(request):
 
 
 def _acked_pieces(db, box, now):
-    """(pouch name, piece id, compressed piece) of the box's acked pouches that carried text and
-    may be packed against, oldest first."""
-    return db.execute(sa.select(pieces_table.c.pouch_name, pieces_table.c.piece_id, pieces_table.c.piece)
+    """(pouch name, piece id) of the box's acked pouches that carried text and may be packed
+    against, oldest first."""
+    return db.execute(sa.select(pieces_table.c.pouch_name, pieces_table.c.piece_id)
                       .join(pouches, pouches.c.name == pieces_table.c.pouch_name)
                       .where(pieces_table.c.box_id == box.id, pieces_table.c.piece_id.isnot(None),
                              pouches.c.state == ACKED, pouches.c.done_at >= now - DAYS * DAY_S)
@@ -70,17 +70,18 @@ def pieces_for(engine, box, newest, now=None):
     now = int(time.time() if now is None else now)
     with engine.connect() as db:
         rows = _acked_pieces(db, box, now)
-    ids = [row.piece_id for row in rows]
-    if newest not in ids:
-        return [], None
-    chosen, total = [], 0
-    for row in reversed(rows[:ids.index(newest) + 1]):
-        piece = zstandard.ZstdDecompressor().decompress(row.piece)
-        if len(chosen) == pouch_history.MAX_PIECES or total + len(piece) > pouch_history.MAX_HISTORY_BYTES:
-            break
-        chosen.append(piece)
-        total += len(piece)
-    return chosen[::-1], newest
+        ids = [row.piece_id for row in rows]
+        if newest not in ids:
+            return [], None
+        chosen, total = [], 0
+        for row in reversed(rows[:ids.index(newest) + 1][-pouch_history.MAX_PIECES:]):
+            piece = zstandard.ZstdDecompressor().decompress(db.execute(sa.select(pieces_table.c.piece).where(
+                pieces_table.c.pouch_name == row.pouch_name)).scalar_one())
+            if total + len(piece) > pouch_history.MAX_HISTORY_BYTES:
+                break
+            chosen.append(piece)
+            total += len(piece)
+    return (chosen[::-1], newest) if chosen else ([], None)
 
 
 def record(db, box, name, piece, against):

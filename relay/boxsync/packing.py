@@ -181,7 +181,8 @@ def _add_message(engine, settings, writer, contents, row, tags):
     later = bool(blobs) and len(record.body) + sum(map(len, blobs.values())) > settings.sync.big_message_bytes
     if not later:
         _check_blobs(blobs)
-    writer.add(reply_parents.packed_down(engine, writer, row.delivery_id, record))  # a reply: against its parent
+    # A reply: against its parent (of the box's sent mail only, when the pieces hold the rest).
+    writer.add(reply_parents.packed_down(engine, writer, row.delivery_id, record, sent_only=bool(contents.history)))
     if later:
         contents.split.append(row.delivery_id)
     else:

@@ -114,9 +114,9 @@ SENDERS = {DELIVERY: sender_of, UNPREPARED: sender_in_mime}
 class Parents:
     """The messages a box holds for sure, by Message-ID, read once and asked many times."""
 
-    def __init__(self, db, box_id, acked_since=None):
+    def __init__(self, db, box_id, acked_since=None, sources=(DELIVERY, UNPREPARED, SENT)):
         """``db``: an Engine, or the Connection of a transaction under way (takeover's)."""
-        self._db, self._box_id, self._acked_since = db, box_id, acked_since
+        self._db, self._box_id, self._acked_since, self._sources = db, box_id, acked_since, sources
         self._index = self._by_sender = None
         self.expanded_bytes = 0  # of the replies expanded against them (expanded_up)
 
@@ -178,7 +178,8 @@ class Parents:
             SENT: self._sent(),
         }
         with self._connect() as db:
-            return [(source, *row) for source, query in queries.items() for row in db.execute(query)]
+            return [(source, *row) for source, query in queries.items() if source in self._sources
+                    for row in db.execute(query)]
 
     def _record(self, source, row_id):
         try:
@@ -213,16 +214,19 @@ def _box_of(engine, delivery_id):
         return db.execute(sa.select(deliveries.c.box_id).where(deliveries.c.id == delivery_id)).scalar_one()
 
 
-def packed_down(engine, writer, delivery_id, record, now=None):
+def packed_down(engine, writer, delivery_id, record, now=None, sent_only=False):
     """``record`` packed against its parent, else against the newest message from its sender,
     when the box holds that for sure and it pays, else ``record``.  ``writer``: the pouch it goes
-    in (the box's mail is read once per pouch)."""
+    in (the box's mail is read once per pouch).  ``sent_only``: the pouch is packed against the
+    pieces of the pouches the box took (relay.boxsync.history), which hold its mail that came
+    down already: only a parent the box sent is worth packing against."""
     if not record.body or record.packed_body:
         return record
     parents = _down.get(writer)
     if parents is None:
         since = int(time.time() if now is None else now) - DOWN_DAYS * DAY_S
-        parents = _down[writer] = Parents(engine, _box_of(engine, delivery_id), acked_since=since)
+        parents = _down[writer] = Parents(engine, _box_of(engine, delivery_id), acked_since=since,
+                                          sources=(SENT,) if sent_only else (DELIVERY, UNPREPARED, SENT))
     message_id = replies.parent_id(record)
     body = parents.body(message_id) if message_id else None
     packed = replies.compressed(record, message_id, body) if body is not None else None

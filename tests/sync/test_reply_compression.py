@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from appliance.store import mailbox, messages, reply_parents as box_parents
 from appliance.store.messages import FAILED, INBOX, SENT
 from appliance.store.tables import messages as messages_table, reply_parents, set_aside, user_messages
-from appliance.sync import importer
+from appliance.sync import handshake, importer
 from pouch import replies
 from relay import retention
 from relay.schema import outbound, pouches
@@ -146,6 +146,7 @@ async def test_a_senders_next_letter_comes_down_packed_against_their_last_and_re
 
 @pytest.mark.gen_test(timeout=120)
 async def test_a_letter_is_never_packed_against_another_senders_mail(relay, make_box, monkeypatch):
+    monkeypatch.setattr(handshake.history, "newest", lambda conn: None)  # a box that keeps no pieces
     goma, _ = await box_with_the_parent(relay, make_box)
     parents = []  # what each record that came down names as its parent (the pouch's own history aside)
     expand = importer.reply_parents.expanded
@@ -172,7 +173,11 @@ async def test_a_reply_to_mail_deleted_on_the_box_still_reads(relay, make_box):
 
 
 @pytest.mark.gen_test(timeout=120)
-async def test_a_reply_whose_parent_the_box_lost_is_set_aside_and_the_mail_beside_it_arrives(relay, make_box):
+async def test_a_reply_whose_parent_the_box_lost_is_set_aside_and_the_mail_beside_it_arrives(relay, make_box,
+                                                                                              monkeypatch):
+    # A box that keeps no pieces (an older one): a box that does gets its replies packed against
+    # them instead (tests/sync/test_history.py).
+    monkeypatch.setattr(handshake.history, "newest", lambda conn: None)
     goma, marie = await box_with_the_parent(relay, make_box)
     with goma.store.write() as conn:  # the store lost it all: a card restored from an old copy, say
         conn.execute(messages_table.update().values(body="something else"))
