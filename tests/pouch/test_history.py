@@ -1,8 +1,8 @@
 """Pouches packed against the text of pouches their reader took (pouch.container.history): the
-piece a writer keeps is the piece its reader rebuilds, blobs left out; a pouch packed against a
-piece reads back whole with it, in fewer bytes, and is refused by name without it; a header
-whose history is malformed is refused; a piece is its pouch's tail, and a pouch is packed
-against the newest pieces that fit."""
+piece a writer keeps is the piece its reader rebuilds, blobs over PIECE_BLOB_BYTES left out; a
+pouch packed against a piece reads back whole with it, in fewer bytes, and is refused by name
+without it; a header whose history is malformed is refused; a piece is its pouch's tail, and a
+pouch is packed against the newest pieces that fit."""
 
 import io
 import os
@@ -14,7 +14,8 @@ import pytest
 import zstandard
 
 from pouch.container import HistoryMissing, MalformedHeader, PouchReader, PouchWriter, header as pouch_header
-from pouch.container.history import MAX_HISTORY_BYTES, MAX_PIECE_BYTES, newest_that_fit, piece_id
+from pouch.container.history import (MAX_HISTORY_BYTES, MAX_PIECE_BYTES, PIECE_BLOB_BYTES, newest_that_fit,
+                                     piece_id)
 from pouch.records import BlobRecord, MessageRecord, StatusRecord
 from tests.pouch.test_container import GOOD_STATUS, blob, full_message, raw_pouch, read_all
 
@@ -75,6 +76,17 @@ def test_the_piece_a_writer_keeps_is_the_piece_its_reader_rebuilds_without_the_b
     assert reader.piece == piece
     assert reader.header.raw_size > 1_500_000 and 500 < len(piece) < 10_000
     assert data[:1000] not in piece and FOOTER.encode() in piece
+
+
+def test_a_small_blob_is_part_of_the_piece_and_one_over_the_limit_is_not():
+    small_sha, small = blob(b"Reporting-MTA: dns; mx.example.org\nAction: failed\n" * 40)  # a delivery report
+    edge_sha, edge = blob(os.urandom(PIECE_BLOB_BYTES))
+    over_sha, over = blob(os.urandom(PIECE_BLOB_BYTES + 1))
+    records = [post(1), BlobRecord(small_sha, small), BlobRecord(edge_sha, edge), BlobRecord(over_sha, over)]
+    pouch, piece = packed(records)
+    reader, read = read_all(pouch, keep_piece=True)
+    assert read == records and reader.piece == piece
+    assert small in piece and edge in piece and over[:1000] not in piece
 
 
 def test_a_reader_that_skips_a_record_rebuilds_the_piece_it_was_sent():
