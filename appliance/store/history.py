@@ -24,14 +24,14 @@ KEEP_DAYS = 30
 KEEP_BYTES = 3 * history.MAX_HISTORY_BYTES  # what pouches offered long ago were packed against too
 
 
-def keep(conn, piece, now=None):
-    """Piece ``piece`` of a pouch just imported is the newest; the oldest go past the limits."""
+def keep(conn, piece, pouch_name, now=None):
+    """Keep ``piece`` of pouch ``pouch_name``, just imported; the oldest go past the limits."""
     if not piece:
         return
     now = int(time.time() if now is None else now)
     piece_id = history.piece_id(piece).hex()
     conn.execute(history_pieces.delete().where(history_pieces.c.piece_id == piece_id))
-    conn.execute(history_pieces.insert().values(piece_id=piece_id, piece=piece, taken_at=now))
+    conn.execute(history_pieces.insert().values(piece_id=piece_id, pouch_name=pouch_name, piece=piece, taken_at=now))
     conn.execute(history_pieces.delete().where(history_pieces.c.taken_at < now - KEEP_DAYS * DAY_S))
     kept = 0
     for seq, size in conn.execute(sa.select(history_pieces.c.seq, sa.func.length(history_pieces.c.piece))
@@ -43,9 +43,10 @@ def keep(conn, piece, now=None):
 
 
 def newest(conn):
-    """The hex id of the newest piece the box holds, "" when it holds none."""
+    """The hex id of the newest piece the box holds, "" when it holds none: that of the pouch
+    named last, as the relay orders them (a pouch the budget deferred comes after later ones)."""
     return conn.execute(sa.select(history_pieces.c.piece_id).order_by(
-        history_pieces.c.seq.desc()).limit(1)).scalar() or ""
+        history_pieces.c.pouch_name.desc()).limit(1)).scalar() or ""
 
 
 def pieces(conn, ids):

@@ -216,12 +216,14 @@ reply_parents = sa.Table(
     sa.Column("kept_until", sa.Integer, nullable=False, index=True),
 )
 
-# Migration a0016 (appliance.store.history): the text of the pouches the box took, newest last
-# (seq), that the relay packs the next pouches against (pouch.container.history).
+# Migration a0016 (appliance.store.history): the text of the pouches the box took, that the relay
+# packs the next pouches against (pouch.container.history); newest: the last pouch name, as the
+# relay orders them.
 history_pieces = sa.Table(
     "history_pieces", metadata,
     sa.Column("seq", sa.Integer, primary_key=True),
     sa.Column("piece_id", sa.String(16), nullable=False, unique=True),  # hex
+    sa.Column("pouch_name", sa.String(200), nullable=False, index=True),
     sa.Column("piece", sa.LargeBinary, nullable=False),
     sa.Column("taken_at", sa.Integer, nullable=False),
 )

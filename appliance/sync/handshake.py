@@ -224,7 +224,8 @@ class Handshake:
         is this pouch's fault: any other exception is the box's and goes up."""
         imported = await after or False  # one pouch at a time, in the order offered
         try:
-            result = await asyncio.to_thread(importer.import_pouch, self.store, path, name)
+            result = await asyncio.to_thread(importer.import_pouch, self.store, path, name,
+                                             keep_piece=not self.history_lost)
         except importer.HistoryLacking as error:  # not the pouch's fault: the relay packs it again
             log.warning("pouch %s waits to be packed again: %s", name, error)
             self.history_lost = True

@@ -116,8 +116,10 @@ def _held_pieces(store, ids):
         return history.pieces(conn, ids)
 
 
-def import_pouch(store, path, name):
-    """Import pouch file ``path`` (relay name ``name``) in one transaction; returns Imported."""
+def import_pouch(store, path, name, keep_piece=True):
+    """Import pouch file ``path`` (relay name ``name``) in one transaction; returns Imported.
+    ``keep_piece``: False while the relay has not heard that the box forgot its pieces (it would
+    take the new one for all of them)."""
     try:
         contents = read_pouch(path, functools.partial(_held_pieces, store))
     except HistoryLacking:
@@ -144,7 +146,8 @@ def import_pouch(store, path, name):
         for record in contents.updates:
             update = UPDATES[kind_of(record).name]
             setattr(result, update.counter, getattr(result, update.counter) + update.apply(conn, record))
-        history.keep(conn, contents.piece)
+        if keep_piece:
+            history.keep(conn, contents.piece, name)
         sync_state.add_unacked(conn, name)
         sync_state.forget_failures(conn, name)
     return result

@@ -51,10 +51,10 @@ def taken(monkeypatch):
     headers = []
     real = importer.import_pouch
 
-    def spy(store, path, name):
+    def spy(store, path, name, **options):
         with open(path, "rb") as source:
             headers.append(read_header(source))
-        return real(store, path, name)
+        return real(store, path, name, **options)
 
     monkeypatch.setattr(importer, "import_pouch", spy)
     return headers
@@ -95,11 +95,11 @@ def forgetting_first(monkeypatch):
     that pouch (a store put back from a copy older than its last sync)."""
     real = importer.import_pouch
 
-    def forget_then_import(store, path, name):
+    def forget_then_import(store, path, name, **options):
         with store.write() as conn:
             box_history.forget(conn)
         monkeypatch.setattr(importer, "import_pouch", real)
-        return real(store, path, name)
+        return real(store, path, name, **options)
 
     monkeypatch.setattr(importer, "import_pouch", forget_then_import)
 

@@ -20,10 +20,13 @@ def upgrade():
         "history_pieces",
         sa.Column("seq", sa.Integer, primary_key=True),
         sa.Column("piece_id", sa.String(16), nullable=False, unique=True),
+        sa.Column("pouch_name", sa.String(200), nullable=False),
         sa.Column("piece", sa.LargeBinary, nullable=False),
         sa.Column("taken_at", sa.Integer, nullable=False),
     )
+    op.create_index("ix_history_pieces_pouch_name", "history_pieces", ["pouch_name"])
 
 
 def downgrade():
+    op.drop_index("ix_history_pieces_pouch_name", "history_pieces")
     op.drop_table("history_pieces")
