@@ -23,6 +23,12 @@ reason), spam comes as HeldRecord lines (relay.spam.holding), photos are shrunk
 (relay.boxsync.placeholders); the pouches planned as relay.boxsync.packing plans them.
 Lokole gets the same day whole, and with its own 200x200 thumbnails.  Which corpus folders
 are spam and which ham is said at SPAM_FOLDERS.
+
+The batches are a box's first sync.  A box's later syncs (``batch_50_box_*``) come packed
+against the pieces of the pouches it took before (pouch.container.history): those of the 32
+syncs of 50 before it in the same stream (the box holding the rest of the measured mail), or of
+7 (a week of daily syncs); the blobs of those syncs stay out, as relay.boxsync.holdings leaves
+them; and for a box that keeps no pieces, mail packed one by one against what it holds.
 """
 
 import argparse
@@ -681,8 +687,10 @@ def candidates(batches, mails):
 
 
 EARLIER_SYNCS = 32  # of the box holding the rest: the pouches of 50 it took before, at most
+A_WEEK = 7  # daily syncs, within the relay's default keep_days, after which it deletes its pieces
 HOLDING = {  # the figures of a box's later syncs, by what they are packed against
     "box_holding_the_rest": "a box holding the rest: packed against the pieces of the syncs before",
+    "box_after_a_week_of_daily_syncs": "a box that took 7 syncs of 50 before: packed against their pieces",
     "box_holding_the_rest_no_pieces": "the same, for a box that keeps no pieces (older): mail packed "
                                       "against its parent, else the sender's last letter",
 }
@@ -696,11 +704,11 @@ class Earlier:
     blobs: frozenset  # sha256 of the attachments it holds: the relay leaves them out (relay.boxsync.holdings)
 
 
-def earlier_syncs(mails, size, count):
-    """{first path of each batch of batches_of(mails, size, count): Earlier} of the pouches of
-    ``size`` mail before it in the same stream (wrapping round, never to the batch itself)."""
+def earlier_syncs(mails, size, count, syncs=EARLIER_SYNCS):
+    """{first path of each batch of batches_of(mails, size, count): Earlier} of the ``syncs``
+    pouches of ``size`` mail before it in the same stream (wrapping round, never to the batch itself)."""
     order = stream_of(mails, size)
-    syncs = min(EARLIER_SYNCS, len(order) // size - 1)
+    syncs = min(syncs, len(order) // size - 1)
     found = {}
     for start in range(0, min(count, len(order) // size) * size, size):
         pouches = [[order[(start - back * size + k) % len(order)] for k in range(size)]
@@ -1258,6 +1266,8 @@ def main(argv=None):
     # Against the pieces the relay packs no reply: no mail measured here was the box's own.
     report[f"batch_{LADDER_BATCH}_box_holding_the_rest"] = headline(
         batches_of(mails, LADDER_BATCH, count), earlier=earlier_syncs(mails, LADDER_BATCH, count))
+    report[f"batch_{LADDER_BATCH}_box_after_a_week_of_daily_syncs"] = headline(
+        batches_of(mails, LADDER_BATCH, count), earlier=earlier_syncs(mails, LADDER_BATCH, count, A_WEEK))
     report[f"batch_{LADDER_BATCH}_box_holding_the_rest_no_pieces"] = headline(
         batches_of(mails, LADDER_BATCH, count), functools.partial(packed_as_the_relay_packs, parents, senders))
     ladder_batches = batches_of(mails, LADDER_BATCH, count)

@@ -42,11 +42,15 @@ def shipped_dictionaries():
     return {dictionary.dict_id(): dictionary for dictionary in found}
 
 
-def compressor(level=DEFAULT_LEVEL, window_log=DEFAULT_WINDOW_LOG, dictionary=None, write_dict_id=True):
+def parameters(level=DEFAULT_LEVEL, window_log=DEFAULT_WINDOW_LOG, write_dict_id=False):
     """window_log None: the level's own window."""
     window = {} if window_log is None else {"window_log": window_log}
-    params = zstandard.ZstdCompressionParameters.from_level(
-        level, write_checksum=True, write_dict_id=write_dict_id and dictionary is not None, **window)
+    return zstandard.ZstdCompressionParameters.from_level(level, write_checksum=True, write_dict_id=write_dict_id,
+                                                          **window)
+
+
+def compressor(level=DEFAULT_LEVEL, window_log=DEFAULT_WINDOW_LOG, dictionary=None, write_dict_id=True):
+    params = parameters(level, window_log, write_dict_id and dictionary is not None)
     return zstandard.ZstdCompressor(dict_data=dictionary, compression_params=params)
 
 

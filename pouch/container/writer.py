@@ -18,8 +18,8 @@ class PouchWriter:
 
     ``dictionary``: ``"shipped"`` (the default: pouch/data's, when present),
     ``None`` for none, or a ``zstandard.ZstdCompressionDict``.  ``history``: pieces of
-    pouches the reader took before (bytes, oldest first), packed against with the shipped
-    dictionary instead (pouch.container.history).  ``keep_piece``: ``piece`` is this
+    pouches the reader took before (bytes, oldest first, or a pouch.container.history.History),
+    packed against with the shipped dictionary instead.  ``keep_piece``: ``piece`` is this
     pouch's own piece once it is closed.
     """
 
@@ -30,14 +30,15 @@ class PouchWriter:
             raise ValueError("a pouch is written to a seekable file (its header is filled in at the end)")
         if dictionary == "shipped":
             dictionary = codec.shipped_dictionary()
-        if history:
-            dictionary = pouch_history.dictionary(history)
+        if not isinstance(history, pouch_history.History):
+            history = pouch_history.History(history)
         self._file = fileobj
         self._start = fileobj.tell()
         self._chunk_size = chunk_size
         self._blobs = set()
         self._packer = msgpack.Packer(use_bin_type=True)
-        self._compress = codec.compressor(level, window_log, dictionary, write_dict_id=not history).compressobj()
+        self._compress = (history.compressor(level, window_log) if history
+                          else codec.compressor(level, window_log, dictionary)).compressobj()
         self._frames = [] if keep_piece else None
         self.piece = None
         self.header = pouch_header.PouchHeader(
@@ -45,7 +46,7 @@ class PouchWriter:
             created=int(time.time()) if created is None else created, codec=codec.CODEC,
             dict_id=0 if history else codec.dictionary_id(dictionary),
             flags=pouch_header.FLAG_HISTORY if history else pouch_header.FLAG_DICTIONARY if dictionary else 0,
-            history=[pouch_history.piece_id(piece) for piece in history])
+            history=history.ids)
         self._closed = False
         self._broken = None  # why this pouch can no longer be finished, once it cannot
         fileobj.write(pouch_header.pack(self.header))  # totals reserved, filled in by close()

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
+from pouch.container.history import History
 from pouch.container.writer import PouchWriter
 from pouch.records import BlobRecord
 from relay import owed, payload, quarantine
@@ -104,7 +105,7 @@ class Contents:
     # (delivery id, pouch column, reason, inbound id if it was converted here) of mail that would not pack
     set_aside: list = field(default_factory=list)
     keeps_history: bool = False  # the box keeps pieces: this pouch's is kept (relay.boxsync.history)
-    history: list = field(default_factory=list)  # the pieces it is packed against, oldest first
+    history: History = field(default_factory=History)  # the pieces it is packed against
     against: str | None = None  # the newest of them, hex
     piece: bytes = b""  # its own, once written
 
@@ -260,6 +261,7 @@ async def pack_pending(engine, store, settings, box, extra=no_extra, newest_piec
         chunks[0].owed = owed_rows
     if newest_piece is not None and chunks:
         pieces, against = await asyncio.to_thread(history.pieces_for, engine, box, newest_piece)
+        pieces = History(pieces)  # one for all: its dictionary is digested once
         for contents in chunks:  # attachments' pouches gain little from text: they go without
             contents.keeps_history, contents.history, contents.against = True, pieces, against
     names, finished = await _pack(engine, store, settings, box, chunks, extra)
