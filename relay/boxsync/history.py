@@ -28,7 +28,7 @@ import zstandard
 from pouch.container import history as pouch_history
 from relay import owed
 from relay.boxsync import requests
-from relay.schema import deliveries, pouch_history as pieces_table, pouches
+from relay.schema import boxes, deliveries, pouch_history as pieces_table, pouches
 
 DAYS = 14  # acked at most this long ago: the box keeps its pieces 30 days
 DAY_S = 86400
@@ -134,6 +134,9 @@ def _release(db, box, name):
 
 
 def clear(db, cutoff):
-    """Delete the pieces of pouches acked (or done with) by ``cutoff``; returns how many."""
+    """Delete the pieces of pouches acked (or done with) by ``cutoff``, and of boxes revoked by
+    then; returns how many."""
     done = sa.select(pouches.c.name).where(pouches.c.done_at.isnot(None), pouches.c.done_at <= cutoff)
-    return db.execute(pieces_table.delete().where(pieces_table.c.pouch_name.in_(done))).rowcount
+    revoked = sa.select(boxes.c.id).where(boxes.c.revoked_at.isnot(None), boxes.c.revoked_at <= cutoff)
+    return db.execute(pieces_table.delete().where(sa.or_(pieces_table.c.pouch_name.in_(done),
+                                                         pieces_table.c.box_id.in_(revoked)))).rowcount

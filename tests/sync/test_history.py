@@ -17,7 +17,7 @@ from appliance.sync import importer
 from appliance.sync.registration import credentials
 from pouch.container import read_header
 from pouch.container.header import FLAG_HISTORY
-from relay import retention
+from relay import boxes, retention, schema
 from relay.boxsync.history import REPLACED
 from relay.schema import deliveries, pouch_history, pouches
 from tests.pouch.test_history import FOOTER
@@ -225,3 +225,18 @@ async def test_the_relay_deletes_the_pieces_of_pouches_acked_more_than_keep_days
                                                                         - (keep_days + 1) * 86400))
     retention.clear_some(relay.engine, keep_days)
     assert pieces_kept(relay) == [new]
+
+
+@pytest.mark.gen_test(timeout=120)
+async def test_the_relay_deletes_the_pieces_of_a_box_revoked_more_than_keep_days_ago(relay, make_box):
+    goma, _ = await goma_with_the_list(relay, make_box)
+    assert pieces_kept(relay)
+    boxes.revoke(relay.engine, "goma")
+    keep_days = relay.settings.retention.keep_days
+    retention.clear_some(relay.engine, keep_days)
+    assert pieces_kept(relay)  # revoked today: its pieces stay as long as its mail
+    with relay.engine.begin() as db:
+        db.execute(schema.boxes.update().where(schema.boxes.c.name == "goma")
+                   .values(revoked_at=schema.boxes.c.revoked_at - (keep_days + 1) * 86400))
+    retention.clear_some(relay.engine, keep_days)
+    assert pieces_kept(relay) == []
