@@ -114,6 +114,7 @@ PERMISSIVE = {"spamscope-mail-parser", "sisimai-set-of-emails", "php-mime-mail-p
 # an estimate, the same for every connection of every protocol.
 TLS_HANDSHAKE_BYTES = 5000
 
+LOKOLE_MTIME = 1700000000  # of the tar member (its bytes count as Lokole's do; its time does not)
 LOKOLE_IMAGE_SIDE = 200  # opwen_email_server/config.py MAX_WIDTH_IMAGES, MAX_HEIGHT_IMAGES
 BOX = "box1"  # the box of the day: spamd's User, its Bayes database (untrained)
 
@@ -264,7 +265,8 @@ def lokole_payload(batch, text_only, level=20):
     """Bytes of the tar.zstd; written as a stream, so a day of photos stays out of memory."""
     lines = functools.partial(map, lambda mail: lokole_email(mail, text_only), batch)
     member = tarfile.TarInfo("emails.jsonl")
-    member.size, member.mtime, member.mode = sum(map(len, lines())), int(time.time()), 0o600
+    # A fixed mtime: the clock's would make two measures of one batch differ by a byte.
+    member.size, member.mtime, member.mode = sum(map(len, lines())), LOKOLE_MTIME, 0o600
     counted = _Counted()
     with zstandard.ZstdCompressor(level=level).stream_writer(counted, closefd=False) as compressing, \
             tarfile.open(fileobj=compressing, mode="w|") as tar:
@@ -713,7 +715,7 @@ def earlier_syncs(mails, size, count, syncs=EARLIER_SYNCS):
     for start in range(0, min(count, len(order) // size) * size, size):
         pouches = [[order[(start - back * size + k) % len(order)] for k in range(size)]
                    for back in range(syncs, 0, -1)]
-        found[order[start].path] = Earlier(pouch_history.newest_that_fit([_piece_of(p) for p in pouches]),
+        found[order[start].path] = Earlier(pouch_history.newest_that_fit(_piece_of(p) for p in reversed(pouches)),
                                            frozenset(a.sha256 for p in pouches for m in p for a in m.record.attachments))
     return found
 

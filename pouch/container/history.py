@@ -73,12 +73,12 @@ class History:
         return codec.compressor(level, window_log, self._digested[key], write_dict_id=False)
 
 
-def newest_that_fit(pieces, budget=None):
-    """Of ``pieces`` (oldest first), the newest whose sizes add up to at most ``budget``
-    (and at most MAX_PIECES of them), oldest first."""
+def newest_that_fit(newest_first, budget=None):
+    """Of the pieces ``newest_first`` gives (newest first: taken only as far as needed), the
+    newest whose sizes add up to at most ``budget`` (and at most MAX_PIECES), oldest first."""
     budget = MAX_HISTORY_BYTES if budget is None else budget
     chosen, total = [], 0
-    for piece in reversed(pieces):
+    for piece in newest_first:
         if len(chosen) == MAX_PIECES or total + len(piece) > budget:
             break
         chosen.append(piece)

@@ -11,45 +11,27 @@ fit pouch.container.history's budget.  The box keeps its pieces longer (30 days,
 
 A box that no longer holds what an offered pouch was packed against (it names an
 older piece, or none: it forgot them, or was put back from a backup) has that
-pouch packed again, without them, in the same sync: the pouch is marked
-replaced and its mail, records owed and requests go back to pending.  Nothing is
-set aside: the mail was never the problem.
+pouch packed again, without them, in the same sync (``unheld_offers``;
+relay.boxsync.sync marks it replaced and its contents pending).  Nothing is set
+aside: the mail was never the problem.
 
 Pieces are mail text: they are deleted with the pouch's mail, ``keep_days``
 after the box's ack (relay.retention).
 """
 
-import re
 import time
 
 import sqlalchemy as sa
 import zstandard
 
 from pouch.container import history as pouch_history
-from relay import owed
-from relay.boxsync import requests
-from relay.schema import boxes, deliveries, pouch_history as pieces_table, pouches
+from relay.schema import boxes, pouch_history as pieces_table, pouches
 
 DAYS = 14  # acked at most this long ago: the box keeps its pieces 30 days
 DAY_S = 86400
 REPLACED = "replaced"  # an offered pouch packed again because the box lacked its pieces
 STORED_LEVEL = 3  # a piece kept on the relay: fast, and about a quarter of its size
-_PIECE_ID = re.compile(r"[0-9a-f]{16}")
-DOWN, OFFERED, ACKED = "down", "offered", "acked"  # relay.boxsync.packing's, which imports this
-
-
-class HistoryRequestError(ValueError):
-    """A ``history`` field that is neither a piece id nor ""."""
-
-
-def announced(request):
-    """What the box says of its pieces: None (it keeps none), "" (none yet) or the newest's hex id."""
-    value = request.get("history")
-    if value is None:
-        return None
-    if not isinstance(value, str) or not (value == "" or _PIECE_ID.fullmatch(value)):
-        raise HistoryRequestError("'history' should be \"\" or the 16 hex digits of a piece id")
-    return value
+OFFERED, ACKED = "offered", "acked"  # packing's (packing imports this module)
 
 
 def _acked_pieces(db, box, now):
@@ -63,29 +45,27 @@ def _acked_pieces(db, box, now):
 
 
 def pieces_for(engine, box, newest, now=None):
-    """(pieces, hex id of the newest) to pack ``box``'s next pouches against; ([], None) when
-    the box names no piece the relay may use."""
+    """The pieces (oldest first) to pack ``box``'s next pouches against: [] when the box names
+    no piece the relay may use."""
     if not newest:
-        return [], None
+        return []
     now = int(time.time() if now is None else now)
     with engine.connect() as db:
         rows = _acked_pieces(db, box, now)
-        ids = [row.piece_id for row in rows]
+        names, ids = [row.pouch_name for row in rows], [row.piece_id for row in rows]
         if newest not in ids:
-            return [], None
-        chosen, total = [], 0
-        for row in reversed(rows[:ids.index(newest) + 1][-pouch_history.MAX_PIECES:]):
-            piece = zstandard.ZstdDecompressor().decompress(db.execute(sa.select(pieces_table.c.piece).where(
-                pieces_table.c.pouch_name == row.pouch_name)).scalar_one())
-            if total + len(piece) > pouch_history.MAX_HISTORY_BYTES:
-                break
-            chosen.append(piece)
-            total += len(piece)
-    return (chosen[::-1], newest) if chosen else ([], None)
+            return []
+        candidates = names[:ids.index(newest) + 1][-pouch_history.MAX_PIECES:]
+        stored = dict(db.execute(sa.select(pieces_table.c.pouch_name, pieces_table.c.piece)
+                                 .where(pieces_table.c.pouch_name.in_(candidates))).all())
+    unpack = zstandard.ZstdDecompressor().decompress
+    return pouch_history.newest_that_fit(unpack(stored[name]) for name in reversed(candidates))
 
 
-def record(db, box, name, piece, against):
-    """Keep pouch ``name``'s piece and what it was packed against (in record_pouch's transaction)."""
+def record(db, box, name, piece, history):
+    """Keep pouch ``name``'s piece and the newest of those it was packed against (``history``,
+    a pouch.container.history.History), in record_pouch's transaction."""
+    against = history.ids[-1].hex() if history else None
     if not piece and against is None:
         return
     db.execute(pieces_table.insert().values(
@@ -94,43 +74,27 @@ def record(db, box, name, piece, against):
         piece=zstandard.ZstdCompressor(level=STORED_LEVEL).compress(piece) if piece else None))
 
 
-def replace_unreadable(engine, box, newest):
-    """Mark replaced the offered pouches of ``box`` packed against pieces newer than ``newest``
-    (all of them when it names none the relay knows); their contents pack again.  Returns
-    their names."""
-    with engine.begin() as db:
-        order = dict(db.execute(sa.select(pieces_table.c.piece_id, pieces_table.c.pouch_name).where(
-            pieces_table.c.box_id == box.id, pieces_table.c.piece_id.isnot(None))).all())
-        held_up_to = order.get(newest) if newest else None
-        offers = db.execute(sa.select(pieces_table.c.pouch_name, pieces_table.c.against)
-                            .join(pouches, pouches.c.name == pieces_table.c.pouch_name)
-                            .where(pieces_table.c.box_id == box.id, pieces_table.c.against.isnot(None),
-                                   pouches.c.state == OFFERED)).all()
-        stale = [row.pouch_name for row in offers
-                 if held_up_to is None or order.get(row.against) is None or order[row.against] > held_up_to]
-        for name in stale:
-            _release(db, box, name)
-        _forget_lost(db, box, held_up_to)
-    return stale
+def _pouch_of_each_piece(db, box):
+    return dict(db.execute(sa.select(pieces_table.c.piece_id, pieces_table.c.pouch_name).where(
+        pieces_table.c.box_id == box.id, pieces_table.c.piece_id.isnot(None))).all())
 
 
-def _forget_lost(db, box, held_up_to):
-    """The box holds no piece newer than pouch ``held_up_to``'s (none at all when None): the
-    relay's copies of them go, or it would pack the box's next pouches against them again."""
-    gone = sa.select(pouches.c.name).where(pouches.c.state != OFFERED)
-    if held_up_to is not None:
-        gone = gone.where(pouches.c.name > held_up_to)
-    db.execute(pieces_table.delete().where(pieces_table.c.box_id == box.id, pieces_table.c.pouch_name.in_(gone)))
-
-
-def _release(db, box, name):
-    db.execute(pouches.update().where(pouches.c.name == name).values(
-        state=REPLACED, done_at=int(time.time()),
-        error="packed again: the box no longer holds the pouches it was packed against"))
-    for column in (deliveries.c.pouch_name, deliveries.c.blobs_pouch_name):
-        db.execute(deliveries.update().where(deliveries.c.box_id == box.id, column == name).values({column.name: None}))
-    owed.release(db, box.id, name)
-    requests.release(db, box.id, name)
+def unheld_offers(db, box, newest):
+    """The offered pouches of ``box`` packed against pieces newer than ``newest`` (all of them
+    when it names none the relay knows), which the box cannot read; the relay forgets its own
+    pieces newer than that, or it would pack the box's next pouches against them again."""
+    pouch_of = _pouch_of_each_piece(db, box)
+    held_up_to = pouch_of.get(newest) if newest else None
+    offers = db.execute(sa.select(pieces_table.c.pouch_name, pieces_table.c.against)
+                        .join(pouches, pouches.c.name == pieces_table.c.pouch_name)
+                        .where(pieces_table.c.box_id == box.id, pieces_table.c.against.isnot(None),
+                               pouches.c.state == OFFERED)).all()
+    lost = [name for name in pouch_of.values() if held_up_to is None or name > held_up_to]
+    if lost:  # an offered pouch's piece is not lost: the box has not taken it yet
+        db.execute(pieces_table.delete().where(pieces_table.c.pouch_name.in_(lost), pieces_table.c.pouch_name.in_(
+            sa.select(pouches.c.name).where(pouches.c.name.in_(lost), pouches.c.state != OFFERED))))
+    return [row.pouch_name for row in offers
+            if held_up_to is None or pouch_of.get(row.against) is None or pouch_of[row.against] > held_up_to]
 
 
 def clear(db, cutoff):

@@ -40,7 +40,8 @@ from relay.inbound import preparation
 from relay.spam import holding
 from relay.schema import deliveries, inbound, pouches, records_owed, requested_blobs
 
-DOWN, OFFERED, ACKED = history.DOWN, history.OFFERED, history.ACKED
+DOWN = "down"
+OFFERED, ACKED = history.OFFERED, history.ACKED
 
 
 class PackingConflict(Exception):
@@ -106,7 +107,6 @@ class Contents:
     set_aside: list = field(default_factory=list)
     keeps_history: bool = False  # the box keeps pieces: this pouch's is kept (relay.boxsync.history)
     history: History = field(default_factory=History)  # the pieces it is packed against
-    against: str | None = None  # the newest of them, hex
     piece: bytes = b""  # its own, once written
 
     def empty(self):
@@ -240,14 +240,14 @@ def record_pouch(engine, box, name, data, contents):
                        .values(packed_limit=sa.bindparam("limit_used")),
                        [{"packed_id": d, "limit_used": contents.packed_limits[d]} for d in contents.records])
         if contents.keeps_history:
-            history.record(db, box, name, contents.piece, contents.against)
+            history.record(db, box, name, contents.piece, contents.history)
 
 
 async def pack_pending(engine, store, settings, box, extra=no_extra, newest_piece=None):
     """Pack everything pending for ``box`` into new pouches, records before the attachments
     that follow them; returns the pouches' names.  ``extra``: as for write_pouch (the sync
     handshake passes the external accounts' tags).  ``newest_piece``: what the box's request
-    said of its pieces (relay.boxsync.history.announced)."""
+    said of its pieces (relay.boxsync.sync.history_in)."""
     config = settings.sync
     await asyncio.to_thread(holding.hold, engine, settings, box)  # spam stays on the relay (relay.spam)
     box_limits = functools.partial(placeholders.of_box, default=config.attachment_limit)
@@ -260,10 +260,10 @@ async def pack_pending(engine, store, settings, box, extra=no_extra, newest_piec
         chunks = chunks or [Contents()]
         chunks[0].owed = owed_rows
     if newest_piece is not None and chunks:
-        pieces, against = await asyncio.to_thread(history.pieces_for, engine, box, newest_piece)
-        pieces = History(pieces)  # one for all: its dictionary is digested once
-        for contents in chunks:  # attachments' pouches gain little from text: they go without
-            contents.keeps_history, contents.history, contents.against = True, pieces, against
+        # One History for all: its dictionary is digested once.  Attachments' pouches go without.
+        pieces = History(await asyncio.to_thread(history.pieces_for, engine, box, newest_piece))
+        for contents in chunks:
+            contents.keeps_history, contents.history = True, pieces
     names, finished = await _pack(engine, store, settings, box, chunks, extra)
     if not finished:
         return names

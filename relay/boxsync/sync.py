@@ -7,6 +7,7 @@ box's own pouches only: another box's pouch name is simply unknown here.
 import asyncio
 import base64
 import logging
+import re
 import time
 
 import sqlalchemy as sa
@@ -22,6 +23,7 @@ MAX_NAMES = 1000  # pouch names in one request
 PARKED = "parked"  # an offered pouch the box could not read: kept, never offered again
 MAX_REASON = 1000  # characters kept of a box's reason
 MAX_LOGGED = 20  # messages a box set aside, logged per request
+_PIECE_ID = re.compile(r"[0-9a-f]{16}")
 
 
 class SyncRequestError(ValueError):
@@ -30,6 +32,15 @@ class SyncRequestError(ValueError):
 
 class OverQuota(Exception):
     """The box asks to upload more than its quota leaves: the rest of its sync goes on."""
+
+
+def history_in(request):
+    """What the box says of its pieces (relay.boxsync.history): None (it keeps none), "" (none
+    yet) or the newest's hex id."""
+    value = request.get("history")
+    if value is not None and not (isinstance(value, str) and (value == "" or _PIECE_ID.fullmatch(value))):
+        raise SyncRequestError("'history' should be \"\" or the 16 hex digits of a piece id")
+    return value
 
 
 def names_in(request, key):
@@ -118,12 +129,29 @@ def park(engine, box, reasons):
     return parked
 
 
-def _release(db, box, name, why, now):
-    """The mail of parked pouch ``name`` waits for an operator; its records owed for the next pouch."""
+def replace(engine, box, newest_piece):
+    """Mark replaced the offered pouches packed against pieces the box no longer holds (it names
+    ``newest_piece``: relay.boxsync.history); their mail, records owed and requests pack again
+    in this sync.  Returns their names."""
+    now = int(time.time())
+    with engine.begin() as db:
+        stale = history.unheld_offers(db, box, newest_piece)
+        for name in stale:
+            db.execute(pouches.update().where(pouches.c.name == name).values(
+                state=history.REPLACED, done_at=now,
+                error="packed again: the box no longer holds the pouches it was packed against"))
+            _release(db, box, name)
+    return stale
+
+
+def _release(db, box, name, why=None, now=None):
+    """The mail of pouch ``name`` packs again, or, with ``why``, waits for an operator (a parked
+    pouch); its records owed and requests go in the next pouch."""
+    quarantined = {"quarantined_at": now, "quarantine_reason": why[:quarantine.REASON_CHARS]} if why else {}
     for column in (deliveries.c.pouch_name, deliveries.c.blobs_pouch_name):
         db.execute(deliveries.update().where(
             deliveries.c.box_id == box.id, column == name, deliveries.c.quarantined_at.is_(None),
-        ).values({column.name: None, "quarantined_at": now, "quarantine_reason": why[:quarantine.REASON_CHARS]}))
+        ).values({column.name: None, **quarantined}))
     owed.release(db, box.id, name)
     requests.release(db, box.id, name)
 
@@ -173,15 +201,12 @@ async def handle(engine, store, settings, box, request):
     size = outgoing_size(request, settings.sync.max_upload_bytes)
     unreadable, refused_messages = unreadable_in(request)
     missing = missing_in(request)
-    try:
-        newest_piece = history.announced(request)
-    except history.HistoryRequestError as error:
-        raise SyncRequestError(str(error)) from None
+    newest_piece = history_in(request)
     acked = await asyncio.to_thread(acknowledge, engine, box, received)
     await asyncio.to_thread(park, engine, box, unreadable)
     replaced = []  # offered, packed against what the box no longer holds: packed again below
     if newest_piece is not None:
-        replaced = await asyncio.to_thread(history.replace_unreadable, engine, box, newest_piece)
+        replaced = await asyncio.to_thread(replace, engine, box, newest_piece)
     await asyncio.to_thread(holdings.send_again, engine, box, missing)
     for pouch_name, message, reason in refused_messages[:MAX_LOGGED]:  # its mail was acked: for the log
         log.error("message set aside by the box box=%s pouch=%s message=%r reason=%r",

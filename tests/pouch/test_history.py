@@ -213,8 +213,8 @@ def test_a_header_may_name_64_pieces():
 def test_a_pouch_is_packed_against_the_newest_pieces_that_fit():
     tenth = MAX_HISTORY_BYTES // 10
     pieces = [bytes([n]) * (tenths * tenth) for n, tenths in enumerate([4, 3, 5, 2])]
-    assert newest_that_fit(pieces) == pieces[1:]  # 3 + 5 + 2 tenths fit, not 4 more
-    assert newest_that_fit(pieces, budget=7 * tenth) == pieces[2:]
-    assert newest_that_fit(pieces + [b"x" * (MAX_HISTORY_BYTES + 1)]) == []  # none older than one that does not fit
+    assert newest_that_fit(reversed(pieces)) == pieces[1:]  # 3 + 5 + 2 tenths fit, not 4 more
+    assert newest_that_fit(reversed(pieces), budget=7 * tenth) == pieces[2:]
+    assert newest_that_fit(reversed(pieces + [b"x" * (MAX_HISTORY_BYTES + 1)])) == []  # none older than one that does not fit
     small = [f"piece {n}".encode() for n in range(70)]
-    assert newest_that_fit(small) == small[-64:]
+    assert newest_that_fit(reversed(small)) == small[-64:]
