@@ -8,6 +8,7 @@ import json
 
 import sqlalchemy as sa
 
+from pouch import limits
 from pouch.container import wire
 from relay.schema import records_owed
 
@@ -19,6 +20,9 @@ def owe(db, box_id, record, replace=False):
     kind = wire.kind_of(record)
     if wire.RELAY not in kind.sent_by:
         raise ValueError(f"a relay does not send {kind.name} records")
+    # Its text may quote a server (a status's reason): NUL goes, as the box takes no text with it.
+    record = dataclasses.replace(record, **{f.name: limits.without_nul(getattr(record, f.name))
+                                            for f in dataclasses.fields(record)})
     wire.decode(wire.encode(record))  # a record the box would refuse is refused here, where its cause is
     subject = str(getattr(record, kind.fields[0][0]))
     fields = json.dumps(dataclasses.asdict(record), ensure_ascii=False, default=_bytes_as_hex)

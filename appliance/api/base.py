@@ -8,7 +8,7 @@ import sqlite3
 import sqlalchemy.exc
 import tornado.web
 
-from pouch.limits import MAX_MESSAGE_BYTES
+from pouch import limits
 
 from appliance.api import auth, params
 from appliance.api.errors import APIError, bad_request
@@ -84,6 +84,9 @@ class ApiHandler(BoxHandler):
             raise bad_request("The request body is not valid JSON") from None
         if not isinstance(body, dict):
             raise bad_request("The request body must be a JSON object")
+        if limits.unstorable_text(body) is not None:
+            raise bad_request("The request body holds a string with a NUL character or a lone surrogate, "
+                              "which the box cannot store")
         return body
 
     def reply(self, value, status=200):
@@ -139,7 +142,7 @@ class NotFoundHandler(ApiHandler):
 
 # A body declared up to this is read and dropped before the 413: a client that sends all of it
 # before it reads (Python's requests) would otherwise meet a reset connection, not the answer.
-DRAINED_MOST = MAX_MESSAGE_BYTES
+DRAINED_MOST = limits.MAX_MESSAGE_BYTES
 
 
 @tornado.web.stream_request_body  # its prepare runs once the headers are in, before the body

@@ -1,6 +1,8 @@
 """Query parameters as the sync-engine checked them (inbox/api/validation.py): each
 endpoint names the ones it takes, anything else is refused with 400."""
 
+from pouch import limits
+
 from appliance.api.errors import bad_request
 
 DEFAULT_LIMIT, MAX_LIMIT = 100, 1000
@@ -31,9 +33,10 @@ def boolean(name, text):
 
 def object_id(name, text):
     """A numeric object id, as ids appear in the API's JSON."""
-    if not (text.isascii() and text.isdigit() and len(text) <= 18):
+    number = limits.whole_number(text)
+    if number is None:
         raise bad_request(f"Invalid {name}: {text!r}")
-    return int(text)
+    return number
 
 
 def checked(arguments, allowed):

@@ -1,5 +1,6 @@
 """Importing mail that the relay sent down in a pouch."""
 
+import dataclasses
 import logging
 import secrets
 import time
@@ -10,6 +11,7 @@ from appliance.store import addresses, contacts, mailbox, other_address_flags, p
 from appliance.store import users as box_users
 from appliance.store.messages import INBOX, RECEIVED, add_view, insert_attachment
 from appliance.store.tables import messages, user_messages, users
+from pouch import limits
 from pouch.mime import bodytext
 
 log = logging.getLogger(__name__)
@@ -38,6 +40,8 @@ def deliver_incoming(store, conn, record, blobs):
     Returns the message id; RecordRefused (nothing written) for a record it cannot take.
     """
     check_incoming(record)
+    if not limits.usable_date(record.date):
+        record = dataclasses.replace(record, date=0)
     origin = f"relay:{record.id}"
     known = conn.execute(sa.select(messages.c.id).where(messages.c.origin_id == origin)).scalar()
     if known is not None:

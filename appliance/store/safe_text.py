@@ -3,6 +3,8 @@ without bidi controls, and file names reduced to a base name; and numbers read f
 
 import re
 
+from pouch import limits
+
 # Bidirectional controls reorder what follows them: "invoice<U+202E>fdp.exe" reads "invoiceexe.pdf".
 BIDI_CONTROLS = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
@@ -21,7 +23,6 @@ def safe_name(name, fallback="attachment"):
 
 
 def whole_number(text, digits=18):
-    """The number ``text`` writes in at most ``digits`` ASCII digits, else None.  str.isdigit()
-    takes "²" and "١٢", which int() refuses or reads as another number."""
-    text = text.strip()
-    return int(text) if text.isascii() and text.isdigit() and len(text) <= digits else None
+    """The number ``text`` writes in at most ``digits`` ASCII digits, spaces around it aside
+    (pouch.limits.whole_number), else None."""
+    return limits.whole_number(text.strip(), digits)

@@ -2,14 +2,18 @@
 budget, and the external accounts' changes and read states, users' requests and verdicts
 and the box's settings (a few bytes each, always)."""
 
+import logging
+
 from pouch.container import PouchWriter
+from pouch.container.wire import RecordError
 from pouch.records import BY_REFERENCE, BlobRecord
 
-from appliance.store import blob_refs, other_address_flags, other_address_records, relay_requests
+from appliance.store import blob_refs, other_address_flags, other_address_records, outbox, relay_requests
 from appliance.store import reply_parents
 from appliance.store.sync_state import Contents
 
 RECIPIENT = "relay"
+log = logging.getLogger(__name__)
 
 
 def size_of(record, kept=frozenset()):
@@ -46,12 +50,24 @@ def pack(store, path, sender, budget=0):
     with open(path, "wb") as out, PouchWriter(out, sender=sender, recipient=RECIPIENT) as pouch:
         for record in [*accounts, *flags, *owed]:
             pouch.add(record)
-        for record in records:
-            for attachment in record.attachments:
-                _add_attachment(store, pouch, record, attachment)
-            with store.read() as conn:  # a reply: against its parent, which the relay holds
-                pouch.add(reply_parents.packed_up(conn, record))
-    return Contents(uids=[record.id for record in records], accounts=versions, flags=flag_ids, owed=owed_ids)
+        packed = [record for record in records if _add_message(store, pouch, record)]
+    return Contents(uids=[record.id for record in packed], accounts=versions, flags=flag_ids, owed=owed_ids)
+
+
+def _add_message(store, pouch, record):
+    """Add one outbox message; False when the relay would refuse it (the writer checks each
+    record as the relay reads it): it fails here, with the reason, and the rest go."""
+    for attachment in record.attachments:
+        _add_attachment(store, pouch, record, attachment)
+    try:
+        with store.read() as conn:  # a reply: against its parent, which the relay holds
+            pouch.add(reply_parents.packed_up(conn, record))
+    except RecordError as error:  # nothing of it was written but bytes no record names
+        log.error("outbox message %s cannot be sent: %s", record.id, error)
+        with store.write() as conn:
+            outbox.mark_failed(conn, [record.id], f"this message cannot be sent as it is: {error}")
+        return False
+    return True
 
 
 def _add_attachment(store, pouch, record, attachment):

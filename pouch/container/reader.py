@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import msgpack
 import zstandard
 
+from pouch import limits
 from pouch.records import BlobRecord
 
 from . import codec, header as pouch_header, history as pouch_history, wire
@@ -254,8 +255,9 @@ def _in_piece(fields):
 
 
 def _message_id(fields):
-    """The id of a message record's fields, if it is text."""
-    if wire.kind_name(fields) == "message" and len(fields) > 1 and isinstance(fields[1], str):
+    """The id of a message record's fields, if it is text the sender could be answered by."""
+    if wire.kind_name(fields) == "message" and len(fields) > 1 and isinstance(fields[1], str) \
+            and limits.storable(fields[1]):
         return fields[1]
     return None
 

@@ -18,6 +18,8 @@ that does not fit raises ``RecordError`` with a reason a person can act on.
 import copy
 from dataclasses import dataclass
 
+from pouch import limits
+
 from pouch.records import (AccountRecord, AccountStatusRecord, Attachment, BlobRecord, BoxSettingsRecord, FlagRecord,
                            HeldRecord, MessageRecord, RefusalRecord, RequestRecord, StatusRecord, VerdictRecord)
 
@@ -62,7 +64,14 @@ def _is(accepts, description):
     return check
 
 
-_text = _is(lambda value: isinstance(value, str), "text")
+_any_text = _is(lambda value: isinstance(value, str), "text")
+
+
+def _text(value, name):
+    """Text holds no NUL (pouch.limits.storable): a peer's record with one is refused whole."""
+    if not limits.storable(_any_text(value, name)):
+        raise RecordError(f"{name} holds a NUL character, which no mail holds and no database stores")
+    return value
 _count = _is(lambda value: isinstance(value, int) and not isinstance(value, bool) and value >= 0,
              "a whole number >= 0")
 # Dates are signed: mail from before 1970 exists, and one must never make a record unreadable.
@@ -71,13 +80,14 @@ _moment = _is(lambda value: isinstance(value, int) and not isinstance(value, boo
 _flag = _is(lambda value: isinstance(value, bool), "true or false")
 _digest = _is(lambda value: isinstance(value, bytes) and len(value) == SHA256_SIZE, f"a {SHA256_SIZE}-byte sha256")
 _bytes = _is(lambda value: isinstance(value, bytes), "bytes")
-_map = _is(lambda value: isinstance(value, dict), "a map")
+_map = _is(lambda value: isinstance(value, dict) and limits.unstorable_text(value) is None,
+           "a map (its text without NUL characters)")
 _score = _is(lambda value: isinstance(value, (int, float)) and not isinstance(value, bool)
              and -1e6 < value < 1e6, "a number")
 _maybe_digest = _is(lambda value: isinstance(value, bytes) and len(value) in (0, SHA256_SIZE),
                     f"empty or a {SHA256_SIZE}-byte sha256")
 _limits = _is(lambda value: isinstance(value, dict) and all(
-    isinstance(k, str) and isinstance(v, int) and not isinstance(v, bool) and v >= 0 for k, v in value.items()),
+    isinstance(k, str) and limits.storable(k) and isinstance(v, int) and not isinstance(v, bool) and v >= 0 for k, v in value.items()),
     "a map of address to a whole number >= 0")
 
 

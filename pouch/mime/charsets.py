@@ -9,6 +9,8 @@ valid over one that only "works" because every byte maps to something.
 import codecs
 import functools
 
+from pouch.limits import NUL
+
 # Labels Python does not know, or knows under a narrower meaning than mail uses.
 # Like browsers (WHATWG Encoding), read Latin-1 and ASCII as their Windows superset.
 _ALIASES = {
@@ -77,7 +79,12 @@ def _is_single_byte(codec):
 
 
 def decode_text(data: bytes, declared: str | None = None) -> str:
-    """Decode ``data`` labelled ``declared``; never raises."""
+    """Decode ``data`` labelled ``declared``, without NUL characters (pouch.limits.storable: no
+    mail holds one on purpose, RFC 5322 2.2); never raises."""
+    return _decoded(data, declared).replace(NUL, "")
+
+
+def _decoded(data, declared):
     codec = codec_for(declared)
     # UTF-8 with any non-ASCII byte is almost never valid by accident, so it
     # beats a single-byte label (the commonest mislabelling), even with a few

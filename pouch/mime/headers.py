@@ -12,6 +12,8 @@ from datetime import datetime, timezone
 from email import errors, headerregistry
 from email.utils import mktime_tz, parsedate_tz
 
+from pouch.limits import NUL, usable_date
+
 from .charsets import decode_text, unescape
 
 _ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([qQbB])\?([^?\s]*)\?=")
@@ -23,7 +25,6 @@ _SIMPLE_ADDRESS = re.compile(r"(?:(?P<name>[^<>@]*?)\s*<(?P<email>[^<>\s]+@[^<>\
 _BARE_EMAIL = re.compile(r"[^\s<>(),;:\"\[\]]+@[^\s<>(),;:\"\[\]]+")
 # One class for every address header: the registry builds a new class per lookup.
 _ADDRESS_HEADER = headerregistry.HeaderRegistry()["to"]
-_EARLIEST, _LATEST = -2208988800, 253402300800  # years 1900 to 9999: anything else is garbage
 
 
 def header_text(value: str | None, charset: str | None = None) -> str:
@@ -31,7 +32,7 @@ def header_text(value: str | None, charset: str | None = None) -> str:
     (as UTF-8, else as ``charset``: the message's body charset is the best guess)."""
     if not value:
         return ""
-    return unescape(_FOLD.sub("", value).replace("\r", "").replace("\n", " "), charset)
+    return unescape(_FOLD.sub("", value).replace("\r", "").replace("\n", " ").replace(NUL, ""), charset)
 
 
 def decode_words(value: str) -> str:
@@ -128,7 +129,7 @@ def date_seconds(value: str | None) -> int | None:
         seconds = mktime_tz(parsed) if parsed else _iso_seconds(text)
     except (OverflowError, ValueError, TypeError):
         return None
-    return seconds if seconds is not None and _EARLIEST <= seconds < _LATEST else None
+    return seconds if seconds is not None and usable_date(seconds) else None
 
 
 def _iso_seconds(text):

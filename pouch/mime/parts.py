@@ -73,7 +73,6 @@ def text(part):
     data = content_bytes(part)
     label = charset(part) or (_meta_charset(data) if is_html(part) else None)
     decoded = decode_text(data, label).replace("\r\n", "\n").replace("\r", "\n")
-    decoded = decoded.replace("\x00", "")
     if param(part, "format").lower() == "flowed" and not is_html(part):
         decoded = bodytext.unflow(decoded, delsp=param(part, "delsp").lower() == "yes")
     return decoded

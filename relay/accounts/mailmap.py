@@ -11,6 +11,8 @@ import hashlib
 
 import sqlalchemy as sa
 
+from pouch import limits
+
 from relay.accounts import statuses
 from relay.schema import account_folders, account_messages, accounts, deliveries
 
@@ -92,11 +94,12 @@ def want_seen(db, box_id, flags):
     """
     applied = 0
     for flag in flags:
-        if not flag.message_id.isdigit():
+        inbound_id = limits.whole_number(flag.message_id)
+        if inbound_id is None:
             continue
         mine = sa.select(accounts.c.id).where(accounts.c.box_id == box_id).scalar_subquery()
         applied += db.execute(account_messages.update().where(
-            account_messages.c.inbound_id == int(flag.message_id), account_messages.c.account_id.in_(mine),
+            account_messages.c.inbound_id == inbound_id, account_messages.c.account_id.in_(mine),
             sa.or_(account_messages.c.wanted_at.is_(None), account_messages.c.wanted_at <= flag.at),
         ).values(seen_wanted=bool(flag.seen), wanted_at=flag.at)).rowcount
     return applied

@@ -23,6 +23,7 @@ import time
 
 import sqlalchemy as sa
 
+from pouch import limits
 from pouch.records import BY_REFERENCE, BlobRecord
 from relay import payload
 from relay.inbound import preparation
@@ -134,10 +135,11 @@ def _coming(db, box_id, sha_hex):
 
 def _delivery(db, box_id, record_id):
     """The id of the box's delivery of the message with record id ``record_id``, while the relay keeps its bytes."""
-    if not (record_id.isascii() and record_id.isdigit()) or len(record_id) > 18:
+    inbound_id = limits.whole_number(record_id)
+    if inbound_id is None:
         return None
     return db.execute(sa.select(deliveries.c.id).join(inbound, inbound.c.id == deliveries.c.inbound_id).where(
-        deliveries.c.box_id == box_id, deliveries.c.inbound_id == int(record_id),
+        deliveries.c.box_id == box_id, deliveries.c.inbound_id == inbound_id,
         deliveries.c.quarantined_at.is_(None), inbound.c.cleared_at.is_(None))).scalar()
 
 

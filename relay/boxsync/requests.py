@@ -29,7 +29,6 @@ from relay.spam import holding
 
 log = logging.getLogger(__name__)
 
-MAX_ID_DIGITS = 18  # a relay record id is an inbound id: anything longer is no message here
 MAX_TOLD_ID = 100  # a refused request naming a longer id is logged only: no box of ours asked it
 # Requests taken from one upload (each reads its message's payload); the rest are refused.
 MAX_REQUESTS = limits.MAX_REQUESTS_PER_UPLOAD
@@ -75,11 +74,12 @@ def _refuse(db, box, record, reason):
 
 def _delivery(db, box, message_id):
     """This box's delivery of the message with relay record id ``message_id``, its payload's columns."""
-    if not (message_id.isascii() and message_id.isdigit() and len(message_id) <= MAX_ID_DIGITS):
+    inbound_id = limits.whole_number(message_id)  # a relay record id is an inbound id
+    if inbound_id is None:
         raise Refused(f"no message {message_id!r:.40} came to this box")
     row = db.execute(sa.select(deliveries.c.id, deliveries.c.packed_limit, *MESSAGE)
                      .join(inbound, inbound.c.id == deliveries.c.inbound_id)
-                     .where(deliveries.c.inbound_id == int(message_id), deliveries.c.box_id == box.id)).first()
+                     .where(deliveries.c.inbound_id == inbound_id, deliveries.c.box_id == box.id)).first()
     if row is None:
         raise Refused(f"no message {message_id!r:.40} came to this box")
     return row

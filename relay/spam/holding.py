@@ -18,6 +18,7 @@ from email.parser import BytesHeaderParser
 
 import sqlalchemy as sa
 
+from pouch import limits
 from pouch.mime import headers, policies
 from pouch.records import HeldRecord
 from relay import owed, quarantine
@@ -30,7 +31,6 @@ log = logging.getLogger(__name__)
 DAY_S = 86400
 MAX_SUBJECT_CHARS = 120  # one short line on the box
 MAX_HEADER_BYTES = 64 * 1024  # what the line is read from: its header block
-MAX_ID_DIGITS = 18  # a relay record id is an inbound id: anything longer is no message here
 HELD = sa.and_(deliveries.c.held_at.isnot(None), deliveries.c.released_at.is_(None))
 UNHELD = sa.not_(HELD)  # held_at is set only with released_at NULL
 PACKABLE = sa.and_(deliveries.c.scored_at.isnot(None), UNHELD)  # its score settled (relay.spam.scoring), not held
@@ -102,12 +102,13 @@ def kept_delivery(db, box, message_id, refused, *columns):
     """This box's delivery of relay record ``message_id`` (an inbound id), its mail still kept,
     with ``columns`` of it too; else raises ``refused`` with the reason.  A box is untrusted:
     another box's mail is no mail of this one."""
-    if not (message_id.isascii() and message_id.isdigit() and len(message_id) <= MAX_ID_DIGITS):
+    inbound_id = limits.whole_number(message_id)  # a relay record id is an inbound id
+    if inbound_id is None:
         raise refused(f"no message {message_id!r:.40} came to this box")
     row = db.execute(sa.select(deliveries.c.id, deliveries.c.held_at, deliveries.c.released_at,
                                inbound.c.cleared_at, *columns)
                      .join(inbound, inbound.c.id == deliveries.c.inbound_id)
-                     .where(deliveries.c.box_id == box.id, deliveries.c.inbound_id == int(message_id))).first()
+                     .where(deliveries.c.box_id == box.id, deliveries.c.inbound_id == inbound_id)).first()
     if row is None:
         raise refused(f"no message {message_id!r:.40} came to this box")
     if row.cleared_at is not None:

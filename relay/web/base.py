@@ -8,6 +8,8 @@ import json
 
 import tornado.web
 
+from pouch import limits
+
 
 @tornado.web.stream_request_body
 class BoundedHandler(tornado.web.RequestHandler):
@@ -44,7 +46,7 @@ class BoundedHandler(tornado.web.RequestHandler):
             raise tornado.web.HTTPError(400, "the request body is not JSON") from None
         if not isinstance(value, dict):
             raise tornado.web.HTTPError(400, "the request body is not a JSON object")
-        if not _all_text_valid(value):
+        if limits.unstorable_text(value) is not None:
             raise tornado.web.HTTPError(400, "the request body holds a string that is not valid UTF-8 "
                                              "(a lone surrogate) or a NUL character")
         return value
@@ -64,27 +66,6 @@ class BoundedHandler(tornado.web.RequestHandler):
     def run_blocking(self, function, *args):
         """Database work runs off the IOLoop."""
         return asyncio.to_thread(function, *args)
-
-
-def _all_text_valid(value):
-    """No string (key or value) of parsed JSON is a lone surrogate or holds NUL: JSON's \\u
-    escapes allow both, and neither can be stored."""
-    pending = [value]
-    while pending:
-        item = pending.pop()
-        if isinstance(item, dict):
-            pending += item.keys()
-            pending += item.values()
-        elif isinstance(item, list):
-            pending += item
-        elif isinstance(item, str):
-            if "\0" in item:
-                return False
-            try:
-                item.encode("utf-8")
-            except UnicodeEncodeError:
-                return False
-    return True
 
 
 def basic_credentials(request):

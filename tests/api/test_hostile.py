@@ -256,3 +256,13 @@ def test_an_address_mail_cannot_carry_7_bit_is_refused_before_it_queues(api):
     assert asha.ok("GET", "/messages", params={"in": "outbox"}) == []
     fine = asha.ok("POST", "/send", json={"to": [{"email": "o'brien+news@mail.example.ie"}]})
     assert fine["to"][0]["email"] == "o'brien+news@mail.example.ie"
+
+
+def test_a_nul_or_a_lone_surrogate_anywhere_in_json_is_a_400_that_says_so(api):
+    asha = api("asha")
+    for body in ('{"subject": "seeds\\u0000"}', '{"to": [{"email": "a@b.example", "name": "\\ud800"}]}',
+                 '{"subject": "fine", "metadata": {"\\u0000": 1}}'):
+        response = asha.post("/drafts", data=body, headers={"Content-Type": "application/json"})
+        assert response.status_code == 400, body
+        assert "NUL" in response.json()["message"], body
+    assert asha.ok("GET", "/drafts") == []

@@ -10,10 +10,11 @@ import pytest
 
 from pouch.container import (BadMagic, BlobChunk, CorruptPouch, MalformedHeader, MalformedRecord,
                              PouchError, PouchReader, PouchTooLarge, PouchWriter, TruncatedPouch,
-                             UnsupportedVersion, codec, header as pouch_header)
+                             UnsupportedVersion, header as pouch_header)
 from pouch.records import (REQUEST_ATTACHMENT, AccountRecord, AccountStatusRecord, Attachment, BlobRecord,
                            BoxSettingsRecord, FlagRecord, HeldRecord, MessageRecord, RefusalRecord, RequestRecord, VerdictRecord,
                            StatusRecord)
+from tests.support.pouches import raw_pouch
 
 
 def blob(data):
@@ -59,17 +60,6 @@ def write_pouch(add, **options):
 def read_all(data, **options):
     reader = PouchReader(io.BytesIO(data), **options)
     return reader, list(reader)
-
-
-def raw_pouch(records, *, declared_raw=None, tail=b""):
-    """A pouch built frame by frame, to hold records no PouchWriter would write."""
-    framed = b"".join(msgpack.packb(record if isinstance(record, bytes) else msgpack.packb(record))
-                      for record in records)
-    stream = codec.compressor(level=3).compress(framed) + tail
-    header = pouch_header.PouchHeader(
-        pouch_id="raw", sender="test", recipient="test", created=0, codec="zstd", count=len(records),
-        raw_size=len(framed) if declared_raw is None else declared_raw, stream_size=len(stream))
-    return pouch_header.pack(header) + stream
 
 
 ACCOUNT = AccountRecord("a1", "amani@box1.mailpouch.example", "amani@gmail.com", "active", b"\x01sealed")

@@ -13,12 +13,13 @@ import tornado.httpclient
 
 from pouch import limits, mime
 from pouch.container import PouchWriter
-from pouch.records import (STATUS_FAILED, STATUS_SENT, AccountRecord, Attachment, BlobRecord, MessageRecord,
-                           StatusRecord)
+from pouch.records import (STATUS_FAILED, STATUS_SENT, AccountRecord, Attachment, BlobRecord, FlagRecord,
+                           MessageRecord, StatusRecord)
 from relay import boxes, retention
 from relay.schema import pouches
 from tests.relay.conftest import BoxClient, deliver, email_bytes
 from tests.relay.test_crash import relay_in_process
+from tests.support.pouches import unchecked_pouch
 
 MiB = 1 << 20
 
@@ -43,6 +44,11 @@ async def send_pouch(box, tmp_path, write):
     path = tmp_path / "outgoing.pouch"
     with open(path, "wb") as out, PouchWriter(out, sender="box", recipient="relay", level=3) as writer:
         write(writer)
+    return await send_file(box, path)
+
+
+async def send_file(box, path):
+    """Upload the pouch file at ``path`` and hand it over; returns (name, answer)."""
     answer = await box.sync(outgoing={"size": path.stat().st_size})
     await box.transfer.upload(answer["upload"]["url"], path)
     return answer["upload"]["name"], await box.sync(uploaded=[answer["upload"]["name"]])
@@ -250,3 +256,24 @@ def staging(relay, name):
     """Whether the folder store holds staged blocks of ``name``."""
     blocks = relay.store._state_dir(name) / "blocks"
     return blocks.is_dir() and any(blocks.iterdir())
+
+
+@pytest.mark.gen_test(timeout=60)
+async def test_text_no_database_can_store_fails_its_message_alone_and_the_sync_goes_on(relay, tmp_path):
+    goma = await relay.register("goma")
+    nul_subject, fine = outgoing("nul-subject", "friend@example.com"), outgoing("fine", "friend@example.com")
+    nul_subject[0].subject = "seeds\0"
+    nul_id = outgoing("nul\0id", "friend@example.com")
+    path = tmp_path / "hostile.pouch"
+    path.write_bytes(unchecked_pouch([FlagRecord("²", True, 1), FlagRecord("9" * 400, True, 1),
+                                      nul_subject[0], nul_id[0], fine[0]], sender="box", recipient="relay"))
+    name, answer = await send_file(goma, path)
+    assert answer["accepted"] == [name]
+    await relay.send_all()
+
+    assert sent_subjects(relay) == ["fine"]
+    _, records = await goma.receive(tmp_path)
+    fate = fates(records)
+    assert fate["fine"][0] == STATUS_SENT
+    assert fate["nul-subject"][0] == STATUS_FAILED and "NUL" in fate["nul-subject"][1]
+    assert "nul\0id" not in fate  # no box makes such an id, and no status could carry it

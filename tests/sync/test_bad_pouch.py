@@ -236,3 +236,16 @@ def test_an_upload_saved_before_the_state_was_typed_reads_back_the_same(tmp_path
     assert (upload.name, upload.done, upload.contents.uids, upload.contents.accounts) == (
         saved["name"], False, ["a1", "b2"], {"acc1": 3})
     assert upload.to_json() == saved
+
+
+@pytest.mark.gen_test(timeout=90)
+async def test_an_outbox_message_the_relay_would_refuse_fails_on_the_box_and_the_rest_go_up(relay, make_box):
+    goma = await make_box(BOX)
+    marie = goma.user("marie")
+    stored_before = goma.send(marie, ["friend@example.com"], "seeds\0")  # as an older box stored it
+    fine = goma.send(marie, ["friend@example.com"], "fine")
+    result = await goma.sync()
+    assert result.ok and result.messages_up == 1, result.error
+    assert goma.message(fine)["state"] == UPLOADED
+    refused = goma.message(stored_before)
+    assert refused["state"] == FAILED and "NUL" in refused["state_reason"]
