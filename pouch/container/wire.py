@@ -19,7 +19,6 @@ import copy
 from dataclasses import dataclass
 
 from pouch import limits
-
 from pouch.records import (AccountRecord, AccountStatusRecord, Attachment, BlobRecord, BoxSettingsRecord, FlagRecord,
                            HeldRecord, MessageRecord, RefusalRecord, RequestRecord, StatusRecord, VerdictRecord)
 
@@ -72,6 +71,8 @@ def _text(value, name):
     if not limits.storable(_any_text(value, name)):
         raise RecordError(f"{name} holds a NUL character, which no mail holds and no database stores")
     return value
+
+
 _count = _is(lambda value: isinstance(value, int) and not isinstance(value, bool) and value >= 0,
              "a whole number >= 0")
 # Dates are signed: mail from before 1970 exists, and one must never make a record unreadable.
@@ -87,7 +88,8 @@ _score = _is(lambda value: isinstance(value, (int, float)) and not isinstance(va
 _maybe_digest = _is(lambda value: isinstance(value, bytes) and len(value) in (0, SHA256_SIZE),
                     f"empty or a {SHA256_SIZE}-byte sha256")
 _limits = _is(lambda value: isinstance(value, dict) and all(
-    isinstance(k, str) and limits.storable(k) and isinstance(v, int) and not isinstance(v, bool) and v >= 0 for k, v in value.items()),
+    isinstance(k, str) and limits.storable(k) and isinstance(v, int) and not isinstance(v, bool) and v >= 0
+    for k, v in value.items()),
     "a map of address to a whole number >= 0")
 
 

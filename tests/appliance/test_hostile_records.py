@@ -14,13 +14,10 @@ from appliance.sync.importer import import_pouch
 from pouch.records import (AccountStatusRecord, Attachment, BlobRecord, FlagRecord, HeldRecord, MessageRecord,
                            RefusalRecord, StatusRecord)
 from tests.appliance.conftest import DOMAIN
-from tests.support.pouches import unchecked_pouch
+from tests.support.pouches import addresses_or, long_text, moment, unchecked_pouch, wild_text
 
 NUMBERS = itertools.count()
-wild_text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=300)
-long_text = st.one_of(wild_text, st.builds(lambda t, n: t * n, wild_text, st.integers(1, 400)))
-address = st.tuples(wild_text, st.one_of(wild_text, st.just(f"marie@{DOMAIN}"), st.just("a@b.example")))
-moment = st.one_of(st.integers(-2**63, 2**63 - 1), st.integers(-10**10, 10**10), st.just(0))
+address = addresses_or(f"marie@{DOMAIN}")
 attachment = st.builds(
     Attachment, name=long_text, type=wild_text, size=st.integers(0, 2**63 - 1), sha256=st.binary(min_size=32, max_size=32),
     cid=st.one_of(st.none(), wild_text), inline=st.booleans(), held=st.booleans(), preview=st.binary(max_size=200),

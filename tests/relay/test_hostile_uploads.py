@@ -12,11 +12,11 @@ from hypothesis import strategies as st
 from pouch import limits
 from pouch.records import (STATUS_FAILED, STATUS_SENT, AccountRecord, Attachment, BoxSettingsRecord, FlagRecord,
                            MessageRecord, RequestRecord, StatusRecord, VerdictRecord)
-from tests.appliance.test_hostile_records import address, long_text, moment, wild_text
 from tests.relay.test_upload_trust import send_file, sent_subjects
-from tests.support.pouches import unchecked_pouch
+from tests.support.pouches import addresses_or, long_text, moment, unchecked_pouch, wild_text
 
 OWN = "marie@goma.relay.test"
+address = addresses_or("friend@example.com")
 NUMBERS = itertools.count()
 own_or_wild = st.one_of(st.just(("Marie", OWN)), address)
 attachment = st.builds(Attachment, name=long_text, type=wild_text, size=st.integers(0, 2**63 - 1),
