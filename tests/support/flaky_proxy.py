@@ -102,6 +102,11 @@ class FlakyProxy:
         with self._lock:
             return len(self._gaps) + (self._until_cut is not None)
 
+    @property
+    def open_links(self):
+        """Connections still open through the proxy (one closing may still carry its TLS alert)."""
+        return len(self._links)
+
     def reset_counts(self):
         with self._lock:
             self.bytes_up = self.bytes_down = 0
