@@ -7,7 +7,6 @@ from appliance.api.errors import APIError, bad_request, not_found
 from appliance.downloads import send_file
 from appliance.store import boxinfo, mailbox, placeholders, uploads
 from appliance.store.messages import NewFile
-from appliance.store.safe_text import safe_name
 
 API_FOLDERS = ("inbox", "outbox", "sent", "drafts", "trash")
 UPLOADED = placeholders.Shown(placeholders.HERE)  # an upload's bytes are on the box
@@ -124,8 +123,7 @@ class FileListHandler(ApiHandler):
             limit = boxinfo.max_attachment_bytes(conn)
         if any(len(f["body"]) > limit for f in sent):
             raise bad_request(f"A file is larger than the box's limit of {limit} bytes")
-        files = [NewFile(safe_name(f["filename"]), f["content_type"] or "application/octet-stream", f["body"])
-                 for f in sent]
+        files = [NewFile.uploaded(f["filename"], f["content_type"], f["body"]) for f in sent]
         if smaller:
             files = await photos.made_smaller(files)
         with self.store.write() as conn:

@@ -11,7 +11,7 @@ from email.utils import make_msgid
 
 import sqlalchemy as sa
 
-from appliance.store import addresses, changes, contacts, rules, search_index, threads, users
+from appliance.store import addresses, changes, contacts, rules, safe_text, search_index, threads, users
 from appliance.store.errors import N_, StoreError
 from appliance.store.tables import attachments, messages, user_messages
 from pouch.mime import bodytext
@@ -29,6 +29,12 @@ class NewFile:
     name: str
     type: str
     data: bytes
+
+    @classmethod
+    def uploaded(cls, name, claimed_type, data):
+        """A file as a phone or an app sent it: its name a base name, its type one that is."""
+        name = safe_text.safe_name(name)
+        return cls(name, safe_text.file_type(claimed_type, name), data)
 
 
 @dataclass

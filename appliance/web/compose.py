@@ -11,7 +11,6 @@ from appliance.store.errors import N_, StoreError, size_text
 from appliance.store.messages import (DRAFT, FORM_TOKEN, QUEUED, Draft, NewFile, made_by_form,
                                       save_draft, send)
 from appliance.store.rules import check_files_size
-from appliance.store.safe_text import safe_name
 from appliance.web.base import BaseHandler, as_id
 from appliance.web.present import Presenter
 from appliance.web.uploads import StreamedFormHandler
@@ -99,8 +98,7 @@ class ComposeHandler(StreamedFormHandler, BaseHandler):
         check_files_size(sum(upload.size for upload in uploads if not (smaller and _image(upload))), limit)
         files = []
         for upload in uploads:  # at most the limit and one file in memory
-            new = NewFile(safe_name(upload.filename), upload.content_type or "application/octet-stream",
-                          upload.read())
+            new = NewFile.uploaded(upload.filename, upload.content_type, upload.read())
             files += await photos.made_smaller([new]) if smaller else [new]
             check_files_size(sum(len(file.data) for file in files), limit)
         return files

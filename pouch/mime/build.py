@@ -22,11 +22,10 @@ from . import policies
 from .bodytext import html_to_text
 from .errors import MimeError
 from .parse import trimmed_references
-from .parts import safe_name
+from .parts import file_type, safe_name
 
 _FALLBACK_TYPE = ("application", "octet-stream")
 _SPECIALS = re.compile(r'[][\\()<>@,:;".]')
-_NOT_TOKEN = re.compile(r"[^!#$%&'*+\-.^_`{|}~0-9A-Za-z]")  # RFC 2045 token characters
 _NOT_IN_ID = re.compile(r"[\s<>]+")
 _MAX_LINE = 78
 
@@ -168,10 +167,8 @@ def _blob(blobs, attachment):
 
 
 def _content_type(attachment):
-    maintype, _, subtype = attachment.type.split(";")[0].strip().lower().partition("/")
-    if not maintype or not subtype or maintype == "multipart" or _NOT_TOKEN.search(maintype + subtype):
-        return _FALLBACK_TYPE
-    return maintype, subtype
+    usable = file_type(attachment.type)
+    return tuple(usable.split("/")) if usable else _FALLBACK_TYPE
 
 
 def _part_fields(attachment):

@@ -47,9 +47,9 @@ def decode_words(value: str) -> str:
         after_word = pieces and pieces[-1][0] is not None
         if gap and not (gap.isspace() and after_word):
             pieces.append([None, gap])
-        charset = match[1].split("*", 1)[0].lower()
-        data = _word_bytes(match[2], match[3])
-        if data is None:
+        charset = match[1].split("*", 1)[0].lower()  # RFC 2231 5: "*" starts a language
+        data = _word_bytes(match[2], match[3]) if charset else None
+        if data is None:  # not a word after all: kept as written
             pieces.append([None, match[0]])
         elif after_word and pieces[-1][0] == charset and not (gap and not gap.isspace()):
             pieces[-1][1] += data
@@ -112,13 +112,15 @@ def _parsed_addresses(text):
     return [(name, email) for name, email in found if name or email]
 
 
+# The email package decodes words ours leaves as written (one folded inside its charset):
+# a NUL it finds there goes as header_text's do.
 def _clean_email(email):
-    email = unescape(email or "")
+    email = unescape(email or "").replace(NUL, "")
     return "" if email == "<>" else email
 
 
 def _clean_name(name):
-    return " ".join(decode_words(unescape(name or "")).split())
+    return " ".join(decode_words(unescape(name or "")).replace(NUL, "").split())
 
 
 def date_seconds(value: str | None) -> int | None:

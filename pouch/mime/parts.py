@@ -34,10 +34,27 @@ _MAX_NAME = 200
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([A-Za-z0-9_:.-]+)""", re.IGNORECASE)
 
 
+# A type and a subtype of RFC 2045 token characters, each at most 127 (RFC 6838 4.2).
+_MEDIA_TYPE = re.compile(r"[!#$%&'*+\-.^_`{|}~0-9a-z]{1,127}/[!#$%&'*+\-.^_`{|}~0-9a-z]{1,127}")
+
+
+def media_type(claimed: str) -> str | None:
+    """"type/subtype" of a claimed Content-Type, lowercased and without its parameters; None
+    when it is no such pair (a NUL, bytes no charset reads, a bare word): the one rule for a
+    type any peer gives, a sender's mail, a phone's upload or a box's record."""
+    written = claimed.split(";", 1)[0].strip().lower()
+    return written if _MEDIA_TYPE.fullmatch(written) else None
+
+
+def file_type(claimed: str) -> str | None:
+    """media_type for a file's type: never multipart/*, the type of a container only."""
+    usable = media_type(claimed)
+    return None if usable is None or usable.startswith("multipart/") else usable
+
+
 def content_type(part):
     """The part's MIME type; text/plain when it is unreadable (RFC 2045 5.2)."""
-    words = part.get_content_type().split()
-    return words[0] if words and words[0].count("/") == 1 else "text/plain"
+    return media_type(part.get_content_type()) or "text/plain"
 
 
 def is_container(part):
@@ -123,8 +140,20 @@ def _decoded(data, encoding):
 
 def _written(message):
     buffer = io.BytesIO()
-    BytesGenerator(buffer, mangle_from_=False, policy=policies.WRITING).flatten(message)
+    _RawGenerator(buffer, mangle_from_=False, policy=policies.WRITING).flatten(message)
     return buffer.getvalue()
+
+
+class _RawGenerator(BytesGenerator):
+    """A multipart the parser found no parts in (no boundary line) is written as the bytes it
+    came as.  The stdlib's own decodes such a body in its charset when it holds 8-bit bytes,
+    then cannot write what that made ("gb2312": UnicodeEncodeError, the whole message lost)."""
+
+    def _handle_multipart(self, msg):
+        if isinstance(msg._payload, str):
+            self._fp.write(msg._payload.encode("ascii", "surrogateescape"))
+            return
+        super()._handle_multipart(msg)
 
 
 def attachment(part, index):

@@ -20,7 +20,7 @@ from email.parser import BytesHeaderParser
 
 from tornado import httputil
 
-from pouch.mime import headers, policies
+from pouch.mime import headers, parts, policies
 from pouch.mime.charsets import decode_text
 from relay.inbound.store import header_block
 
@@ -35,7 +35,6 @@ MAX_PART_HEADER_BYTES = 64 * 1024  # a file part's Content-Disposition holds its
 # A box shows at most 200 characters of a file name (pouch.mime.parts); the email package takes
 # 23 us a character to encode one, so 30 MB of names would hold the relay for minutes.
 MAX_FILENAME_CHARS = 255
-_MIME_TYPE = re.compile(r"[A-Za-z0-9!#$&^_.+-]+/[A-Za-z0-9!#$&^_.+-]+")
 _HEADER_START = re.compile(rb"[!-9;-~]+:")
 _BOUNDARY = re.compile(r'boundary="?([^";]+)"?', re.IGNORECASE)
 _INVALID = "Invalid multipart/form-data: "  # tornado 6.5 says it twice
@@ -210,11 +209,11 @@ def _attachment_info(info, name):
 
 
 def _attach(message, upload, info):
-    declared = (info.get("type") or upload["content_type"] or "").strip().lower()
-    maintype, _, subtype = (declared if _MIME_TYPE.fullmatch(declared) else "application/octet-stream").partition("/")
+    declared = parts.file_type(info.get("type") or upload["content_type"] or "")
+    maintype, _, subtype = (declared or "application/octet-stream").partition("/")
     filename = _one_line(info.get("filename") or upload["filename"])[:MAX_FILENAME_CHARS] or "attachment"
     content_id = "".join(_one_line(info.get("content-id")).strip("<>").split()) or None
-    if maintype in ("multipart", "message"):  # their bytes are kept as a file, not re-parsed
+    if maintype == "message":  # its bytes are kept as a file, not re-parsed
         maintype, subtype = "application", "octet-stream"
     message.add_attachment(
         upload["body"], maintype=maintype, subtype=subtype, filename=filename,
@@ -229,9 +228,9 @@ def _one_line(value):
 
 
 def _digest_basis(fields, files):
-    parts = [name.encode() + b"\0" + value for name, values in sorted(fields.items()) for value in values]
-    parts += [name.encode() + b"\0" + upload["body"] for name, uploads in sorted(files.items()) for upload in uploads]
-    return b"\0\0".join(parts)
+    pieces = [name.encode() + b"\0" + value for name, values in sorted(fields.items()) for value in values]
+    pieces += [name.encode() + b"\0" + upload["body"] for name, uploads in sorted(files.items()) for upload in uploads]
+    return b"\0\0".join(pieces)
 
 
 def _fix_boundaries(message, seed):

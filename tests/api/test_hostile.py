@@ -170,6 +170,15 @@ def test_file_names_from_raw_mime_and_mail_are_made_safe_to_show(api, receive):
     assert names == {"invoicefdp.exe"}
 
 
+def test_a_file_type_that_is_no_type_is_the_one_its_name_says(api):
+    asha = api("asha")
+    for claimed in ("garbage", "a/b/c", "multipart/mixed"):  # (a NUL in it: Tornado's readable 400)
+        [uploaded] = asha.ok("POST", "/files", files={"file": ("menu.pdf", b"%PDF-1.4", claimed)})
+        assert uploaded["content_type"] == "application/pdf", claimed
+    sent = asha.ok("POST", "/send", json={"to": FRIEND, "subject": "Menu", "file_ids": [uploaded["id"]]})
+    assert [(f["filename"], f["content_type"]) for f in sent["files"]] == [("menu.pdf", "application/pdf")]
+
+
 def test_a_compressed_body_is_refused_saying_so(api):
     asha = api("asha")
     packed = gzip.compress(json.dumps({"subject": "Plan"}).encode())

@@ -117,16 +117,29 @@ def test_a_long_paste_in_the_editor_comes_back_after_the_refusal(new_page, make_
 
 def test_a_file_name_in_latin_1_still_sends_the_mail(client, make_user, store):
     make_user("asha")
-    asha = client("asha")
+    sent = _post_file(client("asha"), b"caf\xe9.txt", b"text/plain")
+    assert sent.url.endswith("/folder/outbox"), sent.text[:500]
+    assert queued_files(store) == {"caf\u00e9.txt": ("text/plain", b"menu")}
+
+
+@pytest.mark.parametrize("claimed", [b"image/pn\x00g", b"garbage", b"\xff\xfe/\xe9t", b"x/" + b"y" * 300,
+                                     b"multipart/mixed", b""])
+def test_a_file_type_a_phone_got_wrong_is_the_one_its_name_says_and_the_mail_goes(client, make_user, store, claimed):
+    """Before, the type was kept as sent: one with a NUL made the mail fail at the next sync."""
+    make_user("asha")
+    sent = _post_file(client("asha"), b"menu.pdf", claimed)
+    assert sent.url.endswith("/folder/outbox"), sent.text[:500]
+    assert queued_files(store) == {"menu.pdf": ("application/pdf", b"menu")}
+
+
+def _post_file(asha, filename, content_type):
+    """The compose form sent with one file whose name and type are these bytes, as a phone may."""
     asha.get("/login")
-    token = new_form(asha)
-    fields = {"_xsrf": asha.cookies["_xsrf"], "form_token": token, "to": "friend@example.org",
+    fields = {"_xsrf": asha.cookies["_xsrf"], "form_token": new_form(asha), "to": "friend@example.org",
               "subject": "Menu", "body": "see file", "action": "send"}
     body = b"".join(b'--B\r\nContent-Disposition: form-data; name="%s"\r\n\r\n%s\r\n' % (name.encode(), value.encode())
                     for name, value in fields.items())
-    body += b'--B\r\nContent-Disposition: form-data; name="files"; filename="caf\xe9.txt"\r\n' \
-            b"Content-Type: text/plain\r\n\r\nmenu\r\n--B--\r\n"
-    sent = requests.post(asha.base_url + "/compose", data=body, cookies=asha.cookies, timeout=20,
+    body += (b'--B\r\nContent-Disposition: form-data; name="files"; filename="' + filename + b'"\r\n'
+             b"Content-Type: " + content_type + b"\r\n\r\nmenu\r\n--B--\r\n")
+    return requests.post(asha.base_url + "/compose", data=body, cookies=asha.cookies, timeout=20,
                          headers={"Content-Type": "multipart/form-data; boundary=B"})
-    assert sent.url.endswith("/folder/outbox"), sent.text[:500]
-    assert queued_files(store) == {"caf\u00e9.txt": ("text/plain", b"menu")}
