@@ -12,7 +12,7 @@ from pouch import limits
 
 from appliance.api import auth, params
 from appliance.api.errors import APIError, bad_request
-from appliance.http_base import BoxHandler
+from appliance.http_base import BoxHandler, OverLimitRefusal
 from appliance.store import boxinfo
 
 MAX_JSON = 1024 * 1024  # a draft's text; files come through POST /files
@@ -140,35 +140,13 @@ class NotFoundHandler(ApiHandler):
         raise APIError(404, "No such endpoint")
 
 
-# A body declared up to this is read and dropped before the 413: a client that sends all of it
-# before it reads (Python's requests) would otherwise meet a reset connection, not the answer.
-DRAINED_MOST = limits.MAX_MESSAGE_BYTES
-
-
 @tornado.web.stream_request_body  # its prepare runs once the headers are in, before the body
-class TooLargeHandler(ApiHandler):
-    """A request whose declared body is over its endpoint's limit (routes.OverLimit): a JSON 413,
-    its body dropped as it comes (never kept), or at once past DRAINED_MOST."""
+class TooLargeHandler(OverLimitRefusal, ApiHandler):
+    """A request whose declared body is over its endpoint's limit: a JSON 413."""
 
-    def prepare(self):
-        limit = int(self.path_kwargs["limit"])
-        self.refusal = f"The request body is too large: at most {limit:,} bytes here"
+    def refuse(self):
+        refusal = f"The request body is too large: at most {self.limit:,} bytes here"
         if self.path_kwargs["files"]:
             with self.store.read() as conn:
-                self.refusal += f", a file at most {boxinfo.max_attachment_bytes(conn):,} bytes"
-        declared = int(self.request.headers["Content-Length"])  # OverLimit read it as digits
-        if declared > DRAINED_MOST:
-            raise APIError(413, self.refusal)
-        self.request.connection.set_max_body_size(declared)
-
-    def data_received(self, chunk):
-        pass  # dropped
-
-    def _refuse(self, *args, **kwargs):
-        raise APIError(413, self.refusal)
-
-    get = head = post = put = patch = delete = options = _refuse
-
-    def write_error(self, status_code, **kwargs):
-        self.set_header("Connection", "close")  # a body unread past DRAINED_MOST ends this connection
-        super().write_error(status_code, **kwargs)
+                refusal += f", a file at most {boxinfo.max_attachment_bytes(conn):,} bytes"
+        raise APIError(413, refusal)

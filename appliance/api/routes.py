@@ -5,11 +5,11 @@ under /api, and at the root for requests that carry a token (Bearer, or Basic wi
 as user): the Nylas SDKs build their write URLs from the server's host alone, dropping /api.
 The web client's paths never carry a token and never collide with the API's."""
 
-from tornado.routing import Matcher, PathMatches
+from tornado.routing import PathMatches
 
 from appliance.api import auth, delta, drafts, mail, openapi, resources
 from appliance.api.base import MAX_JSON, NotFoundHandler, TooLargeHandler
-from appliance.http_base import mounted
+from appliance.http_base import OverLimit, mounted
 
 ID = r"([^/]{1,40})"
 
@@ -53,33 +53,12 @@ class WithToken(PathMatches):
         return super().match(request)
 
 
-class OverLimit(Matcher):
-    """A request whose Content-Length is over the body limit of the handler its path leads to
-    (``rows``: (matcher, handler)), for base.TooLargeHandler to refuse before reading the body."""
-
-    def __init__(self, rows, store):
-        self.rows, self.store = rows, store
-
-    def match(self, request):
-        declared = request.headers.get("Content-Length", "")
-        if not (declared.isascii() and declared.isdigit()) or int(declared) <= MAX_JSON:
-            return None  # no handler takes less than MAX_JSON
-        for matcher, handler in self.rows:
-            if matcher.match(request) is not None:
-                limit = handler.body_limit(self.store)
-                if int(declared) <= limit:
-                    return None
-                return {"path_args": [], "path_kwargs": {"limit": str(limit),
-                                                         "files": "yes" if handler.UPLOADS else ""}}
-        return None
-
-
 def routes(deps, prefix="/api"):
     """(pattern, handler, kwargs) rows for Tornado, to mount last, each handler given ``deps``
     (see server.dependencies).  The JSON 404 answers unknown paths under /api and token-carrying
     ones elsewhere; the JSON 413 a body declared over its handler's limit, first."""
     prefixed = [(PathMatches(prefix + pattern + "/?"), handler) for pattern, handler in table()]
     at_root = [(WithToken(pattern + "/?"), handler) for pattern, handler in table()]
-    too_large = (OverLimit([*prefixed, *at_root], deps["store"]), TooLargeHandler)
+    too_large = (OverLimit([*prefixed, *at_root], deps["store"], smallest=MAX_JSON), TooLargeHandler)
     return mounted([too_large, *prefixed, (prefix + r"/.*", NotFoundHandler), *at_root,
                     (WithToken(r"/.*"), NotFoundHandler)], deps)

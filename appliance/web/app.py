@@ -4,8 +4,11 @@ files and cookie secret (appliance.server mounts them with the API's)."""
 import secrets
 from pathlib import Path
 
-from appliance.http_base import mounted
+from tornado.routing import PathMatches
+
+from appliance.http_base import FORM_BYTES, OverLimit, mounted
 from appliance.web import accounts, admin, admin_downloads, admin_home, compose, files, mail, own_limit, portal, search
+from appliance.web.base import TooLongHandler
 from appliance.web.held import held_routes
 from appliance.web.modem_admin import modem_routes
 from appliance.web.other_addresses import address_routes
@@ -33,7 +36,7 @@ def cookie_secret(settings):
 def routes(deps):
     """(pattern, handler, kwargs) rows, each handler given ``deps`` (see server.dependencies)."""
     # Phones' connectivity checks first: on the box's Wi-Fi they open the mail client.
-    return portal.routes() + mounted([
+    pages = mounted([
         (r"/", mail.FolderHandler),
         *held_routes(),  # /folder/held first: the next row would take it for a folder of mail
         (r"/folder/(\w+)", mail.FolderHandler),
@@ -54,3 +57,6 @@ def routes(deps):
         (r"/admin/box", admin.BoxHandler),
         (r"/admin/downloads", admin_downloads.DownloadsHandler),
     ] + token_routes() + address_routes() + modem_routes() + sync_routes() + placeholder_routes(), deps)
+    too_long = OverLimit([(PathMatches(pattern), handler) for pattern, handler, _ in pages], deps["store"],
+                         smallest=FORM_BYTES)
+    return portal.routes() + [(too_long, TooLongHandler, deps)] + pages

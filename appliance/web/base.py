@@ -6,7 +6,7 @@ from urllib.parse import urlsplit
 import tornado.locale
 import tornado.web
 
-from appliance.http_base import BoxHandler
+from appliance.http_base import BoxHandler, OverLimitRefusal
 from appliance.i18n import LANGUAGES
 from appliance.store import mailbox, sessions
 from appliance.store.safe_text import whole_number
@@ -129,6 +129,22 @@ class BaseHandler(BoxHandler):
 
     def write_error(self, status_code, **kwargs):
         self.render("error.html", status=status_code)
+
+
+@tornado.web.stream_request_body  # its prepare runs once the headers are in, before the body
+class TooLongHandler(OverLimitRefusal, BaseHandler):
+    """A form declared over its page's limit (http_base.OverLimit): the box's own page saying
+    so, where Tornado would cut the connection and a phone show only its own error."""
+
+    def check_xsrf_cookie(self):
+        pass  # nothing is done here but the refusal, and a forgery would get only that
+
+    def refuse(self):
+        raise tornado.web.HTTPError(413)
+
+    def write_error(self, status_code, **kwargs):
+        self.set_header("Connection", "close")
+        self.render("error.html", status=status_code, size=self.declared, limit=self.limit)
 
 
 class NotFoundHandler(BaseHandler):

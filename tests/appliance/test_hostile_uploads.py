@@ -99,6 +99,20 @@ def test_text_over_the_form_limit_gives_the_form_back_with_the_rest(client, make
     assert store.outbox() == []
 
 
+@pytest.mark.parametrize("path", ["/settings", "/login", "/admin/box", "/folder/inbox"])
+def test_a_form_over_its_page_s_limit_gets_the_box_s_page_saying_so(client, make_user, path):
+    """Before, the box cut the connection after 64 KB: a phone showed only its own error."""
+    make_user("asha")
+    asha = client("asha")
+    try:
+        refused = asha.post(path, data={"display_name": "x" * 100_000})
+    except requests.RequestException:
+        pytest.fail("the box cut the connection instead of answering")
+    assert refused.status_code == 413
+    assert "What was sent is too long for this page (97.7 KB; at most 64.0 KB)" in refused.text
+    assert asha.get("/settings").status_code == 200  # and the next request is served
+
+
 def test_a_long_paste_in_the_editor_comes_back_after_the_refusal(new_page, make_user):
     make_user("asha")
     page = new_page()

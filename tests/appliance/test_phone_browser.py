@@ -18,7 +18,9 @@ NOT_PAGES = {"/logout", "/language"}  # forms' targets only
 def pages_without_parameters():
     """Every path of the web client a person can open (a GET handler, nothing to fill in; the
     phones' connectivity checks are regular expressions and answer them, not people)."""
-    for pattern, handler, *_ in web.routes({}):
+    for pattern, handler, *_ in web.routes({"store": None}):
+        if not isinstance(pattern, str):  # the over-limit refusal's matcher: no page of its own
+            continue
         is_page = handler.get is not tornado.web.RequestHandler.get and pattern not in NOT_PAGES
         if is_page and not set("()\\") & set(pattern):
             yield pattern

@@ -183,3 +183,20 @@ async def test_uploads_over_the_limit_or_with_odd_ids_are_refused_clearly(relay,
     await relay.send_all()
     with relay.engine.connect() as db:
         assert db.execute(sa.select(outbound.c.record_id)).scalars().all() == ["m-11"]
+
+
+@pytest.mark.gen_test(timeout=60)
+async def test_a_file_whose_type_is_no_type_goes_out_typed_and_named_as_sendgrid_takes_it(relay, sendgrid_standin,
+                                                                                         tmp_path):
+    """What an older box kept as a phone gave it: before, SendGrid refused the whole message."""
+    goma = await relay.register("goma")
+    record, blobs = outgoing("m-10", "friend@example.com", subject="Menu",
+                             attachments=[("menu.pdf", "application/pdf", b"%PDF-1.4")])
+    [attachment] = record.attachments
+    attachment.type, attachment.name = "garbage", "../menu\r\n.pdf"
+    await goma.send(tmp_path, [(record, blobs)])
+    await relay.send_all()
+    [body] = sendgrid_standin.accepted
+    assert [(a["filename"], a["type"]) for a in body["attachments"]] == [("menu.pdf", "application/octet-stream")]
+    _, records = await goma.receive(tmp_path)
+    assert statuses(records) == {"m-10": (STATUS_SENT, "")}

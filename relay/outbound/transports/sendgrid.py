@@ -15,6 +15,7 @@ import sendgrid
 from python_http_client import exceptions as http_errors
 
 from pouch import mime
+from pouch.mime import parts
 from pouch.mime.build import identity_headers
 from pouch.records import BODY_HTML
 
@@ -105,8 +106,9 @@ def _attachment(attachment, blobs):
         raise mime.MimeError(f"attachment {attachment.name!r}: blob {attachment.sha256.hex()} is missing")
     item = {
         "content": base64.b64encode(blobs[attachment.sha256]).decode("ascii"),
-        "filename": attachment.name or "attachment",
-        "type": attachment.type or "application/octet-stream",
+        # Typed and named as the MIME builder would (a box's record may carry a type that is none).
+        "filename": parts.safe_name(attachment.name) or "attachment",
+        "type": parts.file_type(attachment.type) or "application/octet-stream",
         "disposition": "inline" if attachment.inline or attachment.cid else "attachment",
     }
     if attachment.cid:
