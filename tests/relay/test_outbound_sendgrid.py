@@ -186,17 +186,19 @@ async def test_uploads_over_the_limit_or_with_odd_ids_are_refused_clearly(relay,
 
 
 @pytest.mark.gen_test(timeout=60)
-async def test_a_file_whose_type_is_no_type_goes_out_typed_and_named_as_sendgrid_takes_it(relay, sendgrid_standin,
-                                                                                         tmp_path):
-    """What an older box kept as a phone gave it: before, SendGrid refused the whole message."""
+async def test_a_file_whose_type_is_no_type_goes_out_as_sendgrid_takes_it(relay, sendgrid_standin, tmp_path):
+    """A type an older box kept as a phone gave it, a name with a line break, inline with no
+    Content-ID: before, SendGrid refused the whole message for each."""
     goma = await relay.register("goma")
     record, blobs = outgoing("m-10", "friend@example.com", subject="Menu",
                              attachments=[("menu.pdf", "application/pdf", b"%PDF-1.4")])
     [attachment] = record.attachments
     attachment.type, attachment.name = "garbage", "../menu\r\n.pdf"
+    attachment.inline, attachment.cid = True, None  # inline with no Content-ID, as Apple Mail writes
     await goma.send(tmp_path, [(record, blobs)])
     await relay.send_all()
     [body] = sendgrid_standin.accepted
-    assert [(a["filename"], a["type"]) for a in body["attachments"]] == [("menu.pdf", "application/octet-stream")]
+    assert [(a["filename"], a["type"], a["disposition"]) for a in body["attachments"]] == [
+        ("menu.pdf", "application/octet-stream", "attachment")]
     _, records = await goma.receive(tmp_path)
     assert statuses(records) == {"m-10": (STATUS_SENT, "")}

@@ -109,7 +109,9 @@ def _attachment(attachment, blobs):
         # Typed and named as the MIME builder would (a box's record may carry a type that is none).
         "filename": parts.safe_name(attachment.name) or "attachment",
         "type": parts.file_type(attachment.type) or "application/octet-stream",
-        "disposition": "inline" if attachment.inline or attachment.cid else "attachment",
+        # SendGrid takes "inline" only with a content_id; an inline part without one (Apple Mail
+        # writes them) goes as an attachment, as a mail client would show it.
+        "disposition": "inline" if attachment.cid else "attachment",
     }
     if attachment.cid:
         item["content_id"] = attachment.cid
