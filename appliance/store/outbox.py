@@ -6,7 +6,7 @@ import sqlalchemy as sa
 
 from pouch.records import STATUS_FAILED, STATUS_SENT, Attachment, MessageRecord
 
-from appliance.store import addresses, changes
+from appliance.store import addresses, changes, safe_text
 from appliance.store.messages import FAILED, QUEUED, SENT, UPLOADED
 from appliance.store.tables import attachments, messages
 
@@ -80,7 +80,8 @@ def as_record(row, files):
         subject=row["subject"], date=row["date"], message_id=row["message_id"],
         in_reply_to=row["in_reply_to"], references=row["references"].split(),
         body=row["body"], body_type=row["body_type"],
-        attachments=[Attachment(name=f["name"], type=f["type"], size=f["size"],
+        # A type as an older box kept it from a phone (a NUL in it) goes as its name says.
+        attachments=[Attachment(name=f["name"], type=safe_text.file_type(f["type"], f["name"]), size=f["size"],
                                 sha256=bytes.fromhex(f["sha256"]), cid=f["cid"], inline=f["inline"])
                      for f in files],
         recipients=addresses.emails(addresses.loads(row["envelope_json"])),

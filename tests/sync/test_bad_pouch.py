@@ -249,3 +249,13 @@ async def test_an_outbox_message_the_relay_would_refuse_fails_on_the_box_and_the
     assert goma.message(fine)["state"] == UPLOADED
     refused = goma.message(stored_before)
     assert refused["state"] == FAILED and "NUL" in refused["state_reason"]
+
+
+@pytest.mark.gen_test(timeout=90)
+async def test_a_file_type_an_older_box_kept_as_a_phone_gave_it_goes_as_its_name_says(relay, make_box):
+    goma = await make_box(BOX)
+    marie = goma.user("marie")
+    sent = goma.send(marie, ["friend@example.com"], "Menu", files=[("menu.pdf", "application/p\0df", b"%PDF")])
+    result = await goma.sync()
+    assert result.ok and result.messages_up == 1, result.error
+    assert goma.message(sent)["state"] == UPLOADED
