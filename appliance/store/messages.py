@@ -34,7 +34,7 @@ class NewFile:
     def uploaded(cls, name, claimed_type, data):
         """A file as a phone or an app sent it: its name a base name, its type one that is."""
         name = safe_text.safe_name(name)
-        return cls(name, safe_text.file_type(claimed_type, name), data)
+        return cls(name, safe_text.uploaded_type(claimed_type, name), data)
 
 
 @dataclass

@@ -81,7 +81,7 @@ def as_record(row, files):
         in_reply_to=row["in_reply_to"], references=row["references"].split(),
         body=row["body"], body_type=row["body_type"],
         # A type as an older box kept it from a phone (a NUL in it) goes as its name says.
-        attachments=[Attachment(name=f["name"], type=safe_text.file_type(f["type"], f["name"]), size=f["size"],
+        attachments=[Attachment(name=f["name"], type=safe_text.uploaded_type(f["type"], f["name"]), size=f["size"],
                                 sha256=bytes.fromhex(f["sha256"]), cid=f["cid"], inline=f["inline"])
                      for f in files],
         recipients=addresses.emails(addresses.loads(row["envelope_json"])),

@@ -24,7 +24,7 @@ def safe_name(name, fallback="attachment"):
     return base[:MAX_NAME] or fallback
 
 
-def file_type(claimed, name):
+def uploaded_type(claimed, name):
     """The type a file from a phone is kept as: the one it claims when that is a type, else
     the one its name says, else application/octet-stream.  A claim of "garbage" or with a
     NUL is a phone's mistake: its mail still goes, typed by what is known."""

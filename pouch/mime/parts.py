@@ -39,7 +39,7 @@ _MEDIA_TYPE = re.compile(r"[!#$%&'*+\-.^_`{|}~0-9a-z]{1,127}/[!#$%&'*+\-.^_`{|}~
 
 
 def media_type(claimed: str) -> str | None:
-    """"type/subtype" of a claimed Content-Type, lowercased and without its parameters; None
+    """The "type/subtype" of a claimed Content-Type, lowercased, without its parameters; None
     when it is no such pair (a NUL, bytes no charset reads, a bare word): the one rule for a
     type any peer gives, a sender's mail, a phone's upload or a box's record."""
     written = claimed.split(";", 1)[0].strip().lower()

@@ -80,8 +80,8 @@ class BoxClient(requests.Session):
             kwargs["data"] = data
         return super().request(method, self.base_url + path, *args, **kwargs)
 
-    def sign_in(self, name, password=PASSWORD):
-        response = self.post("/login", data={"email": f"{name}@{DOMAIN}", "password": password})
+    def sign_in(self, name, password=PASSWORD, domain=DOMAIN):
+        response = self.post("/login", data={"email": f"{name}@{domain}", "password": password})
         assert response.url.endswith("/"), response.text
         return response
 

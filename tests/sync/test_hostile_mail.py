@@ -9,14 +9,13 @@ import json
 import logging
 
 import pytest
-import requests
 
 from appliance.server import make_app
 from appliance.settings import Web
 from appliance.store.messages import INBOX
 from pouch.runtime.database import create_engine
+from tests.appliance.conftest import BoxClient
 from tests.relay.conftest import email_bytes
-from tests.sync.conftest import PASSWORD
 
 TO = "marie@goma.relay.test"
 BROKEN = (b"From: =?*0*=utf-8''%00%ff?b?QQ==?= <ami@example.org>\r\nTo: " + TO.encode() + b"\r\n"
@@ -53,21 +52,14 @@ async def test_a_mail_whose_types_are_no_types_reaches_the_box_page_beside_the_g
     engine = create_engine(settings.box.database)
     try:
         with box_server.serving(make_app(settings, engine)) as url:
-            page = _signed_in(url, TO)
-            thread = page.get(f"{url}/thread/{rows['The menu']['thread_id']}", timeout=20)
+            page = BoxClient(url)
+            page.sign_in("marie", domain="goma.relay.test")
+            thread = page.get(f"/thread/{rows['The menu']['thread_id']}")
             assert thread.status_code == 200 and "The menu is attached." in thread.text
             assert "menu.png" in thread.text and "prices.bin" in thread.text
             links = sorted(set(part.split('"')[0] for part in thread.text.split('href="/attachment/')[1:]))
-            files = [page.get(f"{url}/attachment/{link}", timeout=20) for link in links]
+            files = [page.get(f"/attachment/{link}") for link in links]
             assert sorted(f.content for f in files) == [b"12 francs", b"hello"]
     finally:
         engine.dispose()
 
-
-def _signed_in(url, address):
-    session = requests.Session()
-    session.get(url + "/login", timeout=20)
-    signed = session.post(url + "/login", data={"email": address, "password": PASSWORD,
-                                               "_xsrf": session.cookies["_xsrf"]}, timeout=20)
-    assert signed.url.endswith("/"), signed.text[:300]
-    return session
